@@ -1,0 +1,66 @@
+"""Programme: run a customer-contact transformation programme across a network of sites."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from programme.config import INSTANCE, ROOT, Config
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(Config())
+    if config:
+        app.config.update(config)
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+
+    from programme import models  # noqa: F401  (every model registered on the metadata)
+    from programme.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from programme.web.i18n import select_locale, select_timezone
+
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=str(ROOT / "programme" / "translations"),
+    )
+
+    from programme.auth.views import init_login
+
+    init_login(app, login_manager)
+
+    from programme.audit.views import bp as audit_bp
+    from programme.auth.views import bp as auth_bp
+    from programme.network.views import bp as network_bp
+    from programme.web.views import bp as web_bp
+
+    for blueprint in (web_bp, auth_bp, network_bp, audit_bp):
+        app.register_blueprint(blueprint)
+
+    from programme.web.errors import register_error_handlers
+    from programme.web.layout import register_layout
+    from programme.web.security import register_security_headers
+
+    register_error_handlers(app)
+    register_layout(app)
+    register_security_headers(app)
+
+    from programme.auth.cli import register_cli as auth_cli
+    from programme.demo.cli import register_cli as demo_cli
+
+    auth_cli(app)
+    demo_cli(app)
+    return app

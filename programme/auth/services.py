@@ -1,0 +1,136 @@
+"""Accounts: creation, passwords, sessions."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from programme.auth.models import User
+from programme.auth.roles import normalise_role
+from programme.database import utcnow
+
+_hasher = PasswordHasher()  # Argon2id with the library's default parameters
+
+MIN_PASSWORD_LENGTH = 10
+# Checked against a dummy hash when the account does not exist, so timing does not tell.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
+
+
+class AccountError(ValueError):
+    """A rule about accounts was broken; the message is shown to the user."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    from flask_babel import gettext as _
+
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(
+            _("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+            "password",
+        )
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def create_user(
+    session: Session,
+    email: str,
+    role: str,
+    password: str,
+    name: str = "",
+    language: str | None = None,
+    site_id: int | None = None,
+    region_id: int | None = None,
+) -> User:
+    from flask_babel import gettext as _
+
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise AccountError(_("Enter a valid email address."), "email")
+    role_id = normalise_role(role)
+    if role_id is None:
+        raise AccountError(_("Unknown role: %(role)s.", role=role), "role")
+    if find_user(session, email) is not None:
+        raise AccountError(_("An account with this email already exists."), "email")
+    check_password_strength(password)
+    user = User(
+        email=email,
+        role=role_id,
+        name=name.strip(),
+        password_hash=hash_password(password),
+        language=language,
+        site_id=site_id,
+        region_id=region_id,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The user when the password is right and the account active; None otherwise."""
+    user = find_user(session, email)
+    if user is None:
+        try:
+            _hasher.verify(_DUMMY_HASH, password or "x")
+        except VerificationError:
+            pass
+        return None
+    try:
+        _hasher.verify(user.password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return None
+    if not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    from flask_babel import gettext as _
+
+    try:
+        _hasher.verify(user.password_hash, current or "")
+    except (VerificationError, InvalidHashError):
+        raise AccountError(_("The current password is wrong."), "current_password") from None
+    check_password_strength(new)
+    set_password(user, new)
+
+
+def set_password(user: User, new: str) -> None:
+    user.password_hash = hash_password(new)
+    end_other_sessions(user)
+
+
+def end_other_sessions(user: User) -> None:
+    """Invalidate every session and remember-me cookie issued before now."""
+    user.session_version = (user.session_version or 1) + 1
+
+
+def load_from_session_id(session: Session, login_id: str) -> User | None:
+    try:
+        user_id, version = (int(part) for part in login_id.split(":", 1))
+    except (ValueError, AttributeError):
+        return None
+    user = session.get(User, user_id)
+    if user is None or user.session_version != version or not user.active:
+        return None
+    return user

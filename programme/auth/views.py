@@ -1,0 +1,291 @@
+"""Login, logout, the account page and user administration."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from programme.audit import acting_as, record_event
+from programme.auth import services
+from programme.auth.forms import EmptyForm, LanguageForm, LoginForm, PasswordChangeForm, UserForm
+from programme.auth.models import User
+from programme.auth.permissions import require
+from programme.auth.roles import ROLES
+from programme.extensions import db, limiter
+from programme.network.queries import all_regions
+from programme.web.htmx import render
+
+bp = Blueprint("auth", __name__)
+
+
+def init_login(app: Flask, login_manager: LoginManager) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def _load(login_id: str):
+        return services.load_from_session_id(db.session, login_id)
+
+
+def _safe_next(target: str | None) -> str:
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("web.home")
+
+
+def _account_key() -> str:
+    return "login-account:" + services.normalise_email(request.form.get("email", ""))
+
+
+def _failed(response) -> bool:
+    return response.status_code != 302
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("web.home"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        user = services.authenticate(db.session, form.email.data, form.password.data)
+        if user is not None:
+            language = session.get("language")
+            session.clear()  # no session fixation: start a fresh session
+            if language and not user.language:
+                user.language = language
+            login_user(user, remember=form.remember.data)
+            with acting_as(user.email, user.id):
+                record_event(db.session, "user", "login", "login", entity_id=str(user.id))
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")))
+        db.session.rollback()
+        with acting_as(services.normalise_email(form.email.data) or "anonymous"):
+            record_event(db.session, "user", "login_failed", "failed login")
+        db.session.commit()
+        flash(_("Wrong email or password."), "error")
+        status = 401
+    elif request.method == "POST":
+        status = 422
+    return render("auth/login.html", form=form, status=status)
+
+
+@bp.post("/logout")
+def logout():
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET"])
+@login_required
+def account():
+    return _account_page()
+
+
+def _account_page(status: int = 200, language_form=None, password_form=None):
+    language_form = language_form or LanguageForm(language=current_user.language or "fr")
+    return render(
+        "auth/account.html",
+        language_form=language_form,
+        password_form=password_form or PasswordChangeForm(formdata=None),
+        everywhere_form=EmptyForm(),
+        status=status,
+    )
+
+
+@bp.post("/account/language")
+@login_required
+def account_language():
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        return _account_page(422, language_form=form)
+    current_user.language = form.language.data
+    db.session.commit()
+    flash(_("Language saved."), "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/password")
+@login_required
+def account_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                db.session, current_user, form.current_password.data, form.new_password.data
+            )
+        except services.AccountError as error:
+            db.session.rollback()
+            getattr(form, error.field or "new_password").errors.append(str(error))
+        else:
+            db.session.commit()
+            login_user(current_user._get_current_object())  # keep this session, end the others
+            flash(_("Password changed. Your other sessions have been logged out."), "success")
+            return redirect(url_for("auth.account"))
+    return _account_page(422, password_form=form)
+
+
+@bp.post("/account/logout-everywhere")
+@login_required
+def account_logout_everywhere():
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.end_other_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are logged out on every device."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def set_language():
+    """Language choice for people who are not logged in (kept in the session)."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["language"] = form.language.data
+    return redirect(_safe_next(request.form.get("next")))
+
+
+# --- user administration -------------------------------------------------------------------
+
+
+def _perimeter_choices(form: UserForm) -> None:
+    from programme.network.models import Site
+
+    sites = db.session.execute(select(Site.id, Site.code, Site.name).order_by(Site.code)).all()
+    form.site_id.choices = [("", "—")] + [(str(i), f"{c} – {n}") for i, c, n in sites]
+    form.region_id.choices = [("", "—")] + [(str(r.id), r.name) for r in all_regions(db.session)]
+
+
+def _as_id(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.get("/users")
+@require("manage_users")
+def user_list():
+    role = request.args.get("role", "")
+    stmt = select(User).order_by(User.email)
+    if role in ROLES:
+        stmt = stmt.where(User.role == role)
+    users = db.session.scalars(stmt).all()
+    return render("auth/user_list.html", "auth/_user_table.html", users=users, role=role)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@require("manage_users")
+def user_new():
+    form = UserForm()
+    _perimeter_choices(form)
+    status = 200
+    if form.validate_on_submit():
+        if not form.password.data:
+            form.password.errors.append(_("A new account needs a password."))
+        else:
+            try:
+                user = services.create_user(
+                    db.session,
+                    form.email.data,
+                    form.role.data,
+                    form.password.data,
+                    name=form.name.data or "",
+                    language=form.language.data or None,
+                    site_id=_as_id(form.site_id.data),
+                    region_id=_as_id(form.region_id.data),
+                )
+                user.active = form.active.data
+                db.session.commit()
+            except services.AccountError as error:
+                db.session.rollback()
+                getattr(form, error.field or "email").errors.append(str(error))
+            else:
+                flash(_("Account %(email)s created.", email=user.email), "success")
+                return redirect(url_for("auth.user_list"))
+        status = 422
+    elif request.method == "POST":
+        status = 422
+    return render("auth/user_form.html", form=form, user=None, status=status)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@require("manage_users")
+def user_edit(user_id: int):
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    form = UserForm(obj=user) if request.method == "GET" else UserForm()
+    _perimeter_choices(form)
+    if request.method == "GET":
+        form.site_id.data = str(user.site_id or "")
+        form.region_id.data = str(user.region_id or "")
+        form.language.data = user.language or ""
+        form.version.data = str(user.version)
+        return render("auth/user_form.html", form=form, user=user)
+    if form.validate_on_submit():
+        if form.version.data != str(user.version):
+            return _user_conflict(form, user)
+        other = services.find_user(db.session, form.email.data)
+        if other is not None and other.id != user.id:
+            form.email.errors.append(_("An account with this email already exists."))
+        elif user.id == current_user.id and (form.role.data != user.role or not form.active.data):
+            form.role.errors.append(_("You cannot change your own role or deactivate yourself."))
+        else:
+            user.email = services.normalise_email(form.email.data)
+            user.name = form.name.data or ""
+            user.role = form.role.data
+            user.language = form.language.data or None
+            user.site_id = _as_id(form.site_id.data)
+            user.region_id = _as_id(form.region_id.data)
+            if user.active and not form.active.data:
+                services.end_other_sessions(user)
+            user.active = form.active.data
+            try:
+                if form.password.data:
+                    services.check_password_strength(form.password.data)
+                    services.set_password(user, form.password.data)
+                db.session.commit()
+            except services.AccountError as error:
+                db.session.rollback()
+                form.password.errors.append(str(error))
+            except StaleDataError:
+                db.session.rollback()
+                return _user_conflict(form, db.session.get(User, user_id))
+            else:
+                flash(_("Account %(email)s saved.", email=user.email), "success")
+                return redirect(url_for("auth.user_list"))
+    return render("auth/user_form.html", form=form, user=user, status=422)
+
+
+def _user_conflict(form: UserForm, user: User):
+    form.version.data = str(user.version)
+    return render("auth/user_form.html", form=form, user=user, conflict=True, status=409)

@@ -1,0 +1,111 @@
+"""Reading a site file (CSV or XLSX) into rows for `services.upsert_sites`."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pandas as pd
+from flask_babel import gettext as _
+
+from programme.network.services import REQUIRED_FIELDS, _fold
+
+ALLOWED_EXTENSIONS = (".csv", ".xlsx")
+
+# Header spellings accepted for each field (English and French, any case or accents).
+HEADER_ALIASES = {
+    "code": ["code", "site code", "code site", "site_code"],
+    "name": ["name", "nom", "site name", "nom du site", "libelle"],
+    "type": ["type", "site type", "type de site"],
+    "region": ["region", "direction regionale"],
+    "country": ["country", "pays"],
+    "city": ["city", "ville", "commune"],
+    "time_zone": ["time zone", "time_zone", "timezone", "fuseau horaire"],
+    "operator": ["operator", "operateur"],
+    "provider": ["provider", "prestataire"],
+    "channels": ["channels", "canaux", "channel", "canal"],
+    "manager_name": ["manager", "manager name", "responsable", "nom du responsable"],
+    "manager_email": ["manager email", "email du responsable", "manager_email", "courriel responsable"],
+}
+_HEADERS = {_fold(alias): key for key, aliases in HEADER_ALIASES.items() for alias in aliases}
+
+
+class FileRejected(ValueError):
+    """The file as a whole cannot be read; the message says why."""
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM) or Windows-1252; anything else is refused."""
+    if b"\x00" in data:
+        raise FileRejected(
+            _("The file is not encoded in UTF-8 or Windows-1252 (it looks like UTF-16). "
+              "Save it as “CSV UTF-8” and try again.")
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise FileRejected(
+            _("The file is not encoded in UTF-8 or Windows-1252. Save it as “CSV UTF-8” and try again.")
+        ) from None
+
+
+def _delimiter(text: str) -> str:
+    first = text.split("\n", 1)[0]
+    counts = {sep: first.count(sep) for sep in (",", ";", "\t")}
+    return max(counts, key=counts.get) if any(counts.values()) else ","
+
+
+def read_table(filename: str, data: bytes) -> pd.DataFrame:
+    name = (filename or "").lower()
+    if not name.endswith(ALLOWED_EXTENSIONS):
+        raise FileRejected(_("Upload a .csv or .xlsx file."))
+    if not data:
+        raise FileRejected(_("The file is empty."))
+    try:
+        if name.endswith(".xlsx"):
+            if not data.startswith(b"PK"):
+                raise FileRejected(_("This file is not a valid XLSX workbook."))
+            frame = pd.read_excel(io.BytesIO(data), engine="calamine", dtype=str)
+        else:
+            text = decode_text(data)
+            frame = pd.read_csv(
+                io.StringIO(text),
+                sep=_delimiter(text),
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=True,
+            )
+    except FileRejected:
+        raise
+    except Exception as error:  # pandas and calamine raise many kinds
+        raise FileRejected(_("The file could not be read: %(reason)s", reason=str(error)[:200])) from None
+    return frame.fillna("")
+
+
+def site_rows(filename: str, data: bytes) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, raw values) for each non-empty row; header is line 1."""
+    frame = read_table(filename, data)
+    mapping: dict[str, str] = {}
+    for column in frame.columns:
+        key = _HEADERS.get(_fold(column))
+        if key and key not in mapping.values():
+            mapping[column] = key
+    missing = [key for key in REQUIRED_FIELDS if key not in mapping.values()]
+    if missing:
+        raise FileRejected(
+            _("Missing required column(s): %(columns)s. Found: %(found)s.",
+              columns=", ".join(missing), found=", ".join(map(str, frame.columns)) or "—")
+        )
+    rows = []
+    for offset, record in enumerate(frame[list(mapping)].itertuples(index=False), start=2):
+        raw = {mapping[col]: str(value).strip() for col, value in zip(mapping, record, strict=True)}
+        if not any(raw.values()):
+            continue
+        rows.append((offset, raw))
+    if not rows:
+        raise FileRejected(_("The file has a header but no rows."))
+    return rows

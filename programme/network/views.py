@@ -1,0 +1,238 @@
+"""Network screens: site list with live search, site detail, create/edit, import, regions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from programme.auth.permissions import can, get_site_or_403, require
+from programme.extensions import db
+from programme.network import queries
+from programme.network.forms import RegionForm, SiteForm, SiteImportForm
+from programme.network.importing import FileRejected, site_rows
+from programme.network.models import OPERATORS, SITE_TYPES, Person, Site
+from programme.network.services import (
+    ValidationFailed,
+    find_region,
+    get_or_create_region,
+    save_site,
+    upsert_sites,
+)
+from programme.web.htmx import render
+
+bp = Blueprint("network", __name__)
+
+
+def _int_arg(name: str) -> int | None:
+    try:
+        return int(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.get("/sites")
+@require("view_network")
+def site_list():
+    filters = queries.SiteFilters(
+        q=request.args.get("q", "")[:100],
+        region_id=_int_arg("region"),
+        type=request.args.get("type", "") if request.args.get("type") in SITE_TYPES else "",
+        operator=request.args.get("operator", "")
+        if request.args.get("operator") in OPERATORS
+        else "",
+        page=_int_arg("page") or 1,
+    )
+    result = queries.site_page(
+        db.session, current_user, filters, current_app.config["SITE_PAGE_SIZE"]
+    )
+    return render(
+        "network/site_list.html",
+        "network/_site_table.html",
+        result=result,
+        filters=filters,
+        regions=queries.all_regions(db.session),
+        site_types=SITE_TYPES,
+        operators=OPERATORS,
+    )
+
+
+@bp.get("/sites/<int:site_id>")
+@require("view_network")
+def site_detail(site_id: int):
+    site = get_site_or_403(site_id)
+    managers = []
+    if site.manager_id:
+        managers.append(site.manager)
+    staff = db.session.scalars(
+        select(Person).where(Person.site_id == site.id).order_by(Person.full_name)
+    ).all()
+    return render("network/site_detail.html", site=site, managers=managers, staff=staff)
+
+
+def _form_values(form: SiteForm) -> dict:
+    return {
+        "code": form.code.data,
+        "name": form.name.data,
+        "type": form.type.data,
+        "region": form.region.data,
+        "country": form.country.data,
+        "city": form.city.data,
+        "time_zone": form.time_zone.data,
+        "operator": form.operator.data,
+        "provider": form.provider.data,
+        "channels": ";".join(form.channels.data or []),
+        "manager_name": form.manager_name.data,
+        "manager_email": form.manager_email.data,
+    }
+
+
+def _attach_errors(form: SiteForm, failure: ValidationFailed) -> None:
+    for error in failure.errors:
+        field = getattr(form, error.field, None)
+        if field is not None:
+            field.errors = [*field.errors, error.message]
+
+
+@bp.route("/sites/new", methods=["GET", "POST"])
+@require("edit_network")
+def site_new():
+    form = SiteForm()
+    if request.method == "GET":
+        form.channels.data = ["in_person"]
+    if form.validate_on_submit():
+        try:
+            site = save_site(db.session, _form_values(form))
+            db.session.commit()
+        except ValidationFailed as failure:
+            db.session.rollback()
+            _attach_errors(form, failure)
+        else:
+            flash(_("Site %(code)s created.", code=site.code), "success")
+            return redirect(url_for("network.site_detail", site_id=site.id))
+    status = 422 if request.method == "POST" else 200
+    return render("network/site_form.html", form=form, site=None, regions=queries.all_regions(db.session), status=status)
+
+
+@bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
+@require("edit_network")
+def site_edit(site_id: int):
+    site = get_site_or_403(site_id, "edit_network")
+    form = SiteForm()
+    conflict = False
+    if request.method == "GET":
+        form.process(
+            data={
+                "code": site.code,
+                "name": site.name,
+                "type": site.type,
+                "region": site.region.name,
+                "country": site.country,
+                "city": site.city,
+                "time_zone": site.time_zone,
+                "operator": site.operator,
+                "provider": site.provider,
+                "channels": site.channels,
+                "manager_name": site.manager.full_name if site.manager else "",
+                "manager_email": (site.manager.email or "") if site.manager else "",
+                "version": site.version,
+            }
+        )
+    elif form.validate_on_submit():
+        if str(site.version) != (form.version.data or ""):
+            conflict = True
+        else:
+            try:
+                save_site(db.session, _form_values(form), site)
+                db.session.commit()
+            except ValidationFailed as failure:
+                db.session.rollback()
+                _attach_errors(form, failure)
+            except StaleDataError:
+                db.session.rollback()
+                conflict = True
+            else:
+                flash(_("Site %(code)s saved.", code=site.code), "success")
+                return redirect(url_for("network.site_detail", site_id=site.id))
+    if conflict:
+        site = db.session.get(Site, site_id)
+        form.version.data = str(site.version)
+        return render(
+            "network/site_form.html",
+            form=form,
+            site=site,
+            conflict=True,
+            regions=queries.all_regions(db.session),
+            status=409,
+        )
+    status = 422 if request.method == "POST" else 200
+    return render("network/site_form.html", form=form, site=site, regions=queries.all_regions(db.session), status=status)
+
+
+@bp.route("/sites/import", methods=["GET", "POST"])
+@require("import_sites")
+def site_import():
+    limit = current_app.config["SITE_IMPORT_MAX_BYTES"]
+    if request.method == "POST" and (request.content_length or 0) > limit + 64 * 1024:
+        abort(413)
+    request.max_content_length = limit + 64 * 1024
+    form = SiteImportForm()
+    errors, result, problem = [], None, None
+    status = 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        data = upload.read(limit + 1)
+        filename = upload.filename or ""
+        if len(data) > limit:
+            problem = _("The file is larger than %(mb)s MB.", mb=limit // (1024 * 1024))
+            status = 413
+        else:
+            try:
+                rows = site_rows(filename, data)
+                result = upsert_sites(
+                    db.session, rows, update_only=form.update_only.data, source=filename
+                )
+                db.session.commit()
+            except FileRejected as rejected:
+                db.session.rollback()
+                problem = str(rejected)
+                status = 415 if filename and not filename.lower().endswith((".csv", ".xlsx")) else 422
+            except ValidationFailed as failure:
+                db.session.rollback()
+                errors = failure.errors
+                status = 422
+    elif request.method == "POST":
+        status = 422
+    return render(
+        "network/site_import.html",
+        form=form,
+        errors=errors,
+        result=result,
+        problem=problem,
+        status=status,
+    )
+
+
+@bp.route("/regions", methods=["GET", "POST"])
+@require("view_network")
+def region_list():
+    form = RegionForm()
+    status = 200
+    if request.method == "POST":
+        if not can(current_user, "edit_network"):
+            abort(403)
+        if form.validate_on_submit():
+            if find_region(db.session, form.name.data):
+                form.name.errors = [_("This region already exists.")]
+                status = 422
+            else:
+                region = get_or_create_region(db.session, form.name.data)
+                db.session.commit()
+                flash(_("Region %(name)s created.", name=region.name), "success")
+                return redirect(url_for("network.region_list"))
+        else:
+            status = 422
+    rows = queries.regions_with_counts(db.session, current_user)
+    return render("network/region_list.html", rows=rows, form=form, status=status)

@@ -1,0 +1,15 @@
+"""Request-aware rendering: the full page normally, only the fragment for htmx."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
+
+
+def render(page: str, fragment: str | None = None, status: int = 200, **context):
+    """Render `fragment` alone for an htmx request, else the full `page` (which includes it)."""
+    template = fragment if fragment and is_htmx() else page
+    return render_template(template, **context), status

@@ -1,0 +1,69 @@
+"""What every page's layout needs: navigation per role, formatting filters, htmx flag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, request, url_for
+from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from programme.auth.permissions import can
+from programme.auth.roles import ROLE_LABELS
+from programme.network.models import CHANNELS
+from programme.web.htmx import is_htmx
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object
+    action: str
+
+
+NAV = (
+    NavItem("web.home", _l("Home"), "view_home"),
+    NavItem("network.site_list", _l("Sites"), "view_network"),
+    NavItem("network.region_list", _l("Regions"), "view_network"),
+    NavItem("auth.user_list", _l("Users"), "manage_users"),
+    NavItem("audit.event_list", _l("Audit trail"), "view_audit"),
+)
+
+
+def nav_items() -> list[dict]:
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for item in NAV:
+        if can(current_user, item.action):
+            url = url_for(item.endpoint)
+            current = request.path == url or (url != "/" and request.path.startswith(url))
+            items.append({"url": url, "label": item.label, "current": current})
+    return items
+
+
+def register_layout(app: Flask) -> None:
+    @app.context_processor
+    def _layout():
+        return {
+            "nav_items": nav_items,
+            "role_labels": ROLE_LABELS,
+            "channel_labels": CHANNELS,
+            "is_htmx": is_htmx,
+            "can": lambda action: can(current_user, action),
+            "current_locale": lambda: str(get_locale() or "fr"),
+        }
+
+    app.jinja_env.filters["date"] = lambda value, fmt="medium": (
+        format_date(value, fmt) if value else ""
+    )
+    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
+        format_datetime(value, fmt) if value else ""
+    )
+    app.jinja_env.filters["number"] = lambda value, fmt=None: (
+        format_decimal(value, fmt) if value is not None else "—"
+    )
+    app.jinja_env.filters["percent"] = lambda value, fmt=None: (
+        format_percent(value, fmt) if value is not None else "—"
+    )

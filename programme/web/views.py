@@ -1,0 +1,36 @@
+"""Each role's home page and the health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from flask_login import current_user
+from sqlalchemy import text
+
+from programme.auth.permissions import require
+from programme.extensions import db
+from programme.network import queries as network_queries
+from programme.network.models import SITE_TYPES
+from programme.web.htmx import render
+
+bp = Blueprint("web", __name__)
+
+
+@bp.get("/")
+@require("view_home")
+def home():
+    summary = network_queries.network_summary(db.session, current_user)
+    my_sites = []
+    if current_user.role == "site_manager":
+        my_sites = network_queries.visible_sites(db.session, current_user, limit=50)
+    return render(
+        f"home/{current_user.role}.html",
+        summary=summary,
+        site_types=SITE_TYPES,
+        my_sites=my_sites,
+    )
+
+
+@bp.get("/healthz")
+def healthz():
+    db.session.execute(text("SELECT 1"))
+    return jsonify({"status": "ok"})
