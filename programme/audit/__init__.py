@@ -132,6 +132,22 @@ def _column_changes(obj: Any, action: str) -> dict[str, list[Any]]:
     return changes
 
 
+def _keep_old_value(target, value, oldvalue, initiator):
+    return value
+
+
+@event.listens_for(Audited, "mapper_configured", propagate=True)
+def _load_old_values_on_change(mapper, cls) -> None:
+    """Make SQLAlchemy load the stored value before a change (active history), so the
+    audit trail has the old value even when the object was expired by a commit."""
+    for column_attr in mapper.column_attrs:
+        if column_attr.key in cls.__audit_exclude__:
+            continue
+        event.listen(
+            getattr(cls, column_attr.key), "set", _keep_old_value, active_history=True, retval=True
+        )
+
+
 @event.listens_for(Session, "after_flush")
 def _record_changes(session: Session, flush_context) -> None:
     rows = []
