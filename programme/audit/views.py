@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 from flask_babel import get_timezone
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from programme.audit import AuditEvent
 from programme.auth.permissions import require
@@ -69,10 +69,10 @@ def event_list():
         .limit(page_size)
     ).all()
     entities = db.session.scalars(
-        select(distinct(AuditEvent.entity)).order_by(AuditEvent.entity)
+        select(AuditEvent.entity).distinct().order_by(AuditEvent.entity)
     ).all()
     actions = db.session.scalars(
-        select(distinct(AuditEvent.action)).order_by(AuditEvent.action)
+        select(AuditEvent.action).distinct().order_by(AuditEvent.action)
     ).all()
     pages = max(1, -(-total // page_size))
     return render(
@@ -104,7 +104,9 @@ def event_export():
     def rows():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["at", "actor", "entity", "entity_id", "action", "field", "old", "new", "summary"])
+        writer.writerow(
+            ["at", "actor", "entity", "entity_id", "action", "field", "old", "new", "summary"]
+        )
         yield "\ufeff" + buffer.getvalue()
         result = db.session.execute(
             stmt.order_by(AuditEvent.at, AuditEvent.id).execution_options(yield_per=1000)

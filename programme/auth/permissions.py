@@ -21,7 +21,6 @@ from programme.auth.roles import (
     EXECUTIVE,
     PILOT_TEAM,
     ROLES,
-    SITE_MANAGER,
 )
 
 EVERYONE = frozenset(ROLES)
@@ -33,7 +32,6 @@ ACTIONS: dict[str, frozenset[str]] = {
     "import_sites": frozenset({ADMIN}),
     "manage_users": frozenset({ADMIN}),
     "view_audit": frozenset({ADMIN}),
-    "view_people": frozenset({ADMIN, DIAGNOSTICIAN, PILOT_TEAM, COACH, SITE_MANAGER, EXECUTIVE}),
 }
 
 # Roles that see the whole network; a site manager sees only their site and/or region.

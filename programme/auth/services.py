@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
@@ -87,10 +89,8 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     """The user when the password is right and the account active; None otherwise."""
     user = find_user(session, email)
     if user is None:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password or "x")
-        except VerificationError:
-            pass
         return None
     try:
         _hasher.verify(user.password_hash, password or "")

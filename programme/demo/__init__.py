@@ -30,8 +30,18 @@ DEMO_ACCOUNTS = (
     DemoAccount("diagnostic@demo.programme.fr", "diagnostician", "Claire Diagnostic"),
     DemoAccount("pilote@demo.programme.fr", "pilot_team", "Julien Pilote"),
     DemoAccount("coach@demo.programme.fr", "coach", "Sophie Coach"),
-    DemoAccount("manager@demo.programme.fr", "site_manager", "Nicolas Directeur d'agence", site_code="ARA-001"),
-    DemoAccount("region@demo.programme.fr", "site_manager", "Isabelle Directrice régionale", region_name="Bretagne"),
+    DemoAccount(
+        "manager@demo.programme.fr",
+        "site_manager",
+        "Nicolas Directeur d'agence",
+        site_code="ARA-001",
+    ),
+    DemoAccount(
+        "region@demo.programme.fr",
+        "site_manager",
+        "Isabelle Directrice régionale",
+        region_name="Bretagne",
+    ),
     DemoAccount("direction@demo.programme.fr", "executive", "Direction générale"),
 )
 
@@ -66,6 +76,7 @@ def seed_demo(session: Session, password: str) -> dict:
 
 
 def database_is_empty(session: Session) -> bool:
-    return session.scalar(select(Site.id).limit(1)) is None and session.scalar(
-        select(User.id).limit(1)
-    ) is None
+    return (
+        session.scalar(select(Site.id).limit(1)) is None
+        and session.scalar(select(User.id).limit(1)) is None
+    )

@@ -12,7 +12,7 @@ from programme.extensions import db
 
 
 def print_accounts(password: str) -> None:
-    click.echo("Demo accounts (password: %s):" % password)
+    click.echo(f"Demo accounts (password: {password}):")
     for account in DEMO_ACCOUNTS:
         click.echo(f"  {account.role:<14} {account.email}")
 

@@ -25,7 +25,12 @@ HEADER_ALIASES = {
     "provider": ["provider", "prestataire"],
     "channels": ["channels", "canaux", "channel", "canal"],
     "manager_name": ["manager", "manager name", "responsable", "nom du responsable"],
-    "manager_email": ["manager email", "email du responsable", "manager_email", "courriel responsable"],
+    "manager_email": [
+        "manager email",
+        "email du responsable",
+        "manager_email",
+        "courriel responsable",
+    ],
 }
 _HEADERS = {_fold(alias): key for key, aliases in HEADER_ALIASES.items() for alias in aliases}
 
@@ -38,8 +43,10 @@ def decode_text(data: bytes) -> str:
     """UTF-8 (with or without BOM) or Windows-1252; anything else is refused."""
     if b"\x00" in data:
         raise FileRejected(
-            _("The file is not encoded in UTF-8 or Windows-1252 (it looks like UTF-16). "
-              "Save it as “CSV UTF-8” and try again.")
+            _(
+                "The file is not encoded in UTF-8 or Windows-1252 (it looks like UTF-16). "
+                "Save it as “CSV UTF-8” and try again."
+            )
         )
     try:
         return data.decode("utf-8-sig")
@@ -49,7 +56,9 @@ def decode_text(data: bytes) -> str:
         return data.decode("cp1252")
     except UnicodeDecodeError:
         raise FileRejected(
-            _("The file is not encoded in UTF-8 or Windows-1252. Save it as “CSV UTF-8” and try again.")
+            _(
+                "The file is not encoded in UTF-8 or Windows-1252. Save it as “CSV UTF-8” and try again."
+            )
         ) from None
 
 
@@ -82,7 +91,9 @@ def read_table(filename: str, data: bytes) -> pd.DataFrame:
     except FileRejected:
         raise
     except Exception as error:  # pandas and calamine raise many kinds
-        raise FileRejected(_("The file could not be read: %(reason)s", reason=str(error)[:200])) from None
+        raise FileRejected(
+            _("The file could not be read: %(reason)s", reason=str(error)[:200])
+        ) from None
     return frame.fillna("")
 
 
@@ -97,8 +108,11 @@ def site_rows(filename: str, data: bytes) -> list[tuple[int, dict[str, Any]]]:
     missing = [key for key in REQUIRED_FIELDS if key not in mapping.values()]
     if missing:
         raise FileRejected(
-            _("Missing required column(s): %(columns)s. Found: %(found)s.",
-              columns=", ".join(missing), found=", ".join(map(str, frame.columns)) or "—")
+            _(
+                "Missing required column(s): %(columns)s. Found: %(found)s.",
+                columns=", ".join(missing),
+                found=", ".join(map(str, frame.columns)) or "—",
+            )
         )
     rows = []
     for offset, record in enumerate(frame[list(mapping)].itertuples(index=False), start=2):

@@ -82,9 +82,7 @@ def network_summary(session: Session, user) -> dict:
     """Counts for a home page: sites by type, regions, outsourced share."""
     visible = filter_sites(select(Site.id, Site.type, Site.region_id, Site.operator), user)
     sub = visible.subquery()
-    by_type = dict(
-        session.execute(select(sub.c.type, func.count()).group_by(sub.c.type)).all()
-    )
+    by_type = dict(session.execute(select(sub.c.type, func.count()).group_by(sub.c.type)).all())
     totals = session.execute(
         select(
             func.count(),

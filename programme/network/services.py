@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from programme.audit import record_event
-from programme.network.models import CHANNELS, OPERATORS, SITE_TYPES, Person, Region, Site
+from programme.network.models import CHANNELS, SITE_TYPES, Person, Region, Site
 
 SITE_FIELDS = (
     "code",
@@ -134,7 +134,9 @@ def default_channels(site_type: str) -> list[str]:
     return ["in_person"]
 
 
-def validate_site(raw: dict[str, Any], row: int | None = None) -> tuple[SiteValues | None, list[FieldError]]:
+def validate_site(
+    raw: dict[str, Any], row: int | None = None
+) -> tuple[SiteValues | None, list[FieldError]]:
     """Check one site's raw values (from a form, a file row or an API item)."""
     errors: list[FieldError] = []
 
@@ -154,8 +156,14 @@ def validate_site(raw: dict[str, Any], row: int | None = None) -> tuple[SiteValu
         err("region", _("At most 120 characters."))
     site_type = _TYPES.get(_fold(values["type"])) if values["type"] else None
     if values["type"] and site_type is None:
-        err("type", _("Unknown site type “%(value)s”; expected one of: %(choices)s.",
-                      value=values["type"], choices=", ".join(SITE_TYPES)))
+        err(
+            "type",
+            _(
+                "Unknown site type “%(value)s”; expected one of: %(choices)s.",
+                value=values["type"],
+                choices=", ".join(SITE_TYPES),
+            ),
+        )
     country = values["country"].upper() or "FR"
     if len(country) != 2 or not country.isalpha():
         err("country", _("Use the two-letter country code (e.g. FR, MA)."))
@@ -164,8 +172,13 @@ def validate_site(raw: dict[str, Any], row: int | None = None) -> tuple[SiteValu
         err("time_zone", _("Unknown time zone “%(value)s” (e.g. Europe/Paris).", value=time_zone))
     operator = _OPERATORS.get(_fold(values["operator"])) if values["operator"] else "internal"
     if operator is None:
-        err("operator", _("Unknown operator “%(value)s”; expected internal or outsourced.",
-                          value=values["operator"]))
+        err(
+            "operator",
+            _(
+                "Unknown operator “%(value)s”; expected internal or outsourced.",
+                value=values["operator"],
+            ),
+        )
     provider = values["provider"] or None
     if operator == "outsourced" and not provider:
         err("provider", _("An outsourced site needs the provider's name."))
@@ -174,8 +187,14 @@ def validate_site(raw: dict[str, Any], row: int | None = None) -> tuple[SiteValu
     if values["channels"]:
         channels = parse_channels(values["channels"])
         if channels is None:
-            err("channels", _("Unknown channel in “%(value)s”; expected: %(choices)s.",
-                              value=values["channels"], choices=", ".join(CHANNELS)))
+            err(
+                "channels",
+                _(
+                    "Unknown channel in “%(value)s”; expected: %(choices)s.",
+                    value=values["channels"],
+                    choices=", ".join(CHANNELS),
+                ),
+            )
         elif not channels:
             err("channels", _("Name at least one channel."))
     else:
@@ -328,8 +347,11 @@ def upsert_sites(
             errors.append(
                 FieldError(
                     "code",
-                    _("Code %(code)s appears twice in this file (also on row %(other)s).",
-                      code=values.code, other=seen[values.code]),
+                    _(
+                        "Code %(code)s appears twice in this file (also on row %(other)s).",
+                        code=values.code,
+                        other=seen[values.code],
+                    ),
                     row_number,
                 )
             )
@@ -346,11 +368,16 @@ def upsert_sites(
         for values in validated:
             if values.code not in existing:
                 errors.append(
-                    FieldError("code", _("Unknown site code %(code)s.", code=values.code),
-                               seen[values.code])
+                    FieldError(
+                        "code",
+                        _("Unknown site code %(code)s.", code=values.code),
+                        seen[values.code],
+                    )
                 )
     if errors:
-        errors.sort(key=lambda e: (e.row or 0, SITE_FIELDS.index(e.field) if e.field in SITE_FIELDS else 99))
+        errors.sort(
+            key=lambda e: (e.row or 0, SITE_FIELDS.index(e.field) if e.field in SITE_FIELDS else 99)
+        )
         raise ValidationFailed(errors)
     result = UpsertResult()
     for values in validated:

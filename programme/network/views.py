@@ -113,7 +113,13 @@ def site_new():
             flash(_("Site %(code)s created.", code=site.code), "success")
             return redirect(url_for("network.site_detail", site_id=site.id))
     status = 422 if request.method == "POST" else 200
-    return render("network/site_form.html", form=form, site=None, regions=queries.all_regions(db.session), status=status)
+    return render(
+        "network/site_form.html",
+        form=form,
+        site=None,
+        regions=queries.all_regions(db.session),
+        status=status,
+    )
 
 
 @bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
@@ -168,7 +174,13 @@ def site_edit(site_id: int):
             status=409,
         )
     status = 422 if request.method == "POST" else 200
-    return render("network/site_form.html", form=form, site=site, regions=queries.all_regions(db.session), status=status)
+    return render(
+        "network/site_form.html",
+        form=form,
+        site=site,
+        regions=queries.all_regions(db.session),
+        status=status,
+    )
 
 
 @bp.route("/sites/import", methods=["GET", "POST"])
@@ -198,7 +210,9 @@ def site_import():
             except FileRejected as rejected:
                 db.session.rollback()
                 problem = str(rejected)
-                status = 415 if filename and not filename.lower().endswith((".csv", ".xlsx")) else 422
+                status = (
+                    415 if filename and not filename.lower().endswith((".csv", ".xlsx")) else 422
+                )
             except ValidationFailed as failure:
                 db.session.rollback()
                 errors = failure.errors

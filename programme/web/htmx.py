@@ -9,7 +9,8 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
 
 
-def render(page: str, fragment: str | None = None, status: int = 200, **context):
-    """Render `fragment` alone for an htmx request, else the full `page` (which includes it)."""
-    template = fragment if fragment and is_htmx() else page
-    return render_template(template, **context), status
+def render(template: str, fragment: str | None = None, status: int = 200, **context):
+    """Render `fragment` alone for an htmx request, else the full `template` (which
+    includes the fragment, so each piece of markup has one source)."""
+    chosen = fragment if fragment and is_htmx() else template
+    return render_template(chosen, **context), status
