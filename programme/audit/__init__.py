@@ -114,7 +114,9 @@ def _column_changes(obj: Any, action: str) -> dict[str, list[Any]]:
                 continue
             old, new = None, value
         elif action == "delete":
-            old = hist.unchanged[0] if hist.unchanged else (hist.deleted[0] if hist.deleted else None)
+            old = (
+                hist.unchanged[0] if hist.unchanged else (hist.deleted[0] if hist.deleted else None)
+            )
             if old is None:
                 continue
             new = None

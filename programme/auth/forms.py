@@ -29,7 +29,10 @@ class PasswordChangeForm(FlaskForm):
     )
     confirm = PasswordField(
         _l("New password again"),
-        validators=[DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message=_l("The two passwords differ.")),
+        ],
     )
 
 
@@ -47,7 +50,9 @@ class UserForm(FlaskForm):
     role = SelectField(_l("Role"), choices=_role_choices)
     language = SelectField(_l("Language"), choices=[("", "—"), *LANGUAGE_CHOICES])
     site_id = SelectField(_l("Site (site manager's perimeter)"), coerce=str, validate_choice=False)
-    region_id = SelectField(_l("Region (regional manager's perimeter)"), coerce=str, validate_choice=False)
+    region_id = SelectField(
+        _l("Region (regional manager's perimeter)"), coerce=str, validate_choice=False
+    )
     active = BooleanField(_l("Active"), default=True)
     password = PasswordField(
         _l("Password"),
