@@ -44,7 +44,7 @@ test-only:
 # programme/translations/fr/LC_MESSAGES/messages.po (the test suite refuses untranslated ones).
 extract-messages: $(RUN_STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o programme/translations/messages.pot .
-	$(BIN)/pybabel update -q -N -i programme/translations/messages.pot -d programme/translations
+	$(BIN)/pybabel -q update -N -i programme/translations/messages.pot -d programme/translations
 
 vendor:
 	scripts/vendor.sh

@@ -74,9 +74,9 @@ def _fold(text: str) -> str:
 
 # Identifiers plus the English and French labels people type in spreadsheets.
 _TYPE_WORDS = {
-    "branch": ["branch", "agence bancaire"],
+    "branch": ["branch", "agence", "agence bancaire"],
     "shop": ["shop", "store", "magasin", "boutique"],
-    "agency": ["agency", "agence"],
+    "agency": ["agency", "agence commerciale"],
     "call_centre": ["call centre", "call center", "centre d'appels", "centre de contacts"],
     "visa_centre": ["visa centre", "visa application centre", "centre de demande de visas"],
     "field_sales": ["field sales", "field sales team", "force de vente terrain"],
