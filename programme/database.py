@@ -59,3 +59,10 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     for name, value in SQLITE_PRAGMAS.items():
         cursor.execute(f"PRAGMA {name}={value}")
     cursor.close()
+    # SQLite's lower() only folds ASCII, so "Évry" never matched a search for "évry";
+    # fold every letter, as PostgreSQL's lower() does.
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+
+
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value

@@ -46,6 +46,11 @@ def app(database_url):
     )
     from flask_migrate import upgrade
 
+    from tests.web.helpers import IsolatedClient
+
+    # Each request in its own application context, as in production (see tests/web/conftest.py).
+    app.test_client_class = IsolatedClient
+
     with app.app_context():
         upgrade()
     yield app

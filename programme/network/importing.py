@@ -86,7 +86,7 @@ def read_table(filename: str, data: bytes) -> pd.DataFrame:
                 sep=_delimiter(text),
                 dtype=str,
                 keep_default_na=False,
-                skip_blank_lines=True,
+                skip_blank_lines=False,  # keep row numbers equal to the file's line numbers
             )
     except FileRejected:
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -198,7 +199,10 @@ def site_import():
         data = upload.read(limit + 1)
         filename = upload.filename or ""
         if len(data) > limit:
-            problem = _("The file is larger than %(mb)s MB.", mb=limit // (1024 * 1024))
+            problem = _(
+                "The file is larger than %(mb)s MB.",
+                mb=format_decimal(limit / (1024 * 1024), "#,##0.##"),
+            )
             status = 413
         else:
             try:
