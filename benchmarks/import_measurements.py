@@ -1,0 +1,258 @@
+"""Import benchmark: 1,000,000 measurement rows from CSV through the intake pipeline
+(full validation, staging, rollups, audit) against the raw speed of the database, measured
+in the same run.
+
+    .venv/bin/python benchmarks/import_measurements.py                  # SQLite, 1,000,000 rows
+    .venv/bin/python benchmarks/import_measurements.py --rows 200000
+    .venv/bin/python benchmarks/import_measurements.py --postgres postgresql://postgres@127.0.0.1/bench
+
+Baselines (same file, same run):
+- SQLite: the same chunked pandas reader + a plain `executemany` into a bare table;
+- PostgreSQL: `COPY ... FROM STDIN (FORMAT csv)` of the file into a bare table.
+Each phase runs in its own process so that its peak memory (max RSS) is its own.
+Prints rows/s, the ratio pipeline / raw, and peak memory. Not a test: nothing asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SECRET_KEY", "benchmark")
+
+KPIS = ("WAIT", "CONV", "CSAT", "FCR")
+
+
+def make_csv(path: Path, rows: int) -> int:
+    days = 500
+    sites = max(1, rows // (days * len(KPIS)))
+    rnd = random.Random(1)
+    start = date.today() - timedelta(days=days + 1)
+    written = 0
+    with path.open("w") as fh:
+        fh.write("site_code,kpi_code,date,value,n\n")
+        for s in range(sites):
+            code = f"B{s:05d}"
+            for d in range(days):
+                day = (start + timedelta(days=d)).isoformat()
+                for kpi in KPIS:
+                    if written >= rows:
+                        return sites
+                    if kpi == "WAIT":
+                        value = round(rnd.uniform(2, 30), 2)
+                    elif kpi == "CSAT":
+                        value = round(rnd.uniform(2.5, 5), 2)
+                    else:
+                        value = round(rnd.uniform(0.1, 0.9), 3)
+                    fh.write(f"{code},{kpi},{day},{value},{rnd.randint(5, 400)}\n")
+                    written += 1
+    return sites
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def app_for(url: str):
+    from programme import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+
+
+def phase_setup(url: str, sites: int) -> dict:
+    from flask_migrate import upgrade
+    from sqlalchemy import insert
+
+    from programme.extensions import db
+    from programme.kpis.services import ensure_default_kpis
+    from programme.network.models import Region, Site
+
+    app = app_for(url)
+    with app.app_context():
+        upgrade()
+        db.session.add(Region(name="Benchmark"))
+        db.session.flush()
+        region_id = db.session.query(Region.id).scalar()
+        db.session.execute(
+            insert(Site),
+            [
+                {
+                    "code": f"B{s:05d}",
+                    "name": f"Site {s}",
+                    "type": "branch",
+                    "region_id": region_id,
+                    "country": "FR",
+                    "time_zone": "Europe/Paris",
+                    "operator": "internal",
+                    "channel_in_person": True,
+                    "channel_phone": False,
+                    "channel_digital": False,
+                    "version": 1,
+                }
+                for s in range(sites)
+            ],
+        )
+        ensure_default_kpis(db.session)
+        from programme.auth.models import User
+
+        db.session.add(User(email="bench@example.org", role="admin", password_hash="x", name="b"))
+        db.session.commit()
+    return {}
+
+
+def phase_raw(url: str, csv_path: str) -> dict:
+    from programme.extensions import db
+    from programme.kpis.importing import _raw_chunks
+
+    app = app_for(url)
+    with app.app_context():
+        conn = db.engine.raw_connection()
+        raw = conn.driver_connection
+        cur = raw.cursor()
+        postgres = url.startswith("postgresql")
+        if postgres:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS bench_raw (site text, kpi text, day date, "
+                "value double precision, n integer)"
+            )
+            cur.execute("TRUNCATE bench_raw")
+            raw.commit()
+            started = time.perf_counter()
+            with (
+                open(csv_path, "rb") as fh,
+                cur.copy("COPY bench_raw FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+            ):
+                while block := fh.read(1 << 20):
+                    copy.write(block)
+            raw.commit()
+        else:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS bench_raw (site TEXT, kpi TEXT, day TEXT, "
+                "value REAL, n INTEGER)"
+            )
+            cur.execute("DELETE FROM bench_raw")
+            raw.commit()
+            started = time.perf_counter()
+            for chunk in _raw_chunks("csv", csv_path, 50_000):
+                cur.executemany(
+                    "INSERT INTO bench_raw VALUES (?,?,?,?,?)",
+                    chunk.itertuples(index=False, name=None),
+                )
+            raw.commit()
+        elapsed = time.perf_counter() - started
+        cur.execute("SELECT COUNT(*) FROM bench_raw")
+        rows = cur.fetchone()[0]
+        cur.execute("DROP TABLE bench_raw")
+        raw.commit()
+        conn.close()
+    return {"seconds": elapsed, "rows": rows}
+
+
+def phase_pipeline(url: str, csv_path: str) -> dict:
+    from flask_babel import force_locale
+
+    from programme.audit import acting_as
+    from programme.auth.models import User
+    from programme.extensions import db
+    from programme.kpis.importing import guess_mapping, headers, iter_chunks
+    from programme.kpis.intake import ingest
+
+    app = app_for(url)
+    with app.app_context(), force_locale("en"), acting_as("benchmark"):
+        user = db.session.query(User).one()
+        with open(csv_path, "rb") as fh:
+            head = fh.read(4096)
+        layout, columns = guess_mapping(headers("m.csv", head.split(b"\n")[0] + b"\n"), KPIS)
+        started = time.perf_counter()
+        result = ingest(
+            db.session,
+            user,
+            iter_chunks("m.csv", csv_path, layout, columns),
+            default_source="benchmark.csv",
+        )
+        db.session.commit()
+        elapsed = time.perf_counter() - started
+    return {"seconds": elapsed, **result.as_dict()}
+
+
+def run_phase(name: str, url: str, *extra: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--phase", name, "--url", url, *extra],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--postgres", help="a PostgreSQL URL (an empty database)")
+    parser.add_argument("--phase")
+    parser.add_argument("--url")
+    parser.add_argument("--csv")
+    parser.add_argument("--sites", type=int)
+    args = parser.parse_args()
+
+    if args.phase:
+        if args.phase == "setup":
+            data = phase_setup(args.url, args.sites)
+        elif args.phase == "raw":
+            data = phase_raw(args.url, args.csv)
+        else:
+            data = phase_pipeline(args.url, args.csv)
+        data["peak_mb"] = peak_mb()
+        print(json.dumps(data))
+        return
+
+    folder = Path(tempfile.mkdtemp(prefix="programme-bench-"))
+    csv_path = folder / "measurements.csv"
+    sites = make_csv(csv_path, args.rows)
+    size_mb = csv_path.stat().st_size / 1e6
+    print(f"{args.rows:,} rows, {sites} sites, CSV {size_mb:.1f} MB")
+    targets = [("SQLite", f"sqlite:///{folder / 'bench.db'}")]
+    if args.postgres:
+        url = args.postgres
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        targets.append(("PostgreSQL", url))
+    for label, url in targets:
+        run_phase("setup", url, "--sites", str(sites))
+        raw = run_phase("raw", url, "--csv", str(csv_path))
+        first = run_phase("pipeline", url, "--csv", str(csv_path))
+        again = run_phase("pipeline", url, "--csv", str(csv_path))
+        raw_rate = raw["rows"] / raw["seconds"]
+        rate = args.rows / first["seconds"]
+        again_rate = args.rows / again["seconds"]
+        baseline = "executemany" if label == "SQLite" else "COPY"
+        print(f"\n{label}")
+        print(
+            f"  raw {baseline:<11} {raw['seconds']:7.2f} s {raw_rate:>11,.0f} rows/s  "
+            f"peak {raw['peak_mb']:.0f} MB"
+        )
+        print(
+            f"  pipeline, new    {first['seconds']:7.2f} s {rate:>11,.0f} rows/s  "
+            f"peak {first['peak_mb']:.0f} MB  ratio {rate / raw_rate:.0%}  "
+            f"(created {first['created']:,})"
+        )
+        print(
+            f"  pipeline, again  {again['seconds']:7.2f} s {again_rate:>11,.0f} rows/s  "
+            f"peak {again['peak_mb']:.0f} MB  ratio {again_rate / raw_rate:.0%}  "
+            f"(unchanged {again['unchanged']:,})"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,304 @@
+"""The OpenAPI 3.1 document of /api/v1 (a test checks it names every route)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = {
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+}
+
+
+def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
+    error = _ref("Error")
+    invalid = _json(_ref("ValidationErrors"), "Invalid items: nothing was written.")
+    too_large = _json(
+        error, f"Body larger than {max_bytes // (1024 * 1024)} MB or more than {max_items} items."
+    )
+    bad_json = _json(error, "The body is not valid JSON.")
+    forbidden = _json(error, "Authenticated, but the token's user may not do this.")
+    measurement_filters = [
+        {"name": "site", "in": "query", "schema": {"type": "string"}, "description": "Site code."},
+        {"name": "kpi", "in": "query", "schema": {"type": "string"}, "description": "KPI code."},
+        {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 500},
+        },
+        {
+            "name": "after",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 0},
+            "description": "Cursor: the last id of the previous page (use the `next` link).",
+        },
+    ]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Programme API",
+            "version": "1.0.0",
+            "description": (
+                "Push KPI measurements and sync the network. Authenticate with a personal "
+                "token: `Authorization: Bearer <token>` (create it on the account page or with "
+                "`flask --app app create-token EMAIL`). The token acts with its owner's "
+                "permissions. Writes are all-or-nothing."
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/kpis": {
+                "get": {
+                    "summary": "The KPI catalogue",
+                    "operationId": "listKpis",
+                    "responses": {
+                        "200": _json({"type": "array", "items": _ref("Kpi")}, "The KPIs."),
+                        **ERRORS,
+                    },
+                }
+            },
+            "/sites": {
+                "get": {
+                    "summary": "The sites the token's user may see",
+                    "operationId": "listSites",
+                    "responses": {
+                        "200": _json({"type": "array", "items": _ref("Site")}, "The sites."),
+                        **ERRORS,
+                    },
+                },
+                "post": {
+                    "summary": "Create or update sites by code (programme office only)",
+                    "operationId": "upsertSites",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "array",
+                                    "maxItems": max_items,
+                                    "items": _ref("SiteInput"),
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": _json(_ref("SiteCounts"), "Sites written."),
+                        "400": bad_json,
+                        **ERRORS,
+                        "403": forbidden,
+                        "413": too_large,
+                        "422": invalid,
+                    },
+                },
+            },
+            "/measurements": {
+                "get": {
+                    "summary": "Measurements of the sites the token's user may see",
+                    "operationId": "listMeasurements",
+                    "parameters": measurement_filters,
+                    "responses": {
+                        "200": _json(_ref("MeasurementPage"), "One page, oldest id first."),
+                        **ERRORS,
+                        "422": _json(_ref("ValidationErrors"), "Unknown filter value."),
+                    },
+                },
+                "post": {
+                    "summary": "Add measurements (same value again: unchanged; new value: correction)",
+                    "operationId": "postMeasurements",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "array",
+                                    "maxItems": max_items,
+                                    "items": _ref("MeasurementInput"),
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": _json(_ref("MeasurementCounts"), "All items written."),
+                        "400": bad_json,
+                        **ERRORS,
+                        "403": _json(
+                            _ref("Forbidden"),
+                            "The user may not write one of the sites (or may not write at all).",
+                        ),
+                        "413": too_large,
+                        "422": invalid,
+                    },
+                },
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "operationId": "openapi",
+                    "security": [],
+                    "responses": {"200": {"description": "The OpenAPI document."}},
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {
+                "Unauthorized": _json(error, "Missing, unknown or revoked token."),
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {"error": {"type": "string"}},
+                },
+                "Forbidden": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {"type": "string"},
+                        "errors": {"type": "array", "items": _ref("ItemError")},
+                    },
+                },
+                "ItemError": {
+                    "type": "object",
+                    "required": ["index", "field", "message"],
+                    "properties": {
+                        "index": {"type": ["integer", "null"]},
+                        "field": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                },
+                "ValidationErrors": {
+                    "type": "object",
+                    "required": ["errors"],
+                    "properties": {"errors": {"type": "array", "items": _ref("ItemError")}},
+                },
+                "Kpi": {
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": "string"},
+                        "name": {
+                            "type": "object",
+                            "properties": {"en": {"type": "string"}, "fr": {"type": "string"}},
+                        },
+                        "unit": {"type": "string"},
+                        "kind": {"enum": ["mean", "rate"]},
+                        "better": {"enum": ["lower", "higher"]},
+                        "min": {"type": "number"},
+                        "max": {"type": "number"},
+                        "period": {"enum": ["day", "week"]},
+                        "active": {"type": "boolean"},
+                    },
+                },
+                "Site": {
+                    "type": "object",
+                    "required": ["code", "name", "region", "type"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "name": {"type": "string"},
+                        "region": {"type": "string"},
+                        "type": {"type": "string"},
+                        "country": {"type": "string"},
+                        "city": {"type": ["string", "null"]},
+                        "operator": {"enum": ["internal", "outsourced"]},
+                        "provider": {"type": ["string", "null"]},
+                    },
+                },
+                "SiteInput": {
+                    "type": "object",
+                    "required": ["code", "name", "type", "region"],
+                    "properties": {
+                        "code": {"type": "string", "maxLength": 40},
+                        "name": {"type": "string", "maxLength": 200},
+                        "type": {
+                            "type": "string",
+                            "description": "branch, shop, agency, call_centre, visa_centre, "
+                            "field_sales",
+                        },
+                        "region": {"type": "string", "description": "Created when new."},
+                        "country": {"type": "string", "minLength": 2, "maxLength": 2},
+                        "operator": {"enum": ["internal", "outsourced"]},
+                        "provider": {"type": "string"},
+                        "city": {"type": "string"},
+                    },
+                },
+                "SiteCounts": {
+                    "type": "object",
+                    "properties": {
+                        "created": {"type": "integer"},
+                        "updated": {"type": "integer"},
+                        "unchanged": {"type": "integer"},
+                    },
+                },
+                "MeasurementInput": {
+                    "type": "object",
+                    "required": ["site", "kpi", "date", "value", "n"],
+                    "properties": {
+                        "site": {"type": "string", "description": "Site code."},
+                        "kpi": {"type": "string", "description": "KPI code."},
+                        "date": {
+                            "type": "string",
+                            "format": "date",
+                            "description": "Not in the future; a Monday for weekly KPIs.",
+                        },
+                        "value": {
+                            "type": "number",
+                            "description": "Within the KPI's range; a rate is successes / n.",
+                        },
+                        "n": {"type": "integer", "minimum": 1, "description": "Sample size."},
+                        "source": {
+                            "type": "string",
+                            "maxLength": 120,
+                            "description": "Defaults to the token's name.",
+                        },
+                        "reason": {
+                            "type": "string",
+                            "maxLength": 500,
+                            "description": "Why, when the item corrects an earlier value.",
+                        },
+                    },
+                },
+                "MeasurementCounts": {
+                    "type": "object",
+                    "required": ["created", "unchanged", "corrected"],
+                    "properties": {
+                        "created": {"type": "integer"},
+                        "unchanged": {"type": "integer"},
+                        "corrected": {"type": "integer"},
+                    },
+                },
+                "Measurement": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "site": {"type": "string"},
+                        "kpi": {"type": "string"},
+                        "date": {"type": "string", "format": "date"},
+                        "value": {"type": "number"},
+                        "n": {"type": "integer"},
+                        "source": {"type": "string"},
+                        "revision": {"type": "integer"},
+                        "entered_at": {"type": "string", "format": "date-time"},
+                    },
+                },
+                "MeasurementPage": {
+                    "type": "object",
+                    "required": ["items", "next"],
+                    "properties": {
+                        "items": {"type": "array", "items": _ref("Measurement")},
+                        "next": {"type": ["string", "null"], "format": "uri"},
+                    },
+                },
+            },
+        },
+    }

@@ -1,0 +1,1 @@
+"""KPI catalogue, measurements, corrections, weekly rollups and the intake pipeline."""

@@ -1,0 +1,48 @@
+"""`flask --app app rebuild-rollups`, `create-token EMAIL`, `ensure-kpis`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from programme.audit import acting_as, record_event
+from programme.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("rebuild-rollups")
+    def rebuild_rollups_command() -> None:
+        """Recompute the weekly KPI rollups from the measurements."""
+        from programme.kpis.services import rebuild_rollups
+
+        with acting_as("cli:rebuild-rollups"):
+            count = rebuild_rollups(db.session)
+            record_event(db.session, "kpi_rollup_week", "rebuild", f"{count} rollup rows rebuilt")
+            db.session.commit()
+        click.echo(f"Rebuilt {count} weekly rollup rows.")
+
+    @app.cli.command("create-token")
+    @click.argument("email")
+    @click.option("--name", default="cli", help="What the token is for (the API client's name).")
+    def create_token_command(email: str, name: str) -> None:
+        """Create an API token for an account and print it (once)."""
+        from programme.api.tokens import create_token
+        from programme.auth.services import find_user
+
+        user = find_user(db.session, email)
+        if user is None or not user.active:
+            raise click.ClickException(f"No active account for {email}.")
+        with acting_as("cli:create-token"):
+            _row, token = create_token(db.session, user, name)
+            db.session.commit()
+        click.echo(token)
+
+    @app.cli.command("ensure-kpis")
+    def ensure_kpis_command() -> None:
+        """Add the default KPIs that are missing (never changes existing ones)."""
+        from programme.kpis.services import ensure_default_kpis
+
+        with acting_as("cli:ensure-kpis"):
+            created = ensure_default_kpis(db.session)
+            db.session.commit()
+        click.echo(f"{created} default KPI(s) added.")

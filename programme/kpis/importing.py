@@ -1,0 +1,298 @@
+"""Reading measurement files (CSV, XLSX) into standard chunks for the intake pipeline.
+
+Two layouts, as exported by queue-management systems, telephony (ACD) and survey tools:
+- long: one measurement per row — site, KPI, date, value, n (and optionally source);
+- wide: one row per site and date, one column per KPI, plus `n` (shared) or `n_<KPI>`.
+
+CSV is read in chunks (bounded memory); XLSX through calamine (cached values; a workbook
+with formulas is refused: paste values only). UTF-8 with or without BOM and Windows-1252
+are accepted; anything else (UTF-16 ...) is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from flask_babel import gettext as _
+
+from programme.network.services import _fold
+
+ALLOWED_EXTENSIONS = (".csv", ".xlsx")
+CHUNK_ROWS = 50_000
+LONG_FIELDS = ("site", "kpi", "date", "value", "n")
+OPTIONAL_FIELDS = ("source",)
+
+HEADER_ALIASES = {
+    "site": ["site", "site code", "site_code", "code site", "code_site", "code agence", "agence"],
+    "kpi": ["kpi", "kpi code", "kpi_code", "indicateur", "code indicateur", "metric", "kpi_id"],
+    "date": ["date", "day", "jour", "period", "periode", "date de mesure", "period_date"],
+    "value": ["value", "valeur", "mesure", "resultat"],
+    "n": ["n", "sample", "sample size", "sample_size", "effectif", "volume", "nb", "contacts"],
+    "source": ["source", "systeme source"],
+}
+_HEADERS = {_fold(alias): key for key, aliases in HEADER_ALIASES.items() for alias in aliases}
+
+
+class FileRejected(ValueError):
+    """The file as a whole cannot be read; the message says why."""
+
+
+def check_file(filename: str, data: bytes) -> str:
+    """'csv' or 'xlsx', or FileRejected."""
+    name = (filename or "").lower()
+    if not name.endswith(ALLOWED_EXTENSIONS):
+        raise FileRejected(_("Upload a .csv or .xlsx file."))
+    if not data:
+        raise FileRejected(_("The file is empty."))
+    if name.endswith(".xlsx"):
+        if not data.startswith(b"PK"):
+            raise FileRejected(_("This file is not a valid XLSX workbook."))
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                for info in archive.infolist():
+                    if info.filename.startswith("xl/worksheets/") and info.filename.endswith(
+                        ".xml"
+                    ):
+                        with archive.open(info) as sheet:
+                            if _has_formula(sheet):
+                                raise FileRejected(
+                                    _(
+                                        "The workbook contains formulas. Copy the cells and "
+                                        "paste them as values, then upload it again."
+                                    )
+                                )
+        except zipfile.BadZipFile:
+            raise FileRejected(_("This file is not a valid XLSX workbook.")) from None
+        return "xlsx"
+    csv_encoding(data)
+    return "csv"
+
+
+def _has_formula(stream) -> bool:
+    tail = b""
+    while block := stream.read(1 << 20):
+        chunk = tail + block
+        if b"<f>" in chunk or b"<f " in chunk:
+            return True
+        tail = chunk[-3:]
+    return False
+
+
+def csv_encoding(data: bytes) -> str:
+    """'utf-8-sig' or 'cp1252', checked over the whole file without copying it."""
+    if b"\x00" in data:
+        raise FileRejected(
+            _(
+                "The file is not encoded in UTF-8 or Windows-1252 (it looks like UTF-16). "
+                "Save it as “CSV UTF-8” and try again."
+            )
+        )
+    for encoding in ("utf-8-sig", "cp1252"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            view = memoryview(data)
+            for start in range(0, len(data), 1 << 20):
+                decoder.decode(view[start : start + (1 << 20)])
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise FileRejected(
+        _("The file is not encoded in UTF-8 or Windows-1252. Save it as “CSV UTF-8” and try again.")
+    )
+
+
+def _delimiter(first_line: str) -> str:
+    counts = {sep: first_line.count(sep) for sep in (",", ";", "\t")}
+    return max(counts, key=counts.get) if any(counts.values()) else ","
+
+
+def _first_line(data: bytes, encoding: str) -> str:
+    head = data[:65536].split(b"\n", 1)[0]
+    return head.decode(encoding, errors="replace").lstrip("\ufeff")
+
+
+def headers(filename: str, data: bytes) -> list[str]:
+    kind = check_file(filename, data)
+    try:
+        if kind == "xlsx":
+            frame = pd.read_excel(io.BytesIO(data), engine="calamine", dtype=str, nrows=0)
+        else:
+            encoding = csv_encoding(data)
+            frame = pd.read_csv(
+                io.BytesIO(data),
+                sep=_delimiter(_first_line(data, encoding)),
+                dtype=str,
+                nrows=0,
+                encoding=encoding,
+            )
+    except Exception as error:  # pandas and calamine raise many kinds
+        raise FileRejected(
+            _("The file could not be read: %(reason)s", reason=str(error)[:200])
+        ) from None
+    names = [str(c).strip() for c in frame.columns]
+    if not names or all(not n or n.startswith("Unnamed") for n in names):
+        raise FileRejected(_("The first line must name the columns."))
+    return names
+
+
+def guess_mapping(names: list[str], kpi_codes: list[str]) -> tuple[str, dict[str, Any]] | None:
+    """(layout, columns) from the headers alone, or None when a person must map them."""
+    found: dict[str, str] = {}
+    for name in names:
+        key = _HEADERS.get(_fold(name))
+        if key and key not in found:
+            found[key] = name
+    if all(key in found for key in LONG_FIELDS):
+        return "long", {key: found[key] for key in (*LONG_FIELDS, *OPTIONAL_FIELDS) if key in found}
+    codes = {_fold(code): code for code in kpi_codes}
+    kpis, n_kpis = {}, {}
+    for name in names:
+        folded = _fold(name)
+        if folded in codes:
+            kpis[codes[folded]] = name
+            continue
+        match = re.fullmatch(r"n(\w+)|(\w+?)n", folded)
+        if match:
+            code = codes.get(match.group(1) or match.group(2) or "")
+            if code:
+                n_kpis[code] = name
+    if "site" in found and "date" in found and kpis:
+        columns: dict[str, Any] = {"site": found["site"], "date": found["date"], "kpis": kpis}
+        if "n" in found:
+            columns["n"] = found["n"]
+        if n_kpis:
+            columns["n_kpis"] = n_kpis
+        if "n" in columns or all(code in n_kpis for code in kpis):
+            return "wide", columns
+    return None
+
+
+def mapping_problems(layout: str, columns: dict[str, Any], names: list[str]) -> list[str]:
+    """What is missing or unknown in a mapping, as messages ([] when usable)."""
+    present = set(names)
+    problems = []
+    if layout == "long":
+        for key in LONG_FIELDS:
+            if not columns.get(key):
+                problems.append(_("Choose the column for %(field)s.", field=key))
+    elif layout == "wide":
+        for key in ("site", "date"):
+            if not columns.get(key):
+                problems.append(_("Choose the column for %(field)s.", field=key))
+        if not columns.get("kpis"):
+            problems.append(_("Choose at least one KPI column."))
+        n_kpis = columns.get("n_kpis") or {}
+        if not columns.get("n") and not all(code in n_kpis for code in columns.get("kpis") or {}):
+            problems.append(_("Choose the column for n."))
+    else:
+        problems.append(_("Choose the layout of the file."))
+    used = [columns.get(k) for k in ("site", "kpi", "date", "value", "n", "source")]
+    used += list((columns.get("kpis") or {}).values()) + list(
+        (columns.get("n_kpis") or {}).values()
+    )
+    for name in used:
+        if name and name not in present:
+            problems.append(_("The file has no column “%(name)s”.", name=name))
+    return problems
+
+
+def count_lines(data: bytes) -> int:
+    return max(1, data.count(b"\n"))
+
+
+def _raw_chunks(kind: str, source, chunksize: int) -> Iterator[pd.DataFrame]:
+    if kind == "xlsx":
+        frame = pd.read_excel(
+            io.BytesIO(source) if isinstance(source, bytes) else source,
+            engine="calamine",
+            dtype=str,
+        ).fillna("")
+        for start in range(0, len(frame), chunksize):
+            yield frame.iloc[start : start + chunksize]
+        return
+    data = source if isinstance(source, bytes) else None
+    if data is None:
+        with open(source, "rb") as fh:
+            head = fh.read(1 << 20)
+        encoding = "utf-8-sig"
+        try:
+            head.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            encoding = "cp1252"
+        first = _first_line(head, encoding)
+        handle = source
+    else:
+        encoding = csv_encoding(data)
+        first = _first_line(data, encoding)
+        handle = io.BytesIO(data)
+    yield from pd.read_csv(
+        handle,
+        sep=_delimiter(first),
+        dtype=str,
+        keep_default_na=False,
+        skip_blank_lines=False,
+        encoding=encoding,
+        chunksize=chunksize,
+    )
+
+
+def iter_chunks(
+    filename: str,
+    source: bytes | str,
+    layout: str,
+    columns: dict[str, Any],
+    chunksize: int = CHUNK_ROWS,
+) -> Iterator[pd.DataFrame]:
+    """Standard chunks (line, site, kpi, date, value, n, source) from a file's bytes or path.
+    `line` is the file line (header = 1)."""
+    kind = "xlsx" if filename.lower().endswith(".xlsx") else "csv"
+    offset = 2
+    try:
+        for raw in _raw_chunks(kind, source, chunksize):
+            raw = raw.reset_index(drop=True)
+            lines = np.arange(offset, offset + len(raw), dtype=np.int64)
+            offset += len(raw)
+            if layout == "long":
+                frame = pd.DataFrame({"line": lines})
+                for key in (*LONG_FIELDS, *OPTIONAL_FIELDS):
+                    header = columns.get(key)
+                    frame[key] = raw[header].to_numpy() if header else ""
+                blank = (frame[list(LONG_FIELDS)] == "").all(axis=1)
+                yield frame[~blank.to_numpy()]
+            else:
+                parts = []
+                for code, header in columns["kpis"].items():
+                    values = raw[header].astype(str).str.strip()
+                    present = (values != "").to_numpy()
+                    if not present.any():
+                        continue
+                    n_header = (columns.get("n_kpis") or {}).get(code) or columns.get("n")
+                    part = pd.DataFrame(
+                        {
+                            "line": lines[present],
+                            "site": raw[columns["site"]].to_numpy()[present],
+                            "kpi": code,
+                            "date": raw[columns["date"]].to_numpy()[present],
+                            "value": values.to_numpy()[present],
+                            "n": raw[n_header].to_numpy()[present],
+                            "value_column": header,
+                            "n_column": n_header,
+                        }
+                    )
+                    parts.append(part)
+                if parts:
+                    yield pd.concat(parts, ignore_index=True).sort_values("line", kind="stable")
+    except KeyError as error:
+        raise FileRejected(_("The file has no column “%(name)s”.", name=error.args[0])) from None
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise FileRejected(
+            _("The file could not be read: %(reason)s", reason=str(error)[:200])
+        ) from None

@@ -1,0 +1,735 @@
+"""The one intake pipeline for measurements: form cell, CSV/XLSX file and API alike.
+
+    parse → validate every row → report every error with its row/index and field
+          → write everything or nothing → update the weekly rollups → audit summary
+
+Rows arrive as pandas DataFrames of text (`line`, `site`, `kpi`, `date`, `value`, `n`,
+optional `source`, `reason`), in chunks, so a million-row file never sits in memory.
+Validation is vectorised per chunk. Valid rows go to a temporary staging table (COPY on
+PostgreSQL, executemany on SQLite); duplicates inside the batch are found across chunks
+with one sort of 64-bit keys. Only when no row is wrong does the pipeline write, with a
+handful of set-based statements in the caller's transaction:
+
+1. superseded values → `measurement_revision` (who entered them, who replaced them, why);
+2. rollup deltas (new rows, and new − old for corrections) → `kpi_rollup_week` upsert;
+3. corrections → `UPDATE measurement ... FROM staging`;
+4. new rows → `INSERT INTO measurement SELECT ... FROM staging WHERE NOT EXISTS`;
+5. one audit summary event.
+
+The same site, KPI, date and source again with the same value and n is a no-op.
+The caller owns the transaction (commit on success; on IntakeRejected, roll back).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from flask_babel import gettext as _
+from sqlalchemy import DateTime, Integer, String, bindparam, select, text
+from sqlalchemy.orm import Session
+
+from programme.audit import _actor, acting_as, current_actor, record_event
+from programme.database import utcnow
+from programme.kpis.models import Kpi
+
+FIELDS = ("site", "kpi", "date", "value", "n", "source", "reason")
+MAX_REPORTED_ERRORS = 1000  # every error is counted; the first thousand are listed
+STAGING = "kpi_intake_staging"
+_FORMULA = r"^\s*(?:[=@]|[+\-][^\d.\s])"
+
+
+@dataclass
+class IntakeError:
+    row: int  # file line (header = 1), list index (API) or cell
+    field: str
+    message: str
+    permission: bool = False
+    column: str | None = None  # the file's column, when it differs per row (wide layout)
+
+    def as_dict(self, key: str = "row") -> dict[str, Any]:
+        data = {key: self.row, "field": self.field, "message": self.message}
+        if self.column:
+            data["column"] = self.column
+        return data
+
+
+class IntakeRejected(ValueError):
+    """Some rows are wrong: nothing was written."""
+
+    def __init__(self, errors: list[IntakeError], total: int):
+        super().__init__(f"{total} error(s)")
+        self.errors = errors
+        self.total = total
+
+    @property
+    def permission_only(self) -> bool:
+        return any(e.permission for e in self.errors)
+
+
+@dataclass
+class IntakeResult:
+    rows: int = 0
+    created: int = 0
+    corrected: int = 0
+    unchanged: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "corrected": self.corrected,
+            "unchanged": self.unchanged,
+        }
+
+
+@dataclass
+class KpiRule:
+    id: int
+    code: str
+    kind: str
+    min_value: float
+    max_value: float
+    period: str
+
+
+@dataclass
+class Catalogue:
+    """What validation needs, loaded once per batch."""
+
+    sites: dict[str, int]
+    kpis: dict[str, KpiRule]
+    writable: set[int] | None  # None: every site
+    today: date
+
+    @classmethod
+    def load(cls, session: Session, user, today: date | None = None) -> Catalogue:
+        from programme.auth.permissions import writable_site_ids
+        from programme.network.models import Site
+
+        sites = dict(session.execute(select(Site.code, Site.id)).all())
+        kpis = {
+            k.code: KpiRule(k.id, k.code, k.kind, k.min_value, k.max_value, k.period)
+            for k in session.scalars(select(Kpi).where(Kpi.active.is_(True)))
+        }
+        return cls(
+            sites={code.upper(): ident for code, ident in sites.items()},
+            kpis=kpis,
+            writable=writable_site_ids(session, user),
+            today=today or date.today(),
+        )
+
+
+@dataclass
+class _Errors:
+    listed: list[IntakeError] = field(default_factory=list)
+    total: int = 0
+
+    def add(
+        self,
+        row: int,
+        field_name: str,
+        message: str,
+        permission: bool = False,
+        column: str | None = None,
+    ) -> None:
+        self.total += 1
+        if len(self.listed) < MAX_REPORTED_ERRORS:
+            self.listed.append(IntakeError(int(row), field_name, message, permission, column))
+
+
+def _text(series: pd.Series) -> pd.Series:
+    return series.fillna("").astype(str).str.strip()
+
+
+def _parse_dates(raw: pd.Series) -> pd.Series:
+    """ISO dates (2024-03-31, also with a time of 00:00:00 as spreadsheets write them),
+    else day-first French dates (31/03/2024)."""
+    cleaned = raw.str.replace(r"[ T]00:00(:00(\.0+)?)?$", "", regex=True)
+    parsed = pd.to_datetime(cleaned, format="%Y-%m-%d", errors="coerce")
+    missing = parsed.isna() & (cleaned != "")
+    if missing.any():
+        parsed[missing] = pd.to_datetime(cleaned[missing], format="%d/%m/%Y", errors="coerce")
+    return parsed
+
+
+def _parse_numbers(raw: pd.Series) -> pd.Series:
+    """Numbers with a decimal point or a decimal comma (7,5); spaces as thousand separators."""
+    cleaned = raw.str.replace("\u202f", "", regex=False).str.replace("\xa0", "", regex=False)
+    cleaned = cleaned.str.replace(" ", "", regex=False)
+    comma = cleaned.str.contains(",", regex=False) & ~cleaned.str.contains(".", regex=False)
+    cleaned = cleaned.where(~comma, cleaned.str.replace(",", ".", regex=False))
+    return pd.to_numeric(cleaned, errors="coerce")
+
+
+class Batch:
+    """Validates chunks and stages the valid rows; `write()` applies them."""
+
+    def __init__(
+        self,
+        session: Session,
+        catalogue: Catalogue,
+        *,
+        default_source: str,
+        reason: str | None = None,
+    ):
+        self.session = session
+        self.catalogue = catalogue
+        self.default_source = default_source[:120]
+        self.reason = reason[:500] if reason else None
+        self.errors = _Errors()
+        self.rows = 0
+        self._keys: list[np.ndarray] = []
+        self._lines: list[np.ndarray] = []
+        self._source_keys: list[np.ndarray] = []
+        self._sources: dict[str, int] = {}
+        self._dialect = session.get_bind().dialect.name
+        self._create_staging()
+
+    # --- staging ---------------------------------------------------------------------------
+
+    def _create_staging(self) -> None:
+        conn = self.session.connection()
+        if self._dialect == "postgresql":
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGING}")
+            conn.exec_driver_sql(
+                f"CREATE TEMP TABLE {STAGING} (line_no bigint, site_id integer, "
+                "kpi_id integer, day date, week date, source varchar(120), "
+                "value double precision, n integer, reason varchar(500)) ON COMMIT DROP"
+            )
+        else:
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGING}")
+            conn.exec_driver_sql(
+                f"CREATE TEMP TABLE {STAGING} (line_no INTEGER, site_id INTEGER, "
+                "kpi_id INTEGER, day DATE, week DATE, source VARCHAR(120), value FLOAT, "
+                "n INTEGER, reason VARCHAR(500))"
+            )
+
+    def drop_staging(self) -> None:
+        conn = self.session.connection()
+        name = STAGING if self._dialect == "postgresql" else f"temp.{STAGING}"
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+
+    def _stage(self, frame: pd.DataFrame) -> None:
+        columns = ["line", "site_id", "kpi_id", "day", "week", "source", "value", "n", "reason"]
+        frame = frame[columns]
+        raw = self.session.connection().connection.driver_connection
+        names = "line_no, site_id, kpi_id, day, week, source, value, n, reason"
+        if self._dialect == "postgresql":
+            buffer = io.StringIO()
+            frame.to_csv(buffer, header=False, index=False, na_rep="\\N")
+            with (
+                raw.cursor() as cursor,
+                cursor.copy(
+                    f"COPY {STAGING} ({names}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+                ) as copy,
+            ):
+                copy.write(buffer.getvalue())
+        else:
+            values = list(
+                zip(
+                    frame["line"].tolist(),
+                    frame["site_id"].tolist(),
+                    frame["kpi_id"].tolist(),
+                    frame["day"].tolist(),
+                    frame["week"].tolist(),
+                    frame["source"].tolist(),
+                    frame["value"].tolist(),
+                    frame["n"].tolist(),
+                    frame["reason"].tolist(),
+                    strict=True,
+                )
+            )
+            cursor = raw.cursor()
+            cursor.executemany(
+                f"INSERT INTO temp.{STAGING} ({names}) VALUES (?,?,?,?,?,?,?,?,?)", values
+            )
+            cursor.close()
+
+    # --- validation ------------------------------------------------------------------------
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        """Validate one chunk (columns: line + FIELDS as text) and stage its valid rows.
+
+        Each column is parsed on a fast vectorised path first; only the cells that fail
+        it get the slower clean-up (spaces, case, decimal commas, French dates) and, if
+        still wrong, an error message. Every wrong field of every row is reported."""
+        if chunk.empty:
+            return
+        cat = self.catalogue
+        errors = self.errors
+        size = len(chunk)
+        self.rows += size
+        chunk = chunk.reset_index(drop=True)
+        lines = chunk["line"].to_numpy(dtype=np.int64)
+        bad = np.zeros(size, dtype=bool)
+        field_bad = {name: np.zeros(size, dtype=bool) for name in FIELDS}
+        per_row_column = {
+            name: chunk[f"{name}_column"].to_numpy()
+            for name in ("value", "n")
+            if f"{name}_column" in chunk
+        }
+
+        def column(name: str) -> pd.Series:
+            if name not in chunk:
+                return pd.Series([""] * size, dtype=object)
+            return chunk[name].fillna("").astype(str)
+
+        def report(mask, field_name, message, permission=False):
+            mask = np.asarray(mask, dtype=bool) & ~field_bad[field_name]
+            if not mask.any():
+                return
+            positions = np.flatnonzero(mask)
+            for count, position in enumerate(positions):
+                if len(errors.listed) >= MAX_REPORTED_ERRORS:
+                    errors.total += len(positions) - count
+                    break
+                where = per_row_column.get(field_name)
+                errors.add(
+                    lines[position],
+                    field_name,
+                    message(position) if callable(message) else message,
+                    permission,
+                    str(where[position]) if where is not None else None,
+                )
+            field_bad[field_name] |= mask
+            bad[mask] = True
+
+        def formulas(raw: pd.Series, failed: np.ndarray, field_name: str) -> None:
+            """Cells that failed to parse and look like a spreadsheet formula."""
+            if failed.any():
+                sub = raw[failed]
+                hit = sub.str.contains(_FORMULA, regex=True).to_numpy()
+                mask = np.zeros(size, dtype=bool)
+                mask[np.flatnonzero(failed)[hit]] = True
+                report(mask, field_name, _("Formulas are not accepted: enter the value itself."))
+
+        def codes(name: str, table: dict) -> tuple[pd.Series, pd.Series, np.ndarray]:
+            raw = column(name)
+            found = raw.map(table)
+            failed = found.isna().to_numpy()
+            cleaned = raw.copy()
+            if failed.any():
+                cleaned[failed] = raw[failed].str.strip().str.upper()
+                found[failed] = cleaned[failed].map(table)
+            empty = failed & (cleaned == "").to_numpy()
+            return raw, cleaned, found, empty
+
+        # site
+        raw_site, site_codes, site_ids, empty = codes("site", cat.sites)
+        report(empty, "site", _("This value is required."))
+        missing = site_ids.isna().to_numpy() & ~empty
+        formulas(raw_site, missing, "site")
+        report(
+            missing,
+            "site",
+            lambda i: _("Unknown site code “%(code)s”.", code=site_codes.iloc[i]),
+        )
+        if cat.writable is not None:
+            denied = site_ids.notna().to_numpy() & ~site_ids.isin(list(cat.writable)).to_numpy()
+            report(
+                denied,
+                "site",
+                lambda i: _(
+                    "You may not enter measurements for site %(code)s.", code=site_codes.iloc[i]
+                ),
+                permission=True,
+            )
+
+        # KPI
+        kpis = cat.kpis
+        raw_kpi, kpi_codes, kpi_ids, empty = codes("kpi", {c: r.id for c, r in kpis.items()})
+        report(empty, "kpi", _("This value is required."))
+        unknown = kpi_ids.isna().to_numpy() & ~empty
+        formulas(raw_kpi, unknown, "kpi")
+        report(
+            unknown,
+            "kpi",
+            lambda i: _(
+                "Unknown KPI code “%(code)s”; expected one of: %(codes)s.",
+                code=kpi_codes.iloc[i],
+                codes=", ".join(sorted(kpis)),
+            ),
+        )
+        by_id = {r.id: r for r in kpis.values()}
+        known = kpi_ids.notna().to_numpy()
+        low = kpi_ids.map({i: r.min_value for i, r in by_id.items()}).astype(float).to_numpy()
+        high = kpi_ids.map({i: r.max_value for i, r in by_id.items()}).astype(float).to_numpy()
+        is_rate = kpi_ids.map({i: r.kind == "rate" for i, r in by_id.items()}).eq(True).to_numpy()
+        weekly = kpi_ids.map({i: r.period == "week" for i, r in by_id.items()}).eq(True).to_numpy()
+
+        # date
+        raw_date = column("date")
+        dates = pd.to_datetime(raw_date, format="%Y-%m-%d", errors="coerce")
+        failed = dates.isna().to_numpy()
+        if failed.any():
+            dates[failed] = _parse_dates(raw_date[failed].str.strip())
+        empty = failed & (raw_date.str.strip() == "").to_numpy() if failed.any() else failed
+        report(empty, "date", _("This value is required."))
+        unreadable = dates.isna().to_numpy() & ~empty
+        formulas(raw_date, unreadable, "date")
+        report(
+            unreadable,
+            "date",
+            _("Unreadable date: use YYYY-MM-DD (e.g. 2025-03-31) or DD/MM/YYYY."),
+        )
+        day_numbers = dates.to_numpy().astype("datetime64[D]").astype(np.int64)
+        valid_date = ~dates.isna().to_numpy()
+        report(
+            valid_date & (day_numbers > np.datetime64(cat.today, "D").astype(np.int64)),
+            "date",
+            _("This date is in the future."),
+        )
+        report(
+            valid_date & (day_numbers < np.datetime64("2000-01-01", "D").astype(np.int64)),
+            "date",
+            _("This date is before 2000."),
+        )
+        weekday = (day_numbers + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+        report(
+            valid_date & known & weekly & (weekday != 0),
+            "date",
+            _("This KPI is measured weekly: give the Monday of the week."),
+        )
+
+        # value and n
+        def numbers(name: str) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+            raw = column(name)
+            parsed = pd.to_numeric(raw, errors="coerce").astype(float)
+            failed = parsed.isna().to_numpy()
+            empty = np.zeros(size, dtype=bool)
+            if failed.any():
+                sub = raw[failed].str.strip()
+                parsed[failed] = _parse_numbers(sub).to_numpy()
+                empty[np.flatnonzero(failed)] = (sub == "").to_numpy()
+            unreadable = parsed.isna().to_numpy() & ~empty
+            formulas(raw, unreadable, name)
+            return parsed.to_numpy(), empty, unreadable
+
+        values, empty, unreadable = numbers("value")
+        report(empty, "value", _("This value is required."))
+        report(unreadable, "value", _("Not a number."))
+        finite = ~np.isnan(values) & known
+        report(
+            finite & is_rate & ((values < 0) | (values > 1)),
+            "value",
+            _("A rate is between 0 and 1 (e.g. 0.42 for 42 %)."),
+        )
+        report(
+            finite & ((values < low) | (values > high)),
+            "value",
+            lambda i: _(
+                "Outside the valid range of %(code)s (%(low)s to %(high)s).",
+                code=kpi_codes.iloc[i],
+                low=f"{low[i]:g}",
+                high=f"{high[i]:g}",
+            ),
+        )
+        counts, empty, unreadable = numbers("n")
+        report(empty, "n", _("The sample size n is required."))
+        present = ~np.isnan(counts)
+        report(
+            unreadable | (present & (np.mod(counts, 1, where=present, out=np.zeros(size)) != 0)),
+            "n",
+            _("n must be a whole number (customers or contacts behind the value)."),
+        )
+        report(present & (counts <= 0), "n", _("n must be at least 1."))
+        report(present & (counts > 2_000_000_000), "n", _("n is too large."))
+
+        # source and reason (optional)
+        if "source" in chunk:
+            sources = column("source").str.strip()
+            sources = sources.where(sources != "", self.default_source)
+            report((sources.str.len() > 120).to_numpy(), "source", _("At most 120 characters."))
+            formulas(sources, np.ones(size, dtype=bool), "source")
+        else:
+            sources = None
+        if "reason" in chunk:
+            reasons = column("reason").str.strip()
+            reasons = reasons.where(reasons != "", self.reason or "")
+            report((reasons.str.len() > 500).to_numpy(), "reason", _("At most 500 characters."))
+        else:
+            reasons = None
+
+        good = ~bad
+        if not good.any():
+            return
+        days = day_numbers[good]
+        valid = pd.DataFrame(
+            {
+                "line": lines[good],
+                "site_id": site_ids.to_numpy()[good].astype(np.int64),
+                "kpi_id": kpi_ids.to_numpy()[good].astype(np.int64),
+                "day": days.astype("datetime64[D]").astype(str),
+                "week": (days - (days + 3) % 7).astype("datetime64[D]").astype(str),
+                "source": sources.to_numpy()[good] if sources is not None else self.default_source,
+                "value": values[good],
+                "n": counts[good].astype(np.int64),
+                "reason": reasons.replace("", None).to_numpy()[good]
+                if reasons is not None
+                else self.reason,
+            }
+        )
+        source_codes = (
+            valid["source"].map(self._source_code).to_numpy(dtype=np.int64)
+            if sources is not None
+            else np.full(len(valid), self._source_code(self.default_source), dtype=np.int64)
+        )
+        key = (
+            (valid["kpi_id"].to_numpy(dtype=np.int64) << 27) | valid["site_id"].to_numpy()
+        ) << 20 | (days + 40_000)  # kpi < 2^16, site < 2^27, day < 2^20: fits in 63 bits
+        self._keys.append(key)
+        self._source_keys.append(source_codes)
+        self._lines.append(valid["line"].to_numpy())
+        self._stage(valid)
+
+    def _source_code(self, source: str) -> int:
+        code = self._sources.get(source)
+        if code is None:
+            code = self._sources[source] = len(self._sources)
+        return code
+
+    def _check_duplicates(self) -> None:
+        if not self._keys:
+            return
+        keys = np.concatenate(self._keys)
+        sources = np.concatenate(self._source_keys)
+        lines = np.concatenate(self._lines)
+        order = np.lexsort((lines, sources, keys))
+        keys, sources, lines = keys[order], sources[order], lines[order]
+        same = (keys[1:] == keys[:-1]) & (sources[1:] == sources[:-1])
+        if not same.any():
+            return
+        # the first row of each run of equal keys
+        starts = np.flatnonzero(np.r_[True, ~same])
+        group_first = np.repeat(lines[starts], np.diff(np.r_[starts, len(lines)]))
+        duplicated = np.flatnonzero(np.r_[False, same])
+        for index in sorted(duplicated, key=lambda i: lines[i]):
+            self.errors.add(
+                lines[index],
+                "date",
+                _(
+                    "Same site, KPI, date and source as row %(other)s: keep one of them.",
+                    other=int(group_first[index]),
+                ),
+            )
+
+    def check(self) -> None:
+        """Raise IntakeRejected when any row was wrong (after duplicates are looked for)."""
+        self._check_duplicates()
+        if self.errors.total:
+            listed = sorted(self.errors.listed, key=lambda e: (e.row, FIELDS.index(e.field)))
+            raise IntakeRejected(listed, self.errors.total)
+
+    # --- writing ---------------------------------------------------------------------------
+
+    _KEY = (
+        "m.site_id = s.site_id AND m.kpi_id = s.kpi_id AND m.period_date = s.day "
+        "AND m.source = s.source"
+    )
+    _CHANGED = "(m.value <> s.value OR m.n <> s.n)"
+
+    def _staging_name(self) -> str:
+        return STAGING if self._dialect == "postgresql" else f"temp.{STAGING}"
+
+    def preview(self) -> IntakeResult:
+        """What `write()` would do, without writing."""
+        self.check()
+        st = self._staging_name()
+        created, corrected = self.session.execute(
+            text(
+                f"SELECT COALESCE(SUM(CASE WHEN m.id IS NULL THEN 1 ELSE 0 END), 0), "
+                f"COALESCE(SUM(CASE WHEN m.id IS NOT NULL AND {self._CHANGED} THEN 1 ELSE 0 END), 0) "
+                f"FROM {st} s LEFT JOIN measurement m ON {self._KEY}"
+            )
+        ).one()
+        created, corrected = int(created), int(corrected)
+        return IntakeResult(
+            rows=self.rows,
+            created=created,
+            corrected=corrected,
+            unchanged=self.rows - created - corrected,
+        )
+
+    def write(self, label: str) -> IntakeResult:
+        self.check()
+        session = self.session
+        st = self._staging_name()
+        user_id, actor = current_actor()
+        params = {"uid": user_id, "actor": actor[:200], "now": utcnow()}
+        typed = [
+            bindparam("uid", type_=Integer),
+            bindparam("actor", type_=String),
+            bindparam("now", type_=DateTime(timezone=True)),
+        ]
+
+        def run(sql: str, names=("uid", "actor", "now")):
+            stmt = text(sql).bindparams(*[b for b in typed if b.key in names])
+            return session.execute(stmt, {k: params[k] for k in names})
+
+        # One pass to learn which statements are needed: a first import has no existing
+        # rows (no joins needed), a re-import has nothing to change.
+        existing, changed = session.execute(
+            text(
+                f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN {self._CHANGED} THEN 1 ELSE 0 END), 0) "
+                f"FROM {st} s JOIN measurement m ON {self._KEY}"
+            )
+        ).one()
+        existing, changed = int(existing), int(changed)
+        new_rows = self.rows - existing
+        if changed:
+            run(
+                "INSERT INTO measurement_revision (measurement_id, revision, value, n, "
+                "entered_by_id, entered_by, entered_at, replaced_by_id, replaced_by, "
+                "replaced_at, reason) "
+                "SELECT m.id, m.revision, m.value, m.n, m.entered_by_id, m.entered_by, "
+                f"m.entered_at, :uid, :actor, :now, s.reason FROM {st} s "
+                f"JOIN measurement m ON {self._KEY} WHERE {self._CHANGED}"
+            )
+        if changed or new_rows:
+            if existing:
+                deltas = (
+                    "SELECT s.site_id, s.kpi_id, s.week, "
+                    "s.value * s.n - COALESCE(m.value * m.n, 0) AS dvn, "
+                    "s.n - COALESCE(m.n, 0) AS dn, "
+                    "CASE WHEN m.id IS NULL THEN 1 ELSE 0 END AS dc, "
+                    "s.value - COALESCE(m.value, 0) AS dv, "
+                    "s.value * s.value - COALESCE(m.value * m.value, 0) AS dv2 "
+                    f"FROM {st} s LEFT JOIN measurement m ON {self._KEY} "
+                    f"WHERE m.id IS NULL OR {self._CHANGED}"
+                )
+            else:
+                deltas = (
+                    "SELECT s.site_id, s.kpi_id, s.week, s.value * s.n AS dvn, s.n AS dn, "
+                    f"1 AS dc, s.value AS dv, s.value * s.value AS dv2 FROM {st} s"
+                )
+            session.execute(
+                text(
+                    "INSERT INTO kpi_rollup_week (site_id, kpi_id, week_start, sum_vn, sum_n, "
+                    "count, sum_v, sum_v2) "
+                    "SELECT site_id, kpi_id, week, SUM(dvn), SUM(dn), SUM(dc), SUM(dv), "
+                    f"SUM(dv2) FROM ({deltas}) AS d "
+                    "WHERE true GROUP BY site_id, kpi_id, week "
+                    "ON CONFLICT (site_id, kpi_id, week_start) DO UPDATE SET "
+                    "sum_vn = kpi_rollup_week.sum_vn + excluded.sum_vn, "
+                    "sum_n = kpi_rollup_week.sum_n + excluded.sum_n, "
+                    "count = kpi_rollup_week.count + excluded.count, "
+                    "sum_v = kpi_rollup_week.sum_v + excluded.sum_v, "
+                    "sum_v2 = kpi_rollup_week.sum_v2 + excluded.sum_v2"
+                )
+            )
+        corrected = created = 0
+        if changed:
+            key = self._KEY.replace("m.", "measurement.")
+            changes = self._CHANGED.replace("m.", "measurement.")
+            corrected = run(
+                "UPDATE measurement SET value = s.value, n = s.n, "
+                "revision = measurement.revision + 1, "
+                "entered_by_id = :uid, entered_by = :actor, entered_at = :now "
+                f"FROM {st} s WHERE {key} AND {changes}"
+            ).rowcount
+        if new_rows:
+            missing = (
+                f" WHERE NOT EXISTS (SELECT 1 FROM measurement m WHERE {self._KEY})"
+                if existing
+                else ""
+            )
+            created = run(
+                "INSERT INTO measurement (site_id, kpi_id, period_date, source, value, n, "
+                "revision, entered_by_id, entered_by, entered_at) "
+                "SELECT s.site_id, s.kpi_id, s.day, s.source, s.value, s.n, 1, :uid, :actor, :now "
+                f"FROM {st} s{missing} ORDER BY s.site_id, s.kpi_id, s.day"
+            ).rowcount
+        result = IntakeResult(
+            rows=self.rows,
+            created=created,
+            corrected=corrected,
+            unchanged=self.rows - created - corrected,
+        )
+        self.drop_staging()
+        if created or corrected:
+            record_event(
+                session,
+                "measurement",
+                "import",
+                f"{label}: {created} created, {corrected} corrected, {result.unchanged} unchanged",
+                changes=result.as_dict(),
+            )
+        return result
+
+
+def ingest(
+    session: Session,
+    user,
+    chunks: Iterable[pd.DataFrame],
+    *,
+    default_source: str,
+    label: str | None = None,
+    reason: str | None = None,
+    dry_run: bool = False,
+    today: date | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> IntakeResult:
+    """Validate every row of `chunks`, then write all of them (or, dry_run, count what
+    would happen). Raises IntakeRejected with every error; nothing is written then."""
+    catalogue = Catalogue.load(session, user, today)
+    batch = Batch(session, catalogue, default_source=default_source, reason=reason)
+    # Attribute the rows to `user` unless the caller named an actor (jobs, API, CLI).
+    explicit = _actor.get() is not None or not getattr(user, "email", None)
+    with nullcontext() if explicit else acting_as(user.email, user.id):
+        try:
+            for chunk in chunks:
+                batch.add(chunk)
+                if progress:
+                    progress(batch.rows)
+            if dry_run:
+                return batch.preview()
+            return batch.write(label or default_source)
+        finally:
+            if dry_run or batch.errors.total:
+                batch.drop_staging()
+
+
+def records_frame(items: list[dict[str, Any]], start: int = 0) -> pd.DataFrame:
+    """A chunk from a list of dicts (API items, form cells); `line` is the index."""
+    frame = pd.DataFrame(
+        {
+            name: [_as_text(item.get(name)) if isinstance(item, dict) else "" for item in items]
+            for name in FIELDS
+        }
+    )
+    frame.insert(0, "line", np.arange(start, start + len(items), dtype=np.int64))
+    return frame
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "not-a-number"
+    if isinstance(value, float) and value.is_integer():
+        return repr(value)
+    return str(value)
+
+
+def iter_frame(frame: pd.DataFrame, size: int = 50_000) -> Iterator[pd.DataFrame]:
+    for start in range(0, len(frame), size):
+        yield frame.iloc[start : start + size]
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])

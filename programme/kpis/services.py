@@ -1,0 +1,351 @@
+"""The rules of KPIs and measurements: catalogue, corrections, site assignments,
+rollup rebuild, file uploads and the jobs that check and import them."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from programme.audit import record_event
+from programme.database import utcnow
+from programme.kpis import importing
+from programme.kpis.intake import IntakeRejected, ingest, records_frame
+from programme.kpis.models import (
+    ImportMapping,
+    Kpi,
+    KpiUpload,
+    Measurement,
+    PilotSiteAssignment,
+)
+
+# code, English name, French name, unit, kind, better, min, max, period
+DEFAULT_KPIS = [
+    ("WAIT", "Waiting time", "Temps d'attente", "min", "mean", "lower", 0, 600, "day"),
+    ("CONV", "Conversion rate", "Taux de transformation", "", "rate", "higher", 0, 1, "day"),
+    ("CSAT", "Expressed satisfaction", "Satisfaction exprimée", "/5", "mean", "higher", 1, 5, "day"),
+    ("NPS", "Net Promoter Score", "Net Promoter Score (NPS)", "pts", "mean", "higher", -100, 100, "week"),
+    ("FCR", "First-contact resolution", "Résolution au premier contact", "", "rate", "higher", 0, 1, "day"),
+    ("PICKUP", "Call pick-up rate", "Taux de décroché", "", "rate", "higher", 0, 1, "day"),
+]  # fmt: skip
+
+KPI_FIELDS = ("code", "name_en", "name_fr", "unit", "kind", "better", "min_value", "max_value")
+
+
+class KpiError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def ensure_default_kpis(session: Session) -> int:
+    """Insert the default KPIs that are missing (never changes an existing one)."""
+    existing = set(session.scalars(select(Kpi.code)))
+    created = 0
+    for code, en, fr, unit, kind, better, low, high, period in DEFAULT_KPIS:
+        if code in existing:
+            continue
+        session.add(
+            Kpi(
+                code=code,
+                name_en=en,
+                name_fr=fr,
+                unit=unit,
+                kind=kind,
+                better=better,
+                min_value=float(low),
+                max_value=float(high),
+                period=period,
+                active=True,
+            )
+        )
+        created += 1
+    session.flush()
+    return created
+
+
+def save_kpi(session: Session, values: dict[str, Any], kpi: Kpi | None = None) -> Kpi:
+    code = (values.get("code") or "").strip().upper()
+    if not code or len(code) > 20 or not all(c.isalnum() or c in "_-" for c in code):
+        raise KpiError(_("Use 1 to 20 letters, digits, dashes or underscores."), "code")
+    other = session.scalar(select(Kpi).where(Kpi.code == code))
+    if other is not None and other is not kpi:
+        raise KpiError(_("Another KPI already has this code."), "code")
+    low, high = values.get("min_value"), values.get("max_value")
+    if low is None or high is None or low >= high:
+        raise KpiError(_("The minimum must be below the maximum."), "max_value")
+    if values.get("kind") == "rate" and (low < 0 or high > 1):
+        raise KpiError(_("A rate lies between 0 and 1."), "max_value")
+    if kpi is not None and kpi.code != code and _has_measurements(session, kpi):
+        raise KpiError(
+            _("This KPI already has measurements: its code cannot change any more."), "code"
+        )
+    if kpi is None:
+        kpi = Kpi(code=code)
+        session.add(kpi)
+    for key in ("name_en", "name_fr", "unit", "kind", "better", "period"):
+        setattr(kpi, key, (values.get(key) or "").strip() if key != "period" else values[key])
+    kpi.code = code
+    kpi.min_value, kpi.max_value = float(low), float(high)
+    kpi.active = bool(values.get("active", True))
+    session.flush()
+    return kpi
+
+
+def _has_measurements(session: Session, kpi: Kpi) -> bool:
+    return (
+        session.scalar(select(Measurement.id).where(Measurement.kpi_id == kpi.id).limit(1))
+        is not None
+    )
+
+
+# --- site assignments (pilot team members) -------------------------------------------------
+
+
+def assign_site(session: Session, user_id: int, site_id: int) -> bool:
+    exists = session.scalar(
+        select(PilotSiteAssignment.id).where(
+            PilotSiteAssignment.user_id == user_id, PilotSiteAssignment.site_id == site_id
+        )
+    )
+    if exists:
+        return False
+    session.add(PilotSiteAssignment(user_id=user_id, site_id=site_id))
+    session.flush()
+    return True
+
+
+def unassign_site(session: Session, user_id: int, site_id: int) -> bool:
+    row = session.scalar(
+        select(PilotSiteAssignment).where(
+            PilotSiteAssignment.user_id == user_id, PilotSiteAssignment.site_id == site_id
+        )
+    )
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
+# --- corrections -----------------------------------------------------------------------------
+
+
+def correct_measurement(
+    session: Session, user, measurement: Measurement, value: str, n: str, reason: str
+):
+    """A correction goes through the intake pipeline like everything else."""
+    if not (reason or "").strip():
+        raise IntakeRejected([_reason_required()], 1)
+    frame = records_frame(
+        [
+            {
+                "site": measurement.site.code,
+                "kpi": measurement.kpi.code,
+                "date": measurement.period_date.isoformat(),
+                "value": value,
+                "n": n,
+                "source": measurement.source,
+                "reason": reason.strip(),
+            }
+        ]
+    )
+    return ingest(session, user, [frame], default_source=measurement.source, label="correction")
+
+
+def _reason_required():
+    from programme.kpis.intake import IntakeError
+
+    return IntakeError(0, "reason", _("Say why the value is corrected."))
+
+
+# --- rollups ---------------------------------------------------------------------------------
+
+
+def _week_sql(dialect: str) -> str:
+    if dialect == "postgresql":
+        return "CAST(date_trunc('week', period_date) AS date)"
+    return "date(period_date, '-' || ((CAST(strftime('%w', period_date) AS INTEGER) + 6) % 7) || ' days')"
+
+
+def rebuild_rollups(session: Session) -> int:
+    """Recompute kpi_rollup_week from the measurements (the current values)."""
+    dialect = session.get_bind().dialect.name
+    week = _week_sql(dialect)
+    session.execute(text("DELETE FROM kpi_rollup_week"))
+    session.execute(
+        text(
+            "INSERT INTO kpi_rollup_week (site_id, kpi_id, week_start, sum_vn, sum_n, count, "
+            "sum_v, sum_v2) "
+            f"SELECT site_id, kpi_id, {week}, SUM(value * n), SUM(n), COUNT(*), SUM(value), "
+            f"SUM(value * value) FROM measurement GROUP BY site_id, kpi_id, {week}"
+        )
+    )
+    return session.scalar(text("SELECT COUNT(*) FROM kpi_rollup_week")) or 0
+
+
+def recomputed_rollups(session: Session) -> dict[tuple, tuple]:
+    """The rollups as a recomputation from raw rows would give them (for checks and tests)."""
+    week = _week_sql(session.get_bind().dialect.name)
+    rows = session.execute(
+        text(
+            f"SELECT site_id, kpi_id, {week} AS w, SUM(value * n), SUM(n), COUNT(*), SUM(value), "
+            f"SUM(value * value) FROM measurement GROUP BY site_id, kpi_id, {week}"
+        )
+    ).all()
+    return {(r[0], r[1], str(r[2])[:10]): tuple(r[3:]) for r in rows}
+
+
+def stored_rollups(session: Session) -> dict[tuple, tuple]:
+    rows = session.execute(
+        text(
+            "SELECT site_id, kpi_id, week_start, sum_vn, sum_n, count, sum_v, sum_v2 "
+            "FROM kpi_rollup_week WHERE count <> 0"
+        )
+    ).all()
+    return {(r[0], r[1], str(r[2])[:10]): tuple(r[3:]) for r in rows}
+
+
+# --- file uploads ----------------------------------------------------------------------------
+
+
+@dataclass
+class UploadStart:
+    upload: KpiUpload
+    needs_mapping: bool
+    headers: list[str]
+
+
+def create_upload(
+    session: Session, user, filename: str, data: bytes, source: str | None
+) -> UploadStart:
+    """Store the file, find its column mapping (remembered for the source, else guessed)."""
+    names = importing.headers(filename, data)
+    source = (source or "").strip()[:120] or filename[:120]
+    upload = KpiUpload(
+        filename=filename[:255],
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        content=data,
+        source=source,
+        user_id=user.id,
+    )
+    remembered = session.scalar(select(ImportMapping).where(ImportMapping.source == source))
+    chosen = None
+    if remembered is not None and not importing.mapping_problems(
+        remembered.layout, remembered.columns, names
+    ):
+        chosen = (remembered.layout, remembered.columns)
+    else:
+        codes = list(session.scalars(select(Kpi.code).where(Kpi.active.is_(True))))
+        chosen = importing.guess_mapping(names, codes)
+    if chosen:
+        upload.layout, upload.columns = chosen
+    session.add(upload)
+    session.flush()
+    record_event(
+        session,
+        "kpi_upload",
+        "upload",
+        f"{upload.filename} ({source}, {upload.size} bytes)",
+        entity_id=str(upload.id),
+    )
+    return UploadStart(upload, chosen is None, names)
+
+
+def remember_mapping(session: Session, source: str, layout: str, columns: dict[str, Any]) -> None:
+    mapping = session.scalar(select(ImportMapping).where(ImportMapping.source == source))
+    if mapping is None:
+        session.add(ImportMapping(source=source, layout=layout, columns=columns))
+    elif mapping.layout != layout or mapping.columns != columns:
+        mapping.layout, mapping.columns = layout, columns
+    session.flush()
+
+
+def previous_import(session: Session, upload: KpiUpload) -> KpiUpload | None:
+    """The same file (same bytes, same source) imported before."""
+    return session.scalar(
+        select(KpiUpload)
+        .where(
+            KpiUpload.sha256 == upload.sha256,
+            KpiUpload.source == upload.source,
+            KpiUpload.imported_at.is_not(None),
+            KpiUpload.id != upload.id,
+        )
+        .order_by(KpiUpload.imported_at.desc())
+        .limit(1)
+    )
+
+
+def _upload_run(session: Session, params: dict[str, Any], progress, dry_run: bool) -> dict:
+    from programme.auth.models import User
+
+    upload = session.get(KpiUpload, params["upload_id"])
+    user = session.get(User, params["user_id"])
+    total = importing.count_lines(upload.content) if upload.filename.lower().endswith(".csv") else 0
+    language = params.get("language") or "fr"
+
+    def report(rows: int) -> None:
+        if total:
+            progress(min(95, int(90 * rows / total)), None)
+
+    filename, content, source = upload.filename, upload.content, upload.source
+    layout, columns = upload.layout, upload.columns
+    with force_locale(language):
+        try:
+            result = ingest(
+                session,
+                _Writer(user),
+                importing.iter_chunks(filename, content, layout, columns),
+                default_source=source,
+                label=f"{filename} ({source})",
+                dry_run=dry_run,
+                progress=report,
+            )
+        except importing.FileRejected as rejected:
+            session.rollback()
+            return {"ok": False, "problem": str(rejected)}
+        except IntakeRejected as rejected:
+            session.rollback()
+            return {
+                "ok": False,
+                "total_errors": rejected.total,
+                "errors": [e.as_dict() for e in rejected.errors],
+            }
+    outcome = {"ok": True, **result.as_dict()}
+    if dry_run:
+        session.rollback()
+        previous = previous_import(session, session.get(KpiUpload, params["upload_id"]))
+        if previous is not None:
+            outcome["already_imported_at"] = previous.imported_at.isoformat()
+        return outcome
+    session.get(KpiUpload, params["upload_id"]).imported_at = utcnow()
+    session.commit()
+    return outcome
+
+
+class _Writer:
+    """A user as the permission rules see it inside a job (no request, no Flask-Login)."""
+
+    is_authenticated = True
+
+    def __init__(self, user):
+        self.id, self.role, self.site_id, self.region_id = (
+            user.id,
+            user.role,
+            user.site_id,
+            user.region_id,
+        )
+
+
+def check_upload_job(session: Session, params: dict[str, Any], progress) -> dict:
+    return _upload_run(session, params, progress, dry_run=True)
+
+
+def import_upload_job(session: Session, params: dict[str, Any], progress) -> dict:
+    return _upload_run(session, params, progress, dry_run=False)

@@ -1,0 +1,204 @@
+"""The intake pipeline: validate everything, write all or nothing, corrections keep history,
+rollups equal a recomputation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from programme.audit import AuditEvent
+from programme.kpis.importing import iter_chunks
+from programme.kpis.intake import IntakeRejected, ingest, records_frame
+from programme.kpis.models import KpiWeekRollup, Measurement, MeasurementRevision
+from programme.kpis.services import rebuild_rollups, recomputed_rollups, stored_rollups
+from tests.factories import make_site, make_user
+from tests.kpi_factories import MONDAY, TODAY, assign, csv_bytes, default_kpis, item, put
+
+
+def _count(session, model):
+    return session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.fixture(autouse=True)
+def _english(app):
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        yield
+
+
+@pytest.fixture
+def admin(session):
+    default_kpis()
+    return make_user("admin")
+
+
+def test_create_then_same_again_is_a_no_op(session, admin):
+    site = make_site("PAR-001")
+    first = put(admin, [item(site), item(site, "CONV", value=0.25, n=80)])
+    assert (first.created, first.corrected, first.unchanged) == (2, 0, 0)
+    again = put(admin, [item(site), item(site, "CONV", value=0.25, n=80)])
+    assert (again.created, again.corrected, again.unchanged) == (0, 0, 2)
+    assert _count(session, Measurement) == 2
+    assert _count(session, MeasurementRevision) == 0
+
+
+def test_a_different_value_is_a_correction_that_keeps_the_old_one(session, admin):
+    site = make_site("PAR-001")
+    put(admin, [item(site, value=7.5, n=100)])
+    other = make_user("admin", email="second@example.org")
+    result = put(other, [item(site, value=9.0, n=110, reason="typo in the QMS export")])
+    assert (result.created, result.corrected) == (0, 1)
+    m = session.scalar(select(Measurement))
+    assert (m.value, m.n, m.revision) == (9.0, 110, 2)
+    rev = session.scalar(select(MeasurementRevision))
+    assert (rev.value, rev.n, rev.revision, rev.reason) == (7.5, 100, 1, "typo in the QMS export")
+    assert rev.replaced_by_id == other.id
+    assert (
+        session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.entity == "measurement")
+        )
+        == 2
+    )
+
+
+def test_every_bad_row_is_reported_and_nothing_written(session, admin):
+    site = make_site("PAR-001")
+    items = [
+        item(site),  # 0 fine
+        item("NOPE"),  # 1 unknown site
+        item(site, "XXX"),  # 2 unknown KPI
+        item(site, value=700),  # 3 out of range
+        item(site, "CONV", value=1.5),  # 4 rate above 1
+        item(site, n=0),  # 5 n <= 0
+        item(site, n=12.5),  # 6 n not whole
+        item(site, day=TODAY + timedelta(days=1)),  # 7 future
+        {**item(site), "date": "31-31-2024"},  # 8 unreadable date
+        item(site),  # 9 duplicate of 0
+        item(site, "NPS", day=MONDAY + timedelta(days=2), value=10),  # 10 weekly KPI, not Monday
+        {**item(site), "value": "=1+1"},  # 11 formula
+        {"site": "", "kpi": "", "date": "", "value": "", "n": ""},  # 12 everything missing
+    ]
+    with pytest.raises(IntakeRejected) as caught:
+        ingest(session, admin, [records_frame(items)], default_source="api")
+    session.rollback()
+    found = {(e.row, e.field) for e in caught.value.errors}
+    expected = {
+        (1, "site"), (2, "kpi"), (3, "value"), (4, "value"), (5, "n"), (6, "n"), (7, "date"),
+        (8, "date"), (9, "date"), (10, "date"), (11, "value"),
+        (12, "site"), (12, "kpi"), (12, "date"), (12, "value"), (12, "n"),
+    }  # fmt: skip
+    assert found == expected
+    messages = {(e.row, e.field): e.message for e in caught.value.errors}
+    assert "row 0" in messages[(9, "date")]
+    assert "between 0 and 1" in messages[(4, "value")]
+    assert "Unknown site code" in messages[(1, "site")]
+    assert _count(session, Measurement) == 0
+    assert _count(session, KpiWeekRollup) == 0
+
+
+def test_permissions_pilot_team_writes_only_assigned_sites(session, admin):
+    mine, other = make_site("PAR-001"), make_site("LYO-001")
+    pilot = make_user("pilot_team")
+    assign(pilot, mine)
+    assert put(pilot, [item(mine)]).created == 1
+    with pytest.raises(IntakeRejected) as caught:
+        ingest(
+            session,
+            pilot,
+            [records_frame([item(mine, "CSAT", value=4), item(other)])],
+            default_source="x",
+        )
+    session.rollback()
+    assert [(e.row, e.field, e.permission) for e in caught.value.errors] == [(1, "site", True)]
+    manager = make_user("site_manager", site_id=other.id)
+    assert put(manager, [item(other)]).created == 1
+    for role in ("coach", "executive", "diagnostician"):
+        with pytest.raises(IntakeRejected):
+            ingest(session, make_user(role), [records_frame([item(mine)])], default_source="x")
+        session.rollback()
+
+
+def test_rollups_equal_a_recomputation_after_a_mixed_sequence(session, admin):
+    a, b = make_site("PAR-001"), make_site("LYO-001")
+    days = [MONDAY - timedelta(days=d) for d in range(20)]
+    put(admin, [item(a, "WAIT", d, 5 + i % 3, 50 + i) for i, d in enumerate(days)])
+    put(
+        admin,
+        [item(b, "CONV", d, 0.2 + i / 100, 30) for i, d in enumerate(days)],
+        source="file.csv",
+    )
+    # corrections, unchanged rows and new rows mixed in one batch
+    put(admin, [item(a, "WAIT", days[0], 9, 60, reason="fix"), item(a, "WAIT", days[1], 5 + 1 % 3, 51),
+                item(a, "CSAT", days[2], 4.2, 20)])  # fmt: skip
+    # a file import (long layout, decimal commas, semicolons) correcting and adding rows
+    data = csv_bytes(
+        [[b.code, "CONV", days[3].isoformat(), "0,9", 31], [b.code, "CSAT", days[4].isoformat(), "4,5", 12]],
+        sep=";",
+    )  # fmt: skip
+    chunks = iter_chunks(
+        "file.csv", data, "long", {k: k for k in ("site", "kpi", "date", "value", "n")}
+    )
+    result = ingest(session, admin, chunks, default_source="file.csv")
+    session.commit()
+    assert (result.created, result.corrected) == (1, 1)
+    # the same site/KPI/date from another source adds a second measurement
+    put(admin, [item(a, "WAIT", days[0], 12, 10)], source="api-client")
+    stored, recomputed = stored_rollups(session), recomputed_rollups(session)
+    assert stored.keys() == recomputed.keys()
+    for key, values in recomputed.items():
+        assert stored[key] == pytest.approx(values), key
+    count = rebuild_rollups(session)
+    session.commit()
+    assert count == len(recomputed)
+    rebuilt = stored_rollups(session)
+    assert rebuilt.keys() == recomputed.keys()
+    for key, values in recomputed.items():
+        assert rebuilt[key] == pytest.approx(values), key
+
+
+def test_dry_run_counts_without_writing(session, admin):
+    site = make_site("PAR-001")
+    put(admin, [item(site)])
+    preview = ingest(
+        session, admin,
+        [records_frame([item(site), item(site, "CSAT", value=4), item(site, value=8, source="b")])],
+        default_source="test", dry_run=True,
+    )  # fmt: skip
+    session.rollback()
+    assert (preview.created, preview.corrected, preview.unchanged) == (2, 0, 1)
+    corrected = ingest(
+        session, admin, [records_frame([item(site, value=9)])], default_source="test", dry_run=True
+    )
+    session.rollback()
+    assert (corrected.created, corrected.corrected, corrected.unchanged) == (0, 1, 0)
+    assert _count(session, Measurement) == 1
+    assert _count(session, MeasurementRevision) == 0
+
+
+def test_rebuild_rollups_command_restores_damaged_rollups(app, session, admin):
+    site = make_site("PAR-001")
+    put(admin, [item(site, day=MONDAY - timedelta(days=d)) for d in range(10)])
+    expected = recomputed_rollups(session)
+    session.execute(KpiWeekRollup.__table__.update().values(sum_vn=0, count=99))
+    session.commit()
+    result = app.test_cli_runner().invoke(args=["rebuild-rollups"])
+    assert result.exit_code == 0 and "Rebuilt" in result.output
+    session.expire_all()
+    rebuilt = stored_rollups(session)
+    assert rebuilt.keys() == expected.keys()
+    for key, values in expected.items():
+        assert rebuilt[key] == pytest.approx(values)
+
+
+def test_demo_seed_goes_through_the_pipeline(app, session):
+    from programme.demo import seed_demo
+
+    seed_demo(session, "demo-Programme-2026")
+    session.commit()
+    assert _count(session, Measurement) > 200_000
+    assert _count(session, MeasurementRevision) >= 1
+    stored, recomputed = stored_rollups(session), recomputed_rollups(session)
+    assert stored.keys() == recomputed.keys()
+    again = seed_demo(session, "demo-Programme-2026")["measurements"]
+    assert again == {"created": 0, "corrected": 0}

@@ -1,0 +1,255 @@
+"""The JSON API: tokens, the measurement round trip, permissions per role, bad input,
+and the OpenAPI document covering every route."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from programme.api.tokens import create_token
+from programme.extensions import db
+from programme.kpis.models import Measurement
+from programme.network.models import Site
+from tests.factories import make_region, make_site, make_user
+from tests.kpi_factories import MONDAY, assign, default_kpis, item
+
+
+def _bearer(user, name="qms-export") -> dict:
+    _row, token = create_token(db.session, user, name)
+    db.session.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _count(session, model):
+    return session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.fixture
+def world(session):
+    default_kpis()
+    region = make_region("Bretagne")
+    rennes = make_site("BRE-001", region)
+    brest = make_site("BRE-002", region)
+    return {"rennes": rennes, "brest": brest}
+
+
+def test_round_trip_post_get_repost(client, session, world):
+    headers = _bearer(make_user("admin"))
+    body = [
+        item("BRE-001", value=7.5, n=120, source="qms-export"),
+        item("BRE-002", "CONV", value=0.3, n=50),
+    ]
+    first = client.post("/api/v1/measurements", json=body, headers=headers)
+    assert first.status_code == 201 and first.get_json() == {
+        "created": 2,
+        "unchanged": 0,
+        "corrected": 0,
+    }
+    again = client.post("/api/v1/measurements", json=body, headers=headers)
+    assert again.get_json() == {"created": 0, "unchanged": 2, "corrected": 0}
+    corrected = client.post("/api/v1/measurements", json=[{**body[0], "value": 8}], headers=headers)
+    assert corrected.get_json() == {"created": 0, "unchanged": 0, "corrected": 1}
+    listing = client.get("/api/v1/measurements?site=BRE-001", headers=headers).get_json()
+    assert [
+        (i["site"], i["kpi"], i["value"], i["revision"], i["source"]) for i in listing["items"]
+    ] == [("BRE-001", "WAIT", 8.0, 2, "qms-export")]
+    # an item without a source gets the token's name
+    assert set(session.scalars(select(Measurement.source))) == {"qms-export"}
+
+
+def test_pagination_follows_next_links(client, session, world):
+    headers = _bearer(make_user("admin"))
+    from datetime import timedelta
+
+    body = [item("BRE-001", day=MONDAY - timedelta(days=d)) for d in range(7)]
+    assert client.post("/api/v1/measurements", json=body, headers=headers).status_code == 201
+    seen, url = [], "/api/v1/measurements?limit=3&kpi=WAIT"
+    while url:
+        page = client.get(url, headers=headers).get_json()
+        seen += [i["id"] for i in page["items"]]
+        url = page["next"]
+    assert len(seen) == 7 == len(set(seen))
+
+
+def test_tokens_missing_wrong_revoked(client, session, world):
+    user = make_user("admin")
+    row, token = create_token(db.session, user, "x")
+    db.session.commit()
+    assert client.get("/api/v1/kpis").status_code == 401
+    wrong = client.get("/api/v1/kpis", headers={"Authorization": "Bearer pgm_nope"})
+    assert wrong.status_code == 401 and "error" in wrong.get_json()
+    assert wrong.headers["WWW-Authenticate"].startswith("Bearer")
+    assert (
+        client.get("/api/v1/kpis", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
+    from programme.api.tokens import revoke_token
+
+    revoke_token(db.session, row)
+    db.session.commit()
+    assert (
+        client.get("/api/v1/kpis", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "own", "status"),
+    [
+        ("admin", False, 201),
+        ("pilot_team", True, 201),
+        ("pilot_team", False, 403),
+        ("site_manager", True, 201),
+        ("site_manager", False, 403),
+        ("coach", False, 403),
+        ("executive", False, 403),
+        ("diagnostician", False, 403),
+    ],
+)
+def test_write_permissions_per_role(client, session, world, role, own, status):
+    user = make_user(role, site_id=world["rennes"].id if role == "site_manager" and own else None)
+    if role == "pilot_team" and own:
+        assign(user, world["rennes"])
+    headers = _bearer(user)
+    response = client.post("/api/v1/measurements", json=[item("BRE-001")], headers=headers)
+    assert response.status_code == status, response.get_json()
+    assert "error" in response.get_json() or status == 201
+    assert _count(session, Measurement) == (1 if status == 201 else 0)
+
+
+def test_site_manager_reads_only_their_perimeter(client, session, world):
+    admin_headers = _bearer(make_user("admin"))
+    client.post(
+        "/api/v1/measurements", json=[item("BRE-001"), item("BRE-002")], headers=admin_headers
+    )
+    headers = _bearer(make_user("site_manager", site_id=world["rennes"].id))
+    items = client.get("/api/v1/measurements", headers=headers).get_json()["items"]
+    assert {i["site"] for i in items} == {"BRE-001"}
+    assert [s["code"] for s in client.get("/api/v1/sites", headers=headers).get_json()] == [
+        "BRE-001"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"site": "BRE-001"}, 422, "body"),
+        ([1, 2], 422, "item"),
+        ([item("NOPE")], 422, "site"),
+        ([item("BRE-001", value=700)], 422, "value"),
+        ([item("BRE-001", "CONV", value=1.2)], 422, "value"),
+        ([item("BRE-001", n=0)], 422, "n"),
+        ([item("BRE-001", n=1.5)], 422, "n"),
+        ([item("BRE-001", day=MONDAY.replace(year=MONDAY.year + 1))], 422, "date"),
+        ([{**item("BRE-001"), "date": "tomorrow"}], 422, "date"),
+        ([item("BRE-001"), item("BRE-001")], 422, "date"),
+    ],
+)
+def test_bad_measurement_bodies(client, session, world, body, status, field):
+    headers = _bearer(make_user("admin"))
+    response = client.post("/api/v1/measurements", json=body, headers=headers)
+    assert response.status_code == status
+    errors = response.get_json()["errors"]
+    assert errors and all({"index", "field", "message"} <= set(e) for e in errors)
+    assert field in {e["field"] for e in errors}
+    assert _count(session, Measurement) == 0
+
+
+def test_not_json_too_many_and_too_large(app, client, session, world):
+    headers = _bearer(make_user("admin"))
+    response = client.post(
+        "/api/v1/measurements",
+        data="{nope",
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400 and "error" in response.get_json()
+    response = client.post("/api/v1/measurements", json=[item("BRE-001")] * 10_001, headers=headers)
+    assert response.status_code == 413
+    app.config["API_MAX_BODY_BYTES"] = 200
+    try:
+        response = client.post("/api/v1/measurements", json=[item("BRE-001")] * 5, headers=headers)
+    finally:
+        app.config.pop("API_MAX_BODY_BYTES")
+    assert response.status_code == 413 and "error" in response.get_json()
+    assert _count(session, Measurement) == 0
+
+
+def test_sites_sync_admin_only_with_per_item_errors(client, session, world):
+    admin = _bearer(make_user("admin"))
+    body = [
+        {"code": "NEW-1", "name": "Agence Neuve", "type": "branch", "region": "Normandie", "country": "FR", "operator": "internal"},
+        {"code": "BRE-001", "name": "Agence Rennes Centre", "type": "branch", "region": "Bretagne", "country": "FR", "operator": "internal"},
+    ]  # fmt: skip
+    response = client.post("/api/v1/sites", json=body, headers=admin)
+    assert response.status_code == 201 and response.get_json() == {
+        "created": 1,
+        "updated": 1,
+        "unchanged": 0,
+    }
+    bad = client.post(
+        "/api/v1/sites", json=[{**body[0], "code": "X-2", "type": "castle"}], headers=admin
+    )
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["index"] == 0
+    assert session.scalar(select(Site.id).where(Site.code == "X-2")) is None
+    pilot = _bearer(make_user("pilot_team"))
+    assert client.post("/api/v1/sites", json=body, headers=pilot).status_code == 403
+
+
+def test_the_session_cookie_does_not_open_the_api(client, session, world):
+    from tests.factories import login_as
+
+    login_as(client, make_user("admin"))
+    assert client.get("/api/v1/kpis").status_code == 401
+
+
+def test_openapi_document_lists_every_api_route_and_error(app, client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.1")
+    documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1"):
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1") :])
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method) in documented, (path, method)
+    post = doc["paths"]["/measurements"]["post"]["responses"]
+    assert {"201", "400", "401", "403", "413", "422"} <= set(post)
+
+
+def test_token_page_shows_the_token_once_and_revokes(client, session, world):
+    from tests.factories import login_as
+
+    user = make_user("pilot_team")
+    login_as(client, user)
+    response = client.post("/account/tokens", data={"name": "qms"})
+    assert response.status_code == 201
+    token = re.search(r'id="new-token">(pgm_[^<]+)<', response.get_data(as_text=True)).group(1)
+    assert (
+        client.get("/api/v1/kpis", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
+    assert token not in client.get("/account/tokens").get_data(as_text=True)
+    from programme.api.models import ApiToken
+
+    row = session.scalar(select(ApiToken))
+    assert client.post(f"/account/tokens/{row.id}/revoke").status_code == 302
+    assert (
+        client.get("/api/v1/kpis", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    )
+    other = make_user("pilot_team")
+    login_as(client, other)
+    assert client.post(f"/account/tokens/{row.id}/revoke").status_code == 404
+
+
+def test_create_token_cli_prints_the_token_once(app, session, world):
+    make_user("admin", email="robot@example.org")
+    result = app.test_cli_runner().invoke(
+        args=["create-token", "robot@example.org", "--name", "qms"]
+    )
+    assert result.exit_code == 0
+    token = result.output.strip()
+    assert token.startswith("pgm_")
+    from programme.api.models import ApiToken
+
+    assert session.scalar(select(ApiToken.token_hash)) != token
+    bad = app.test_cli_runner().invoke(args=["create-token", "nobody@example.org"])
+    assert bad.exit_code != 0

@@ -1,0 +1,297 @@
+"""KPI screens through the test client: pages, grid cells, corrections, import, bad input."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from programme.jobs.models import Job
+from programme.kpis.models import (
+    ImportMapping,
+    Kpi,
+    KpiUpload,
+    Measurement,
+    MeasurementRevision,
+    PilotSiteAssignment,
+)
+from tests.factories import login_as, make_region, make_site, make_user
+from tests.kpi_factories import MONDAY, TODAY, assign, csv_bytes, default_kpis, item, put
+from tests.web.helpers import DENIED, page
+
+
+@pytest.fixture(autouse=True)
+def inline_jobs(app):
+    app.config["JOB_RUNNER"] = "inline"
+    yield
+    app.config.pop("JOB_RUNNER", None)
+
+
+def _count(session, model, *where):
+    stmt = select(func.count()).select_from(model)
+    for clause in where:
+        stmt = stmt.where(clause)
+    return session.scalar(stmt)
+
+
+@pytest.fixture
+def world(session):
+    kpis = default_kpis()
+    region = make_region("Bretagne")
+    rennes = make_site("BRE-001", region, name="Agence Rennes")
+    brest = make_site("BRE-002", region, name="Agence Brest")
+    pilot = make_user("pilot_team")
+    assign(pilot, rennes)
+    return {
+        "kpis": kpis,
+        "rennes": rennes,
+        "brest": brest,
+        "pilot": pilot,
+        "admin": make_user("admin"),
+    }
+
+
+def _upload(client, data: bytes, filename="export.csv", source="qms-export"):
+    return client.post(
+        "/measurements/import",
+        data={"file": (io.BytesIO(data), filename), "source": source},
+        content_type="multipart/form-data",
+    )
+
+
+def test_catalogue_kpi_page_and_site_page_render(client, session, world):
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        put(
+            world["admin"],
+            [
+                item(world["rennes"], "WAIT", MONDAY - timedelta(days=d), 6 + d % 4, 40)
+                for d in range(30)
+            ],
+        )
+    login_as(client, make_user("executive"))
+    text = page(client.get("/kpis"))
+    assert "WAIT" in text and "PICKUP" in text and "New KPI" not in text
+    kpi_id = world["kpis"]["WAIT"]
+    text = page(client.get(f"/kpis/{kpi_id}"))
+    assert 'data-vl-spec="chart-kpi"' in text and "vega-lite.min.js" in text
+    assert "Data completeness" in text and "Bretagne" in text
+    assert "no data" in text  # gaps are visible in the table fallback
+    text = page(client.get(f"/sites/{world['rennes'].id}/kpis"))
+    assert 'data-vl-spec="chart-WAIT"' in text and "Latest measurements" in text
+    assert "Enter measurements" not in text  # executives read only
+
+
+def test_admin_creates_and_edits_a_kpi_with_bad_input_refused(client, session, world):
+    login_as(client, world["admin"])
+    bad = client.post("/kpis/new", data={"code": "AHT", "name_en": "Handling time", "name_fr": "DMT",
+                                         "kind": "mean", "better": "lower", "min_value": "10", "max_value": "5", "period": "day"})  # fmt: skip
+    assert bad.status_code == 422 and "The minimum must be below the maximum." in page(bad)
+    assert _count(session, Kpi, Kpi.code == "AHT") == 0
+    ok = client.post("/kpis/new", data={"code": "aht", "name_en": "Handling time", "name_fr": "DMT",
+                                        "kind": "mean", "better": "lower", "min_value": "0", "max_value": "60", "period": "day", "active": "y"})  # fmt: skip
+    assert ok.status_code == 302
+    kpi = session.scalar(select(Kpi).where(Kpi.code == "AHT"))
+    stale = client.post(f"/kpis/{kpi.id}/edit", data={"code": "AHT", "name_en": "x", "name_fr": "y", "kind": "mean",
+                                                      "better": "lower", "min_value": "0", "max_value": "60", "period": "day", "version": "99"})  # fmt: skip
+    assert stale.status_code == 409
+
+
+def test_grid_cell_saves_through_the_pipeline_and_shows_errors_inline(client, session, world):
+    login_as(client, world["pilot"])
+    text = page(client.get("/measurements/grid?kpi=WAIT"))
+    assert "BRE-001" in text and "BRE-002" not in text  # only the assigned site
+    day = MONDAY.isoformat()
+    htmx = {"HX-Request": "true"}
+    saved = client.post("/measurements/grid/cell", data={"site": "BRE-001", "kpi": "WAIT", "date": day, "value": "7,5", "n": "40"}, headers=htmx)  # fmt: skip
+    assert saved.status_code == 200 and "Saved" in page(saved) and "<td" in page(saved)
+    assert session.scalar(select(Measurement.value)) == 7.5
+    bad = client.post("/measurements/grid/cell", data={"site": "BRE-001", "kpi": "WAIT", "date": day, "value": "900", "n": "40"}, headers=htmx)  # fmt: skip
+    assert (
+        bad.status_code == 422 and 'aria-invalid="true"' in page(bad) and "valid range" in page(bad)
+    )
+    assert session.scalar(select(Measurement.value)) == 7.5
+    changed = client.post("/measurements/grid/cell", data={"site": "BRE-001", "kpi": "WAIT", "date": day, "value": "8", "n": "40"}, headers=htmx)  # fmt: skip
+    assert "Corrected" in page(changed)
+    assert _count(session, MeasurementRevision) == 1
+    denied = client.post("/measurements/grid/cell", data={"site": "BRE-002", "kpi": "WAIT", "date": day, "value": "8", "n": "40"}, headers=htmx)  # fmt: skip
+    assert denied.status_code == 403
+    assert _count(session, Measurement, Measurement.site_id == world["brest"].id) == 0
+
+
+def test_correction_form_keeps_the_old_value_with_who_and_why(client, session, world):
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        put(world["admin"], [item(world["rennes"], value=7.5, n=100)])
+    m = session.scalar(select(Measurement))
+    login_as(client, world["pilot"])
+    missing_reason = client.post(
+        f"/measurements/{m.id}/correct", data={"value": "9", "n": "100", "reason": ""}
+    )
+    assert missing_reason.status_code == 422
+    response = client.post(
+        f"/measurements/{m.id}/correct", data={"value": "9", "n": "100", "reason": "wrong export"}
+    )
+    assert response.status_code == 302
+    text = page(client.get(f"/measurements/{m.id}"))
+    assert "wrong export" in text and "7.5" in text and world["pilot"].email in text
+    login_as(client, make_user("coach"))
+    assert (
+        client.post(
+            f"/measurements/{m.id}/correct", data={"value": "1", "n": "1", "reason": "x"}
+        ).status_code
+        == 403
+    )
+
+
+def test_import_preview_errors_then_fixed_file_then_same_file_again(client, session, world):
+    login_as(client, world["pilot"])
+    day = MONDAY.isoformat()
+    bad = csv_bytes([["BRE-001", "WAIT", day, "7.5", "40"], ["BRE-001", "CSAT", day, "6", "20"],
+                     ["BRE-001", "CONV", day, "0.3", "0"]])  # fmt: skip
+    response = _upload(client, bad)
+    assert response.status_code == 302
+    upload = session.scalar(select(KpiUpload))
+    text = page(client.get(response.headers["Location"]))
+    assert "2 problems found — nothing was imported" in text
+    assert "<td>3</td>" in text and "<td>4</td>" in text  # file rows (header = 1)
+    assert _count(session, Measurement) == 0
+    assert upload.columns["site"] == "site"
+    good = csv_bytes([["BRE-001", "WAIT", day, "7.5", "40"], ["BRE-001", "CSAT", day, "4.5", "20"]])
+    response = _upload(client, good)
+    status_url = response.headers["Location"]
+    text = page(client.get(status_url))
+    assert "2 new, 0 corrections, 0 unchanged" in text
+    upload_id = int(status_url.rstrip("/").split("/")[-1])
+    done = client.post(f"/measurements/import/{upload_id}/confirm")
+    assert done.status_code == 302
+    assert "Import done: 2 created" in page(client.get(status_url))
+    assert _count(session, Measurement) == 2
+    again = _upload(client, good)
+    text = page(client.get(again.headers["Location"]))
+    assert "already imported" in text and "Nothing to import." in text
+    assert _count(session, Measurement) == 2
+
+
+def test_wide_file_and_remembered_mapping(client, session, world):
+    login_as(client, world["admin"])
+    day = MONDAY.isoformat()
+    wide = csv_bytes([["BRE-001", day, "7.5", "0.3", "40"], ["BRE-002", day, "", "0.25", "30"]],
+                     header=("Code agence", "Jour", "WAIT", "CONV", "Volume"), sep=";")  # fmt: skip
+    response = _upload(client, wide, source="acd")
+    assert response.status_code == 302  # recognised: wide layout
+    upload = session.scalar(select(KpiUpload))
+    assert upload.layout == "wide" and upload.columns["kpis"] == {"WAIT": "WAIT", "CONV": "CONV"}
+    odd = csv_bytes(
+        [["BRE-001", "WAIT", day, "7.5", "40"]], header=("Où", "Quoi", "Quand", "Combien", "Sur")
+    )
+    response = _upload(client, odd, source="legacy")
+    assert "/mapping" in response.headers["Location"]
+    upload_id = session.scalar(select(func.max(KpiUpload.id)))
+    mapping = {
+        "layout": "long",
+        "col_site": "Où",
+        "col_kpi": "Quoi",
+        "col_date": "Quand",
+        "col_value": "Combien",
+        "col_n": "Sur",
+    }
+    response = client.post(f"/measurements/import/{upload_id}/mapping", data=mapping)
+    assert response.status_code == 302
+    assert (
+        session.scalar(select(ImportMapping.layout).where(ImportMapping.source == "legacy"))
+        == "long"
+    )
+    response = _upload(client, odd, source="legacy")  # remembered
+    assert "/mapping" not in response.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "status", "message"),
+    [
+        ("export.txt", b"site,kpi\n", 415, "Upload a .csv or .xlsx file."),
+        ("export.csv", b"", 422, "The file is empty."),
+        ("export.csv", "site,kpi,date,value,n\n".encode("utf-16"), 422, "UTF-16"),
+        ("export.xlsx", b"not a zip", 422, "not a valid XLSX"),
+    ],
+)
+def test_bad_files_are_refused_clearly(client, session, world, filename, data, status, message):
+    login_as(client, world["pilot"])
+    response = _upload(client, data, filename=filename)
+    assert response.status_code == status
+    assert message in page(response)
+    assert _count(session, KpiUpload) == 0 and _count(session, Job) == 0
+
+
+def test_windows_1252_and_formulas_in_csv(client, session, world):
+    login_as(client, world["pilot"])
+    day = MONDAY.isoformat()
+    data = f"site;kpi;date;value;n;source\nBRE-001;WAIT;{day};=A1*2;40;caisse é\n".encode("cp1252")
+    response = _upload(client, data)
+    text = page(client.get(response.headers["Location"]))
+    assert "Formulas are not accepted" in text
+    assert _count(session, Measurement) == 0
+
+
+def test_xlsx_with_formulas_is_refused_and_values_only_is_read(client, session, world):
+    openpyxl = pytest.importorskip("openpyxl")
+    login_as(client, world["pilot"])
+
+    def workbook(formula: bool) -> bytes:
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.append(["site", "kpi", "date", "value", "n"])
+        ws.append(["BRE-001", "WAIT", MONDAY, "=3+4" if formula else 7, 40])
+        buffer = io.BytesIO()
+        wb.save(buffer)
+        return buffer.getvalue()
+
+    refused = _upload(client, workbook(True), filename="export.xlsx")
+    assert refused.status_code == 422 and "contains formulas" in page(refused)
+    accepted = _upload(client, workbook(False), filename="export.xlsx")
+    assert "1 new" in page(client.get(accepted.headers["Location"]))
+
+
+def test_oversized_upload_is_refused(app, client, session, world):
+    login_as(client, world["pilot"])
+    app.config["KPI_IMPORT_MAX_BYTES"] = 1024
+    try:
+        response = _upload(client, b"site,kpi,date,value,n\n" + b"x" * 4096)
+    finally:
+        app.config.pop("KPI_IMPORT_MAX_BYTES")
+    assert response.status_code == 413
+    assert _count(session, KpiUpload) == 0
+
+
+def test_someone_elses_upload_is_403(client, session, world):
+    login_as(client, world["admin"])
+    response = _upload(client, csv_bytes([["BRE-001", "WAIT", MONDAY.isoformat(), "7", "4"]]))
+    login_as(client, world["pilot"])
+    response = client.get(response.headers["Location"])
+    assert response.status_code == 403 and DENIED in page(response)
+
+
+def test_assignments_admin_screen(client, session, world):
+    login_as(client, world["admin"])
+    other = make_user("pilot_team", email="other.pilot@example.org")
+    response = client.post(
+        "/kpis/assignments", data={"user_id": str(other.id), "site_code": "bre-002"}
+    )
+    assert response.status_code == 302
+    assert _count(session, PilotSiteAssignment, PilotSiteAssignment.user_id == other.id) == 1
+    bad = client.post("/kpis/assignments", data={"user_id": str(other.id), "site_code": "NOPE"})
+    assert bad.status_code == 422 and "Unknown site code." in page(bad)
+    row = session.scalar(select(PilotSiteAssignment).where(PilotSiteAssignment.user_id == other.id))
+    assert client.post(f"/kpis/assignments/{row.id}/remove").status_code == 302
+    assert _count(session, PilotSiteAssignment, PilotSiteAssignment.user_id == other.id) == 0
+
+
+def test_future_days_are_not_editable_in_the_grid(client, session, world):
+    login_as(client, world["pilot"])
+    iso = (TODAY + timedelta(days=7)).isocalendar()
+    text = page(client.get(f"/measurements/grid?kpi=WAIT&week={iso[0]}-W{iso[1]:02d}"))
+    assert 'name="value"' not in text
