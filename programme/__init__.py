@@ -50,6 +50,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (web_bp, auth_bp, network_bp, audit_bp):
         app.register_blueprint(blueprint)
 
+    from programme.diagnostics.views import bp as diagnostics_bp
+
+    app.register_blueprint(diagnostics_bp)
+
+    from programme.api.account import bp as api_tokens_bp
+    from programme.api.views import bp as api_bp
+    from programme.kpis.views import bp as kpis_bp
+
+    csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing to forge
+    for blueprint in (kpis_bp, api_bp, api_tokens_bp):
+        app.register_blueprint(blueprint)
+
     from programme.web.errors import register_error_handlers
     from programme.web.layout import register_layout
     from programme.web.security import register_security_headers
@@ -63,4 +75,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     auth_cli(app)
     demo_cli(app)
+
+    from programme.jobs.cli import register_cli as jobs_cli
+    from programme.kpis.cli import register_cli as kpis_cli
+
+    jobs_cli(app)
+    kpis_cli(app)
     return app

@@ -1,5 +1,25 @@
 """Imports every domain's models so the metadata (and Alembic) sees them all."""
 
+from programme.api.models import ApiToken  # noqa: F401
 from programme.audit import AuditEvent  # noqa: F401
 from programme.auth.models import User  # noqa: F401
+from programme.diagnostics.models import (  # noqa: F401
+    Campaign,
+    DeterminantAssessment,
+    Finding,
+    Irritant,
+    ObservationSession,
+    SurveyScore,
+    Verbatim,
+)
+from programme.jobs.models import Job  # noqa: F401
+from programme.kpis.models import (  # noqa: F401
+    ImportMapping,
+    Kpi,
+    KpiUpload,
+    KpiWeekRollup,
+    Measurement,
+    MeasurementRevision,
+    PilotSiteAssignment,
+)
 from programme.network.models import Person, Region, Site  # noqa: F401

@@ -5,3 +5,70 @@ document.addEventListener("DOMContentLoaded", () => {
     el.addEventListener("change", () => el.form && el.form.requestSubmit());
   });
 });
+
+// Charts: a Vega-Lite spec sits in <script type="application/json" id="…"> (or <template>)
+// next to <div data-vl-spec="…">; the vega scripts are loaded only by pages with charts.
+function renderCharts() {
+  if (typeof window.vegaEmbed !== "function") return;
+  document.querySelectorAll("[data-vl-spec]").forEach((el) => {
+    if (el.dataset.vlRendered) return;
+    const source = document.getElementById(el.dataset.vlSpec);
+    if (!source) return;
+    el.dataset.vlRendered = "1";
+    // <script type="application/json"> on full pages; <template> inside htmx fragments
+    // (htmx strips every <script> from swapped content when allowScriptTags is false).
+    const text = source.tagName === "TEMPLATE" ? source.content.textContent : source.textContent;
+    const spec = JSON.parse(text);
+    window
+      .vegaEmbed(el, spec, {
+        ast: true,
+        actions: false,
+        defaultStyle: false,
+        tooltip: { disableDefaultStyle: true },
+      })
+      .catch((error) => {
+        el.hidden = true; // the table next to the chart still shows the figures
+        console.error("chart", el.dataset.vlSpec, error);
+      });
+  });
+}
+document.addEventListener("DOMContentLoaded", renderCharts);
+document.addEventListener("htmx:afterSettle", renderCharts);
+
+// "Print" buttons (the synthesis): no inline handlers under the CSP.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-print]");
+  if (button) window.print();
+});
+
+// Entry grid (KPI measurements): arrow keys move between cells, Enter goes down.
+// Left/right leave an input only when the caret is at its start/end.
+document.addEventListener("keydown", (event) => {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || !input.dataset.cell) return;
+  const table = input.closest("[data-grid]");
+  if (!table) return;
+  const inputs = Array.from(table.querySelectorAll("input[data-cell]"));
+  const row = input.closest("tr");
+  const rowInputs = Array.from(row.querySelectorAll("input[data-cell]"));
+  const column = rowInputs.indexOf(input);
+  let target = null;
+  if (event.key === "ArrowDown" || event.key === "Enter" || event.key === "ArrowUp") {
+    const rows = Array.from(table.querySelectorAll("tbody tr"));
+    const step = event.key === "ArrowUp" ? -1 : 1;
+    const next = rows[rows.indexOf(row) + step];
+    if (next) target = next.querySelectorAll("input[data-cell]")[column] || null;
+  } else if (event.key === "ArrowRight" && input.selectionStart === input.value.length) {
+    target = inputs[inputs.indexOf(input) + 1] || null;
+  } else if (event.key === "ArrowLeft" && input.selectionEnd === 0) {
+    target = inputs[inputs.indexOf(input) - 1] || null;
+  } else {
+    return;
+  }
+  event.preventDefault();
+  if (target) {
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    target.focus();
+    target.select();
+  }
+});

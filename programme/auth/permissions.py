@@ -21,6 +21,7 @@ from programme.auth.roles import (
     EXECUTIVE,
     PILOT_TEAM,
     ROLES,
+    SITE_MANAGER,
 )
 
 EVERYONE = frozenset(ROLES)
@@ -32,6 +33,27 @@ ACTIONS: dict[str, frozenset[str]] = {
     "import_sites": frozenset({ADMIN}),
     "manage_users": frozenset({ADMIN}),
     "view_audit": frozenset({ADMIN}),
+    # KPIs and measurements (issue 5)
+    "view_kpis": EVERYONE,
+    "manage_kpis": frozenset({ADMIN}),
+    "write_measurements": frozenset({ADMIN, PILOT_TEAM, SITE_MANAGER}),
+    "assign_pilot_sites": frozenset({ADMIN}),
+    "use_api": EVERYONE,
+    "sync_sites_api": frozenset({ADMIN}),
+    # In-situ diagnostics (issue 4). Executives read syntheses and irritant rankings only;
+    # site managers read the findings of their own site(s); coaches and pilot teams read.
+    "view_campaigns": EVERYONE,
+    "view_diagnostics": frozenset({ADMIN, DIAGNOSTICIAN, PILOT_TEAM, COACH, SITE_MANAGER}),
+    "view_analysis": frozenset({ADMIN, DIAGNOSTICIAN, PILOT_TEAM, COACH}),
+    "view_irritants": frozenset({ADMIN, DIAGNOSTICIAN, PILOT_TEAM, COACH, EXECUTIVE}),
+    "view_synthesis": frozenset({ADMIN, DIAGNOSTICIAN, PILOT_TEAM, COACH, EXECUTIVE}),
+    "manage_campaigns": frozenset({ADMIN}),
+    "record_sessions": frozenset({ADMIN, DIAGNOSTICIAN}),
+    "assess_determinants": frozenset({ADMIN, DIAGNOSTICIAN}),
+    "record_customer_voice": frozenset({ADMIN, DIAGNOSTICIAN}),
+    "manage_irritants": frozenset({ADMIN, DIAGNOSTICIAN}),
+    "edit_synthesis": frozenset({ADMIN, DIAGNOSTICIAN}),
+    "complete_campaign": frozenset({ADMIN, DIAGNOSTICIAN}),
 }
 
 # Roles that see the whole network; a site manager sees only their site and/or region.
@@ -95,3 +117,115 @@ def get_site_or_403(site_id: int, action: str = "view_network"):
     if not can(current_user, action) or not may_see_site(current_user, site):
         abort(403)
     return site
+
+
+def writable_site_ids(session, user) -> set[int] | None:
+    """Sites `user` may enter measurements for: None means every site (admins).
+
+    A pilot team member writes for the sites an admin assigned to them (until pilots
+    exist); a site manager for their own site; everyone else for none."""
+    from sqlalchemy import select
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    if user.role not in ACTIONS["write_measurements"]:
+        return set()
+    if user.role == ADMIN:
+        return None
+    if user.role == PILOT_TEAM:
+        from programme.kpis.models import PilotSiteAssignment
+
+        return set(
+            session.scalars(
+                select(PilotSiteAssignment.site_id).where(PilotSiteAssignment.user_id == user.id)
+            )
+        )
+    if user.role == SITE_MANAGER:
+        return {user.site_id} if user.site_id else set()
+    return set()
+
+
+def may_write_site(session, user, site_id: int) -> bool:
+    writable = writable_site_ids(session, user)
+    return writable is None or site_id in writable
+
+
+# --- in-situ diagnostics: record rules -------------------------------------------------------
+
+
+def may_work_in_campaign(user, campaign) -> bool:
+    """Recording in a campaign (sessions, determinants, customer voice, irritants): admins
+    always; diagnosticians while the campaign is not complete."""
+    if user.role == ADMIN:
+        return True
+    return user.role == DIAGNOSTICIAN and not campaign.completed
+
+
+def may_lead_campaign(user, campaign) -> bool:
+    """The synthesis and the completion belong to the campaign's lead (and admins)."""
+    if user.role == ADMIN:
+        return True
+    return user.role == DIAGNOSTICIAN and campaign.lead_id == user.id and not campaign.completed
+
+
+def may_edit_observation(user, observation) -> bool:
+    """Diagnosticians edit only their own sessions, while the campaign is open."""
+    if user.role == ADMIN:
+        return True
+    return (
+        user.role == DIAGNOSTICIAN
+        and observation.observer_id == user.id
+        and not observation.campaign.completed
+    )
+
+
+CAMPAIGN_WORK = frozenset(
+    {"record_sessions", "assess_determinants", "record_customer_voice", "manage_irritants"}
+)
+
+
+def get_campaign_or_403(campaign_id: int, action: str):
+    from programme.diagnostics.models import Campaign
+    from programme.extensions import db
+
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        abort(404)
+    if not can(current_user, action):
+        abort(403)
+    if action in CAMPAIGN_WORK and not may_work_in_campaign(current_user, campaign):
+        abort(403)
+    if action in {"edit_synthesis", "complete_campaign"} and not may_lead_campaign(
+        current_user, campaign
+    ):
+        abort(403)
+    return campaign
+
+
+def get_observation_or_403(observation_id: int, action: str = "view_diagnostics"):
+    """A session of a site the user may see; editing it needs `may_edit_observation`."""
+    from programme.diagnostics.models import ObservationSession
+    from programme.extensions import db
+
+    observation = db.session.get(ObservationSession, observation_id)
+    if observation is None:
+        abort(404)
+    if not can(current_user, action) or not may_see_site(current_user, observation.site):
+        abort(403)
+    if action == "record_sessions" and not may_edit_observation(current_user, observation):
+        abort(403)
+    return observation
+
+
+def get_irritant_or_403(irritant_id: int, action: str):
+    from programme.diagnostics.models import Irritant
+    from programme.extensions import db
+
+    irritant = db.session.get(Irritant, irritant_id)
+    if irritant is None:
+        abort(404)
+    if not can(current_user, action):
+        abort(403)
+    if action == "manage_irritants" and not may_work_in_campaign(current_user, irritant.campaign):
+        abort(403)
+    return irritant

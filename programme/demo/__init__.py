@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from programme.auth import services as accounts
 from programme.auth.models import User
+from programme.demo.diagnostics import seed_diagnostics
+from programme.demo.kpis import seed_measurements
 from programme.demo.network import seed_network
 from programme.network.models import Region, Site
 
@@ -72,6 +74,8 @@ def seed_accounts(session: Session, password: str) -> dict:
 def seed_demo(session: Session, password: str) -> dict:
     report = {"sites": seed_network(session), "accounts": seed_accounts(session, password)}
     session.flush()
+    report["diagnostics"] = seed_diagnostics(session)
+    report["measurements"] = seed_measurements(session)
     return report
 
 

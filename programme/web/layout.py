@@ -26,6 +26,8 @@ NAV = (
     NavItem("web.home", _l("Home"), "view_home"),
     NavItem("network.site_list", _l("Sites"), "view_network"),
     NavItem("network.region_list", _l("Regions"), "view_network"),
+    NavItem("diagnostics.campaign_list", _l("Diagnostics"), "view_campaigns"),
+    NavItem("kpis.kpi_list", _l("KPIs"), "view_kpis"),
     NavItem("auth.user_list", _l("Users"), "manage_users"),
     NavItem("audit.event_list", _l("Audit trail"), "view_audit"),
 )

@@ -1,0 +1,210 @@
+"""Forms of the diagnostics screens. Type checks only: the rules live in services.py."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import InputRequired, Length, Optional
+
+from programme.diagnostics.models import (
+    CAUSES,
+    DETERMINANT_SCORES,
+    DETERMINANTS,
+    JOURNEY_STEPS,
+    OUTCOMES,
+    SENTIMENTS,
+    SEVERITIES,
+    STAKES,
+    step_label,
+)
+from programme.network.forms import MultiCheckboxField
+from programme.network.models import CHANNELS, SITE_TYPES
+
+
+def _blank(label) -> list[tuple[str, object]]:
+    return [("", label)]
+
+
+class CampaignForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
+    start_date = DateField(_l("First day"), validators=[InputRequired()])
+    end_date = DateField(_l("Last day"), validators=[InputRequired()])
+    lead_id = SelectField(_l("Lead"), choices=[], validate_choice=False)
+    region_ids = MultiCheckboxField(
+        _l("Regions in scope"),
+        choices=[],
+        validate_choice=False,
+        description=_l("None ticked: every region."),
+    )
+    site_types = MultiCheckboxField(
+        _l("Site types in scope"), choices=list(SITE_TYPES.items()), validate_choice=False
+    )
+    channels = MultiCheckboxField(
+        _l("Channels in scope"), choices=list(CHANNELS.items()), validate_choice=False
+    )
+    journey_steps = MultiCheckboxField(
+        _l("Journey steps observed"), choices=list(JOURNEY_STEPS.items()), validate_choice=False
+    )
+    extra_steps = TextAreaField(
+        _l("Other journey steps"),
+        validators=[Optional(), Length(max=2000)],
+        description=_l("One per line, observed after the steps ticked above."),
+    )
+    site_codes = TextAreaField(
+        _l("Sites sampled"),
+        validators=[Optional(), Length(max=20000)],
+        description=_l("Site codes separated by commas, spaces or new lines."),
+    )
+    version = HiddenField()
+
+
+class FindingRowForm(Form):
+    """One row of the entry screen (no CSRF of its own: it travels inside SessionForm)."""
+
+    id = HiddenField()
+    journey_step = SelectField(_l("Journey step"), choices=[], validate_choice=False)
+    outcome = SelectField(
+        _l("What happened to the customer"),
+        choices=_blank("—") + list(OUTCOMES.items()),
+        validate_choice=False,
+    )
+    cause = SelectField(
+        _l("Cause"), choices=_blank("—") + list(CAUSES.items()), validate_choice=False
+    )
+    severity = SelectField(
+        _l("Severity"),
+        choices=_blank("—") + [(str(k), v) for k, v in SEVERITIES.items()],
+        validate_choice=False,
+    )
+    occurrences = StringField(
+        _l("Seen (times)"),
+        validators=[Optional(), Length(max=10)],
+        render_kw={"type": "number", "min": "1", "inputmode": "numeric"},
+    )
+    description = TextAreaField(
+        _l("What happened"), validators=[Optional(), Length(max=4000)], render_kw={"rows": 2}
+    )
+    attachment_ref = StringField(
+        _l("Photo or attachment reference"), validators=[Optional(), Length(max=500)]
+    )
+    notes = StringField(_l("Notes"), validators=[Optional(), Length(max=4000)])
+    delete = BooleanField(_l("Remove this finding"))
+
+
+class SessionForm(FlaskForm):
+    site_id = SelectField(_l("Site"), choices=[], validate_choice=False)
+    observed_on = DateField(_l("Date"), validators=[InputRequired()])
+    start_time = TimeField(_l("From"), validators=[InputRequired()])
+    end_time = TimeField(_l("To"), validators=[InputRequired()])
+    channel = SelectField(
+        _l("Channel"), choices=_blank("—") + list(CHANNELS.items()), validate_choice=False
+    )
+    interactions = IntegerField(
+        _l("Customer interactions observed"),
+        validators=[InputRequired()],
+        render_kw={"inputmode": "numeric", "min": 1},
+    )
+    notes = TextAreaField(_l("Notes on the session"), validators=[Optional(), Length(max=4000)])
+    findings = FieldList(FormField(FindingRowForm), min_entries=1)
+    next_index = HiddenField()
+    version = HiddenField()
+
+
+def step_choices(steps: list[str]) -> list[tuple[str, str]]:
+    return _blank("—") + [(s, step_label(s)) for s in steps]
+
+
+def set_step_choices(form: SessionForm | FindingRowForm, steps: list[str]) -> None:
+    rows = form.findings.entries if isinstance(form, SessionForm) else [form]
+    for entry in rows:
+        row = entry.form if hasattr(entry, "form") else entry
+        row.journey_step.choices = step_choices(steps)
+
+
+class CompleteForm(FlaskForm):
+    override_reason = TextAreaField(
+        _l("Why complete it although combinations in scope were not observed"),
+        validators=[Optional(), Length(max=4000)],
+        description=_l("Programme office only; kept with the campaign."),
+    )
+
+
+class SynthesisForm(FlaskForm):
+    stakes_text = TextAreaField(_l("Stakes"), validators=[Optional(), Length(max=4000)])
+    service_aspiration = TextAreaField(
+        _l("Service aspiration agreed with the teams"), validators=[Optional(), Length(max=4000)]
+    )
+    version = HiddenField()
+
+
+class DeterminantRowForm(Form):
+    score = SelectField(
+        _l("Score"),
+        choices=_blank("—") + [(str(k), v) for k, v in DETERMINANT_SCORES.items()],
+        validate_choice=False,
+    )
+    evidence = TextAreaField(_l("Evidence"), validators=[Optional(), Length(max=4000)])
+
+
+def determinant_form_class():
+    """A form with one (score, evidence) row per determinant, in the method's order."""
+
+    class DeterminantForm(FlaskForm):
+        pass
+
+    for key, label in DETERMINANTS.items():
+        setattr(DeterminantForm, key, FormField(DeterminantRowForm, label=label))
+    return DeterminantForm
+
+
+class IrritantForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
+    stakes = MultiCheckboxField(
+        _l("Stakes it threatens"), choices=list(STAKES.items()), validate_choice=False
+    )
+    determinants = MultiCheckboxField(
+        _l("Organisational determinants behind it"),
+        choices=list(DETERMINANTS.items()),
+        validate_choice=False,
+    )
+
+
+class GroupFindingsForm(FlaskForm):
+    add = MultiCheckboxField(_l("Findings to group here"), choices=[], validate_choice=False)
+    remove = MultiCheckboxField(_l("Findings to take out"), choices=[], validate_choice=False)
+
+
+class VerbatimForm(FlaskForm):
+    site = SelectField(_l("Site"), choices=[], validate_choice=False)
+    quote = TextAreaField(_l("Quote"), validators=[InputRequired(), Length(max=4000)])
+    channel = SelectField(
+        _l("Channel"), choices=_blank("—") + list(CHANNELS.items()), validate_choice=False
+    )
+    journey_step = SelectField(_l("Journey step"), choices=[], validate_choice=False)
+    sentiment = SelectField(
+        _l("Sentiment"), choices=_blank("—") + list(SENTIMENTS.items()), validate_choice=False
+    )
+    collected_on = DateField(_l("Collected on"), validators=[Optional()])
+
+
+class VoiceImportForm(FlaskForm):
+    kind = SelectField(
+        _l("The file holds"),
+        choices=[("verbatims", _l("Verbatims")), ("survey_scores", _l("Survey scores"))],
+    )
+    file = FileField(_l("CSV or XLSX file"), validators=[FileRequired()])
