@@ -150,7 +150,9 @@ def account_password():
             getattr(form, error.field or "new_password").errors.append(str(error))
         else:
             db.session.commit()
-            login_user(current_user._get_current_object())  # keep this session, end the others
+            # Keep this session (and its remember-me cookie, if it had one); end the others.
+            remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+            login_user(current_user._get_current_object(), remember=remembered in request.cookies)
             flash(_("Password changed. Your other sessions have been logged out."), "success")
             return redirect(url_for("auth.account"))
     return _account_page(422, password_form=form)

@@ -267,6 +267,23 @@ def test_password_change_ends_the_other_sessions_only(client, session, new_clien
     assert location(login(new_client(), user.email, NEW_PASSWORD)) == "/"
 
 
+def test_password_change_keeps_remember_me_on_this_device_only(client, session, new_client):
+    user = make_user("coach")
+    assert location(login(client, user.email, remember=True)) == "/"
+    old_cookie = client.get_cookie("remember_token").value
+
+    assert client.post("/account/password", data=_password_form()).status_code == 302
+
+    new_cookie = client.get_cookie("remember_token")
+    assert new_cookie is not None and new_cookie.value != old_cookie
+    fresh = new_client()
+    fresh.set_cookie("remember_token", new_cookie.value)
+    assert _logged_in(fresh), "this device stays signed in after a restart"
+    stale = new_client()
+    stale.set_cookie("remember_token", old_cookie)
+    assert not _logged_in(stale), "a remember-me cookie issued before the change is dead"
+
+
 def test_log_out_everywhere_ends_remember_me_too(app, client, session, new_client):
     user = make_user("coach")
     laptop = client
