@@ -108,8 +108,8 @@ class FindingRowForm(Form):
 class SessionForm(FlaskForm):
     site_id = SelectField(_l("Site"), choices=[], validate_choice=False)
     observed_on = DateField(_l("Date"), validators=[InputRequired()])
-    start_time = TimeField(_l("From"), validators=[InputRequired()])
-    end_time = TimeField(_l("To"), validators=[InputRequired()])
+    start_time = TimeField(_l("Start time"), validators=[InputRequired()])
+    end_time = TimeField(_l("End time"), validators=[InputRequired()])
     channel = SelectField(
         _l("Channel"), choices=_blank("—") + list(CHANNELS.items()), validate_choice=False
     )
