@@ -22,7 +22,7 @@ from programme.diagnostics.models import (
     campaign_site,
 )
 from programme.network.models import CHANNELS, SITE_TYPES, Region, Site
-from programme.network.services import _fold
+from programme.network.services import fold
 
 # --- scope and coverage ----------------------------------------------------------------------
 
@@ -198,7 +198,7 @@ def coverage(session: Session, campaign: Campaign) -> Coverage:
         site_types=site_types,
         channels=channels,
         cells=cells,
-        regions=sorted(region_rows.values(), key=lambda r: _fold(r.name)),
+        regions=sorted(region_rows.values(), key=lambda r: fold(r.name)),
         sessions=totals[0],
         interactions=int(totals[1]),
         findings=findings or 0,

@@ -44,7 +44,13 @@ from programme.diagnostics.models import (
     step_label,
 )
 from programme.network.models import CHANNELS, SITE_TYPES, Region, Site
-from programme.network.services import FieldError, ValidationFailed, _fold
+from programme.network.services import (
+    CHANNEL_INDEX,
+    FieldError,
+    ValidationFailed,
+    fold,
+    word_index,
+)
 
 __all__ = ["FieldError", "ValidationFailed"]
 
@@ -151,7 +157,7 @@ def journey_steps_from(standard: Iterable[str], extra: str) -> list[str]:
     steps = [key for key in JOURNEY_STEPS if key in chosen]
     for line in (extra or "").splitlines():
         step = " ".join(line.split())
-        if step and step not in steps and _fold(step) not in {_fold(s) for s in steps}:
+        if step and step not in steps and fold(step) not in {fold(s) for s in steps}:
             steps.append(step)
     return steps
 
@@ -771,33 +777,16 @@ _SENTIMENT_WORDS = {
     "neutral": ["neutral", "neutre"],
     "positive": ["positive", "positif", "pos"],
 }
-_CHANNEL_WORDS = {
-    "in_person": ["in person", "in_person", "physique", "presentiel", "en personne", "agence"],
-    "phone": ["phone", "telephone", "tel"],
-    "digital": ["digital", "numerique", "web", "online", "en ligne"],
-}
-
-
-def _lookup(table: dict[str, list[str]]) -> dict[str, str]:
-    index = {}
-    for ident, words in table.items():
-        index[_fold(ident)] = ident
-        for word in words:
-            index[_fold(word)] = ident
-    return index
-
-
-_SENTIMENTS = _lookup(_SENTIMENT_WORDS)
-_CHANNELS = _lookup(_CHANNEL_WORDS)
+_SENTIMENTS = word_index(_SENTIMENT_WORDS)
 
 
 def _step_lookup(campaign: Campaign) -> dict[str, str]:
     index = {}
     for step in campaign.journey_steps or []:
-        index[_fold(step)] = step
-        index[_fold(step_label(step))] = step
+        index[fold(step)] = step
+        index[fold(step_label(step))] = step
         for word in _STEP_WORDS.get(step, []):
-            index[_fold(word)] = step
+            index[fold(word)] = step
     return index
 
 
@@ -854,16 +843,16 @@ def validate_verbatim(
         err("quote", _("This value is required."))
     elif len(quote) > MAX_TEXT:
         err("quote", _("At most %(n)d characters.", n=MAX_TEXT))
-    channel = _CHANNELS.get(_fold(_text(raw.get("channel"))))
+    channel = CHANNEL_INDEX.get(fold(_text(raw.get("channel"))))
     if channel is None or channel not in (campaign.scope_channels or []):
         err("channel", _("Choose a channel in the campaign's scope."))
-    step = steps.get(_fold(_text(raw.get("journey_step"))))
+    step = steps.get(fold(_text(raw.get("journey_step"))))
     if step is None:
         err("journey_step", _("Choose one of the journey steps this campaign observes."))
     sentiment_text = _text(raw.get("sentiment"))
     sentiment = {"-": "negative", "0": "neutral", "+": "positive"}.get(
         sentiment_text
-    ) or _SENTIMENTS.get(_fold(sentiment_text))
+    ) or _SENTIMENTS.get(fold(sentiment_text))
     if sentiment is None:
         err("sentiment", _("Use negative, neutral or positive."))
     collected_on = None

@@ -55,7 +55,7 @@ from programme.diagnostics.models import (
 from programme.extensions import db
 from programme.network.importing import FileRejected, read_table
 from programme.network.models import CHANNELS, SITE_TYPES, Region
-from programme.network.services import _fold
+from programme.network.services import fold
 from programme.web.htmx import render
 
 bp = Blueprint("diagnostics", __name__, url_prefix="/diagnostics")
@@ -622,10 +622,10 @@ def voice_rows(kind: str, filename: str, data: bytes) -> list[tuple[int, dict]]:
     """(line number, raw values) for each non-empty row of a customer voice file."""
     frame = read_table(filename, data)
     fields = services.VERBATIM_FIELDS if kind == "verbatims" else services.SURVEY_FIELDS
-    aliases = {_fold(a): key for key in fields for a in _VOICE_HEADERS[key]}
+    aliases = {fold(a): key for key in fields for a in _VOICE_HEADERS[key]}
     mapping: dict[str, str] = {}
     for column in frame.columns:
-        key = aliases.get(_fold(column))
+        key = aliases.get(fold(column))
         if key and key not in mapping.values():
             mapping[column] = key
     required = [f for f in fields if f not in ("collected_on",)]

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from flask_babel import gettext as _
 
-from programme.network.services import _fold
+from programme.network.services import fold
 
 ALLOWED_EXTENSIONS = (".csv", ".xlsx")
 CHUNK_ROWS = 50_000
@@ -37,7 +37,7 @@ HEADER_ALIASES = {
     "n": ["n", "sample", "sample size", "sample_size", "effectif", "volume", "nb", "contacts"],
     "source": ["source", "systeme source"],
 }
-_HEADERS = {_fold(alias): key for key, aliases in HEADER_ALIASES.items() for alias in aliases}
+_HEADERS = {fold(alias): key for key, aliases in HEADER_ALIASES.items() for alias in aliases}
 
 
 class FileRejected(ValueError):
@@ -147,15 +147,15 @@ def guess_mapping(names: list[str], kpi_codes: list[str]) -> tuple[str, dict[str
     """(layout, columns) from the headers alone, or None when a person must map them."""
     found: dict[str, str] = {}
     for name in names:
-        key = _HEADERS.get(_fold(name))
+        key = _HEADERS.get(fold(name))
         if key and key not in found:
             found[key] = name
     if all(key in found for key in LONG_FIELDS):
         return "long", {key: found[key] for key in (*LONG_FIELDS, *OPTIONAL_FIELDS) if key in found}
-    codes = {_fold(code): code for code in kpi_codes}
+    codes = {fold(code): code for code in kpi_codes}
     kpis, n_kpis = {}, {}
     for name in names:
-        folded = _fold(name)
+        folded = fold(name)
         if folded in codes:
             kpis[codes[folded]] = name
             continue

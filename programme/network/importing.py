@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from flask_babel import gettext as _
 
-from programme.network.services import REQUIRED_FIELDS, _fold
+from programme.network.services import REQUIRED_FIELDS, fold
 
 ALLOWED_EXTENSIONS = (".csv", ".xlsx")
 
@@ -32,7 +32,7 @@ HEADER_ALIASES = {
         "courriel responsable",
     ],
 }
-_HEADERS = {_fold(alias): key for key, aliases in HEADER_ALIASES.items() for alias in aliases}
+_HEADERS = {fold(alias): key for key, aliases in HEADER_ALIASES.items() for alias in aliases}
 
 
 class FileRejected(ValueError):
@@ -102,7 +102,7 @@ def site_rows(filename: str, data: bytes) -> list[tuple[int, dict[str, Any]]]:
     frame = read_table(filename, data)
     mapping: dict[str, str] = {}
     for column in frame.columns:
-        key = _HEADERS.get(_fold(column))
+        key = _HEADERS.get(fold(column))
         if key and key not in mapping.values():
             mapping[column] = key
     missing = [key for key in REQUIRED_FIELDS if key not in mapping.values()]

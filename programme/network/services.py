@@ -66,7 +66,7 @@ class SiteValues:
     manager_email: str | None = None
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Lower case without accents or separators, to match labels written by hand."""
     text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
     return "".join(ch for ch in text.lower() if ch.isalnum())
@@ -92,18 +92,19 @@ _CHANNEL_WORDS = {
 }
 
 
-def _lookup(table: dict[str, list[str]]) -> dict[str, str]:
+def word_index(table: dict[str, list[str]]) -> dict[str, str]:
+    """Folded identifier or word → identifier, to read values typed by hand."""
     index = {}
     for ident, words in table.items():
-        index[_fold(ident)] = ident
+        index[fold(ident)] = ident
         for word in words:
-            index[_fold(word)] = ident
+            index[fold(word)] = ident
     return index
 
 
-_TYPES = _lookup(_TYPE_WORDS)
-_OPERATORS = _lookup(_OPERATOR_WORDS)
-_CHANNELS = _lookup(_CHANNEL_WORDS)
+_TYPES = word_index(_TYPE_WORDS)
+_OPERATORS = word_index(_OPERATOR_WORDS)
+CHANNEL_INDEX = word_index(_CHANNEL_WORDS)
 _TIME_ZONES = available_timezones()
 
 
@@ -118,7 +119,7 @@ def parse_channels(value: str) -> list[str] | None:
     parts = [p for p in value.replace("|", ";").replace(",", ";").split(";") if p.strip()]
     channels = []
     for part in parts:
-        ident = _CHANNELS.get(_fold(part))
+        ident = CHANNEL_INDEX.get(fold(part))
         if ident is None:
             return None
         if ident not in channels:
@@ -154,7 +155,7 @@ def validate_site(
         err("name", _("At most 200 characters."))
     if len(values["region"]) > 120:
         err("region", _("At most 120 characters."))
-    site_type = _TYPES.get(_fold(values["type"])) if values["type"] else None
+    site_type = _TYPES.get(fold(values["type"])) if values["type"] else None
     if values["type"] and site_type is None:
         err(
             "type",
@@ -170,7 +171,7 @@ def validate_site(
     time_zone = values["time_zone"] or "Europe/Paris"
     if time_zone not in _TIME_ZONES:
         err("time_zone", _("Unknown time zone “%(value)s” (e.g. Europe/Paris).", value=time_zone))
-    operator = _OPERATORS.get(_fold(values["operator"])) if values["operator"] else "internal"
+    operator = _OPERATORS.get(fold(values["operator"])) if values["operator"] else "internal"
     if operator is None:
         err(
             "operator",

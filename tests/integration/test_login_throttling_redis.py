@@ -36,8 +36,8 @@ def _worker(attempts: int, env: dict) -> list[int]:
         capture_output=True,
         text=True,
         timeout=120,
-        check=True,
     )
+    assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
