@@ -217,7 +217,11 @@ def main() -> None:
         print(json.dumps(data))
         return
 
-    folder = Path(tempfile.mkdtemp(prefix="programme-bench-"))
+    with tempfile.TemporaryDirectory(prefix="programme-bench-") as tmp:
+        run_all(args, Path(tmp))
+
+
+def run_all(args, folder: Path) -> None:
     csv_path = folder / "measurements.csv"
     sites = make_csv(csv_path, args.rows)
     size_mb = csv_path.stat().st_size / 1e6
