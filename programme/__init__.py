@@ -59,7 +59,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from programme.kpis.views import bp as kpis_bp
 
     csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing to forge
-    for blueprint in (kpis_bp, api_bp, api_tokens_bp):
+    from programme.pilots.views import bp as pilots_bp
+
+    for blueprint in (kpis_bp, pilots_bp, api_bp, api_tokens_bp):
         app.register_blueprint(blueprint)
 
     from programme.web.errors import register_error_handlers

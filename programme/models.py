@@ -23,3 +23,15 @@ from programme.kpis.models import (  # noqa: F401
     PilotSiteAssignment,
 )
 from programme.network.models import Person, Region, Site  # noqa: F401
+from programme.pilots.models import (  # noqa: F401
+    Package,
+    PackageElement,
+    Pilot,
+    PilotDecision,
+    PilotImprovement,
+    PilotKpi,
+    PilotMember,
+    PilotSite,
+    PulseAnswer,
+    pilot_irritant,
+)

@@ -43,6 +43,89 @@ def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
             "description": "Cursor: the last id of the previous page (use the `next` link).",
         },
     ]
+    pilot_id = {"name": "pilot_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    number_or_null = {"type": ["number", "null"]}
+    pilot_schemas = {
+        "PilotKpi": {
+            "type": "object",
+            "required": ["kpi"],
+            "properties": {
+                "kpi": {"type": "string", "description": "KPI code."},
+                "target_relative": {
+                    "type": ["number", "null"],
+                    "description": "Relative change, e.g. -0.2 for −20 %.",
+                },
+            },
+        },
+        "PilotInput": {
+            "type": "object",
+            "required": [
+                "name",
+                "kpis",
+                "pilot_sites",
+                "baseline_start",
+                "baseline_end",
+                "pilot_start",
+                "pilot_end",
+            ],  # fmt: skip
+            "properties": {
+                "name": {"type": "string"},
+                "kpis": {"type": "array", "items": _ref("PilotKpi")},
+                "pilot_sites": {"type": "array", "items": {"type": "string"}},
+                "control_sites": {"type": "array", "items": {"type": "string"}},
+                "baseline_start": {"type": "string", "format": "date"},
+                "baseline_end": {"type": "string", "format": "date"},
+                "pilot_start": {"type": "string", "format": "date"},
+                "pilot_end": {"type": "string", "format": "date"},
+                "description": {"type": "string"},
+            },
+        },
+        "Pilot": {
+            "type": "object",
+            "required": ["id", "name", "stage"],
+            "properties": {
+                "id": {"type": "integer"},
+                "name": {"type": "string"},
+                "stage": {"enum": ["design", "running", "evaluating", "decided"]},
+                "baseline_start": {"type": "string", "format": "date"},
+                "baseline_end": {"type": "string", "format": "date"},
+                "pilot_start": {"type": "string", "format": "date"},
+                "pilot_end": {"type": "string", "format": "date"},
+                "pilot_sites": {"type": "array", "items": {"type": "string"}},
+                "control_sites": {"type": "array", "items": {"type": "string"}},
+                "kpis": {"type": "array", "items": _ref("PilotKpi")},
+                "improvements": {"type": "array", "items": {"type": "object"}},
+                "supporting_functions": {"type": "array", "items": {"type": "string"}},
+                "decision": {"type": ["object", "null"]},
+                "package": {"type": ["integer", "null"]},
+            },
+        },
+        "PilotResult": {
+            "type": "object",
+            "properties": {
+                "kpi": {"type": "string"},
+                "baseline_mean": number_or_null,
+                "pilot_mean": number_or_null,
+                "effect": number_or_null,
+                "relative_effect": number_or_null,
+                "ci_low": number_or_null,
+                "ci_high": number_or_null,
+                "p_value": number_or_null,
+                "n_pilot_sites": {"type": "integer"},
+                "n_control_sites": {"type": "integer"},
+                "completeness": number_or_null,
+                "target_reached": {"type": "boolean"},
+                "reading": {"type": "string"},
+            },
+        },
+        "PilotResults": {
+            "type": "object",
+            "properties": {
+                "pilot": {"type": "integer"},
+                "results": {"type": "array", "items": _ref("PilotResult")},
+            },
+        },
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -141,6 +224,60 @@ def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
                     },
                 },
             },
+            "/pilots": {
+                "post": {
+                    "summary": "Create a pilot (programme office only)",
+                    "operationId": "createPilot",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("PilotInput")}},
+                    },
+                    "responses": {
+                        "201": _json(_ref("Pilot"), "The pilot, created at the design stage."),
+                        "400": bad_json,
+                        **ERRORS,
+                        "403": forbidden,
+                        "422": _json(
+                            _ref("ValidationErrors"),
+                            "Per-field errors (overlapping periods, a site in both arms, "
+                            "unknown codes, a target of the wrong sign): nothing was written.",
+                        ),
+                    },
+                }
+            },
+            "/pilots/{pilot_id}": {
+                "get": {
+                    "summary": "One pilot's design and decision",
+                    "operationId": "getPilot",
+                    "parameters": [pilot_id],
+                    "responses": {
+                        "200": _json(_ref("Pilot"), "The pilot."),
+                        **ERRORS,
+                        "403": forbidden,
+                        "404": _json(error, "No such pilot."),
+                    },
+                }
+            },
+            "/pilots/{pilot_id}/results": {
+                "get": {
+                    "summary": "The pilot's results per KPI",
+                    "description": (
+                        "Per site and phase, the n-weighted mean; per site Δ = pilot-phase "
+                        "mean − baseline mean; effect = mean Δ of the pilot sites − mean Δ of "
+                        "the control sites (one-sample without control); 95 % CI and p-value "
+                        "from Welch's t-test (one-sample t-test without control). Numbers "
+                        "are null where not computable; `reading` says why."
+                    ),
+                    "operationId": "getPilotResults",
+                    "parameters": [pilot_id],
+                    "responses": {
+                        "200": _json(_ref("PilotResults"), "One result per KPI of the pilot."),
+                        **ERRORS,
+                        "403": forbidden,
+                        "404": _json(error, "No such pilot."),
+                    },
+                }
+            },
             "/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -156,6 +293,7 @@ def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
                 "Unauthorized": _json(error, "Missing, unknown or revoked token."),
             },
             "schemas": {
+                **pilot_schemas,
                 "Error": {
                     "type": "object",
                     "required": ["error"],

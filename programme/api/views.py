@@ -261,3 +261,144 @@ def openapi():
     return jsonify(
         openapi_document(MAX_ITEMS, current_app.config.get("API_MAX_BODY_BYTES", 5 * 1024 * 1024))
     )
+
+
+# --- pilots ---------------------------------------------------------------------------------------
+
+
+def _pilot_dict(pilot) -> dict:
+    return {
+        "id": pilot.id,
+        "name": pilot.name,
+        "stage": pilot.stage,
+        "baseline_start": pilot.baseline_start.isoformat(),
+        "baseline_end": pilot.baseline_end.isoformat(),
+        "pilot_start": pilot.pilot_start.isoformat(),
+        "pilot_end": pilot.pilot_end.isoformat(),
+        "pilot_sites": [ps.site.code for ps in pilot.sites if ps.arm == "pilot"],
+        "control_sites": [ps.site.code for ps in pilot.sites if ps.arm == "control"],
+        "kpis": [{"kpi": pk.kpi.code, "target_relative": pk.target_relative} for pk in pilot.kpis],
+        "improvements": [
+            {"title": i.title, "description": i.description} for i in pilot.improvements
+        ],
+        "supporting_functions": list(pilot.supporting_functions),
+        "decision": (
+            {
+                "decision": pilot.decision.decision,
+                "reason": pilot.decision.reason,
+                "decided_on": pilot.decision.decided_on.isoformat(),
+                "decided_by": pilot.decision.decided_by,
+            }
+            if pilot.decision
+            else None
+        ),
+        "package": pilot.package.id if pilot.package else None,
+    }
+
+
+def _pilot_or_error(pilot_id: int):
+    from programme.auth.permissions import may_see_pilot
+    from programme.pilots.models import Pilot
+
+    pilot = db.session.get(Pilot, pilot_id)
+    if pilot is None:
+        return None, _error(404, _("No such pilot."))
+    if not can(g.api_user, "view_pilots") or not may_see_pilot(g.api_user, pilot):
+        return None, _error(403, _("You may not see this pilot."))
+    return pilot, None
+
+
+@bp.post("/pilots")
+def pilots_post():
+    from programme.pilots import services as pilots
+
+    user = g.api_user
+    if not can(user, "create_pilots"):
+        return _error(403, _("Your role may not create pilots."))
+    data = request.get_json(silent=True)
+    if data is None:
+        return _error(400, _("The body is not valid JSON."))
+    if not isinstance(data, dict):
+        return _invalid(
+            [{"index": None, "field": "body", "message": _("The body must be a JSON object.")}]
+        )
+    errors: list[dict] = []
+
+    def field_error(name: str, message: str) -> None:
+        errors.append({"index": None, "field": name, "message": message})
+
+    dates: dict[str, date | None] = {}
+    for name in ("baseline_start", "baseline_end", "pilot_start", "pilot_end"):
+        raw = data.get(name)
+        try:
+            dates[name] = date.fromisoformat(raw) if isinstance(raw, str) else None
+        except ValueError:
+            dates[name] = None
+        if dates[name] is None and raw is not None:
+            field_error(name, _("Use a date like 2026-01-31."))
+
+    def codes(name: str) -> list[str]:
+        value = data.get(name) or []
+        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+            field_error(name, _("A list of site codes."))
+            return []
+        return [c.strip().upper() for c in value if c.strip()]
+
+    kpis: list[tuple[str, float | None]] = []
+    raw_kpis = data.get("kpis") or []
+    if not isinstance(raw_kpis, list):
+        field_error("kpis", _("A list of {kpi, target_relative} objects."))
+        raw_kpis = []
+    for entry in raw_kpis:
+        target = entry.get("target_relative") if isinstance(entry, dict) else None
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("kpi"), str)
+            or (target is not None and not isinstance(target, int | float))
+        ):
+            field_error("kpis", _("A list of {kpi, target_relative} objects."))
+            continue
+        kpis.append((entry["kpi"].strip().upper(), float(target) if target is not None else None))
+    design = pilots.Design(
+        name=data.get("name") if isinstance(data.get("name"), str) else "",
+        pilot_sites=codes("pilot_sites"),
+        control_sites=codes("control_sites"),
+        kpis=kpis,
+        description=data.get("description") if isinstance(data.get("description"), str) else None,
+        **dates,
+    )
+    try:
+        pilots.validate(db.session, design)
+    except pilots.PilotInvalid as invalid:
+        for name, messages in invalid.errors.items():
+            for message in messages:
+                if not (name in dates and dates[name] is None and data.get(name) is not None):
+                    field_error(name, message)
+    if errors:
+        return _invalid(errors)
+    with acting_as(user.email, user.id):
+        pilot = pilots.save_pilot(db.session, design, user=user)
+        db.session.commit()
+    response = jsonify(_pilot_dict(pilot))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.pilot_get", pilot_id=pilot.id)
+    return response
+
+
+@bp.get("/pilots/<int:pilot_id>")
+def pilot_get(pilot_id: int):
+    pilot, problem = _pilot_or_error(pilot_id)
+    if problem is not None:
+        return problem
+    return jsonify(_pilot_dict(pilot))
+
+
+@bp.get("/pilots/<int:pilot_id>/results")
+def pilot_results(pilot_id: int):
+    from programme.pilots import services as pilots
+
+    pilot, problem = _pilot_or_error(pilot_id)
+    if problem is not None:
+        return problem
+    results = pilots.pilot_results(db.session, pilot)
+    return jsonify({"pilot": pilot.id, "results": [r.as_api() for r in results]})

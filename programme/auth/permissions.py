@@ -54,6 +54,14 @@ ACTIONS: dict[str, frozenset[str]] = {
     "manage_irritants": frozenset({ADMIN, DIAGNOSTICIAN}),
     "edit_synthesis": frozenset({ADMIN, DIAGNOSTICIAN}),
     "complete_campaign": frozenset({ADMIN, DIAGNOSTICIAN}),
+    # Pilots (issue 6). Everyone reads the pilots of their perimeter (results and decisions
+    # included); admins create and edit; pilot team members edit the pilots they belong to,
+    # record team feel, the decision and the package.
+    "view_pilots": EVERYONE,
+    "create_pilots": frozenset({ADMIN}),
+    "edit_pilot": frozenset({ADMIN, PILOT_TEAM}),
+    "record_pulse": frozenset({ADMIN, PILOT_TEAM}),
+    "decide_pilot": frozenset({ADMIN, PILOT_TEAM}),
 }
 
 # Roles that see the whole network; a site manager sees only their site and/or region.
@@ -122,8 +130,9 @@ def get_site_or_403(site_id: int, action: str = "view_network"):
 def writable_site_ids(session, user) -> set[int] | None:
     """Sites `user` may enter measurements for: None means every site (admins).
 
-    A pilot team member writes for the sites an admin assigned to them (until pilots
-    exist); a site manager for their own site; everyone else for none."""
+    A pilot team member writes for the sites (both arms) of the pilots they belong to, and
+    for the sites an admin assigned to them directly; a site manager for their own site;
+    everyone else for none."""
     from sqlalchemy import select
 
     if user is None or not getattr(user, "is_authenticated", False):
@@ -134,12 +143,15 @@ def writable_site_ids(session, user) -> set[int] | None:
         return None
     if user.role == PILOT_TEAM:
         from programme.kpis.models import PilotSiteAssignment
+        from programme.pilots.models import PilotMember, PilotSite
 
-        return set(
-            session.scalars(
-                select(PilotSiteAssignment.site_id).where(PilotSiteAssignment.user_id == user.id)
-            )
+        assigned = select(PilotSiteAssignment.site_id).where(PilotSiteAssignment.user_id == user.id)
+        piloted = (
+            select(PilotSite.site_id)
+            .join(PilotMember, PilotMember.pilot_id == PilotSite.pilot_id)
+            .where(PilotMember.user_id == user.id)
         )
+        return set(session.scalars(assigned)) | set(session.scalars(piloted))
     if user.role == SITE_MANAGER:
         return {user.site_id} if user.site_id else set()
     return set()
@@ -229,3 +241,59 @@ def get_irritant_or_403(irritant_id: int, action: str):
     if action == "manage_irritants" and not may_work_in_campaign(current_user, irritant.campaign):
         abort(403)
     return irritant
+
+
+# --- pilots: record rules ------------------------------------------------------------------
+
+
+def is_pilot_member(user, pilot) -> bool:
+    return any(member.user_id == user.id for member in pilot.members)
+
+
+def may_see_pilot(user, pilot) -> bool:
+    """Whole-network roles read every pilot; a site/regional manager the pilots with a site
+    (either arm) in their perimeter."""
+    if user.role in WHOLE_NETWORK:
+        return True
+    return any(may_see_site(user, ps.site) for ps in pilot.sites)
+
+
+def may_edit_pilot(user, pilot) -> bool:
+    """Admins edit every pilot; pilot team members the pilots they belong to."""
+    if user.role == ADMIN:
+        return True
+    return user.role == PILOT_TEAM and is_pilot_member(user, pilot)
+
+
+def filter_pilots(stmt: Select, user) -> Select:
+    """Restrict a statement over `Pilot` to the pilots `user` may see."""
+    from sqlalchemy import select
+
+    from programme.network.models import Site
+    from programme.pilots.models import Pilot, PilotSite
+
+    if user.role in WHOLE_NETWORK:
+        return stmt
+    visible = filter_sites(select(Site.id), user)
+    with_sites = select(PilotSite.pilot_id).where(PilotSite.site_id.in_(visible.scalar_subquery()))
+    return stmt.where(Pilot.id.in_(with_sites.scalar_subquery()))
+
+
+PILOT_WORK = frozenset({"edit_pilot", "record_pulse", "decide_pilot"})
+
+
+def get_pilot_or_403(pilot_id: int, action: str = "view_pilots", user=None):
+    """Load a pilot: 404 if missing, 403 if `user` (default: the current user) may not
+    perform `action` on it. The API passes the token's user."""
+    from programme.extensions import db
+    from programme.pilots.models import Pilot
+
+    user = user if user is not None else current_user
+    pilot = db.session.get(Pilot, pilot_id)
+    if pilot is None:
+        abort(404)
+    if not can(user, action) or not may_see_pilot(user, pilot):
+        abort(403)
+    if action in PILOT_WORK and not may_edit_pilot(user, pilot):
+        abort(403)
+    return pilot

@@ -15,6 +15,7 @@ from programme.auth.models import User
 from programme.demo.diagnostics import seed_diagnostics
 from programme.demo.kpis import seed_measurements
 from programme.demo.network import seed_network
+from programme.demo.pilots import seed_pilots
 from programme.network.models import Region, Site
 
 
@@ -76,6 +77,7 @@ def seed_demo(session: Session, password: str) -> dict:
     session.flush()
     report["diagnostics"] = seed_diagnostics(session)
     report["measurements"] = seed_measurements(session)
+    report["pilots"] = seed_pilots(session)
     return report
 
 

@@ -24,6 +24,21 @@ PILOT_SITES = ("IDF-001", "IDF-002", "ARA-001", "CC-LIL")
 # Monday … Sunday: busier on Saturdays and Mondays, quiet on Sundays.
 WAIT_BY_WEEKDAY = np.array([1.25, 0.95, 0.9, 0.95, 1.05, 1.4, 0.6])
 VOLUME_BY_WEEKDAY = np.array([1.2, 1.0, 0.95, 1.0, 1.1, 1.3, 0.4])
+# The first demo pilot's planted improvement: waiting time −25 % at its four pilot sites
+# during its 12-week pilot period (see programme/demo/pilots.py); nothing elsewhere.
+PLANTED_SITES = ("IDF-001", "IDF-002", "ARA-001", "ARA-002")
+PLANTED_FACTOR = 0.75
+PILOT_WEEKS = 12
+
+
+def demo_periods(end: date) -> tuple[date, date, date, date]:
+    """(baseline start, baseline end, pilot start, pilot end) of the demo pilots: 12 whole
+    ISO weeks of pilot ending on the last Sunday of the data, after 12 weeks of baseline."""
+    pilot_end = end - timedelta(days=(end.weekday() + 1) % 7)
+    pilot_start = pilot_end - timedelta(weeks=PILOT_WEEKS) + timedelta(days=1)
+    baseline_end = pilot_start - timedelta(days=1)
+    baseline_start = pilot_start - timedelta(weeks=PILOT_WEEKS)
+    return baseline_start, baseline_end, pilot_start, pilot_end
 
 
 def _frames(sites: list[tuple[str, str]], end: date) -> list[pd.DataFrame]:
@@ -31,6 +46,8 @@ def _frames(sites: list[tuple[str, str]], end: date) -> list[pd.DataFrame]:
     days = pd.date_range(end - timedelta(days=DAYS - 1), end, freq="D")
     weekday = days.day_of_week.to_numpy()
     trend = np.linspace(0, 1, len(days))
+    _bs, _be, pilot_start, pilot_end = demo_periods(end)
+    in_pilot = (days >= pd.Timestamp(pilot_start)) & (days <= pd.Timestamp(pilot_end))
     frames = []
     for code, site_type in sites:
         level = rnd.uniform(0.8, 1.3)
@@ -45,6 +62,8 @@ def _frames(sites: list[tuple[str, str]], end: date) -> list[pd.DataFrame]:
             0.5,
             90,
         )
+        if code in PLANTED_SITES:
+            wait = np.where(in_pilot, wait * PLANTED_FACTOR, wait)
         conv = np.clip(
             0.22 + 0.04 * trend - 0.02 * (weekday == 5) + rnd.normal(0, 0.03, len(days)), 0, 1
         )

@@ -28,6 +28,7 @@ NAV = (
     NavItem("network.region_list", _l("Regions"), "view_network"),
     NavItem("diagnostics.campaign_list", _l("Diagnostics"), "view_campaigns"),
     NavItem("kpis.kpi_list", _l("KPIs"), "view_kpis"),
+    NavItem("pilots.pilot_list", _l("Pilots"), "view_pilots"),
     NavItem("auth.user_list", _l("Users"), "manage_users"),
     NavItem("audit.event_list", _l("Audit trail"), "view_audit"),
 )

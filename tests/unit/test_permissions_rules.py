@@ -55,6 +55,12 @@ EXPECTED: dict[str, set[str]] = {
     "manage_irritants": {ADMIN, DIAGNOSTICIAN},
     "edit_synthesis": {ADMIN, DIAGNOSTICIAN},
     "complete_campaign": {ADMIN, DIAGNOSTICIAN},
+    # pilots (issue 6): members' rights are record rules on top of these
+    "view_pilots": EVERYONE,
+    "create_pilots": {ADMIN},
+    "edit_pilot": {ADMIN, PILOT_TEAM},
+    "record_pulse": {ADMIN, PILOT_TEAM},
+    "decide_pilot": {ADMIN, PILOT_TEAM},
 }
 # Actions that only read (an executive "reads roll-ups and reports; never edits").
 READ_PREFIXES = ("view_", "use_")
@@ -170,3 +176,28 @@ def test_filter_sites_for_a_site_manager():
 
 def test_filter_sites_without_perimeter_matches_nothing():
     assert _where(filter_sites(select(Site), user(SITE_MANAGER))) in {"0 = 1", "false", "0"}
+
+
+# --- pilots: record rules --------------------------------------------------------------------
+
+
+def _pilot(member_ids, sites):
+    return SimpleNamespace(
+        members=[SimpleNamespace(user_id=i) for i in member_ids],
+        sites=[SimpleNamespace(site=s) for s in sites],
+    )
+
+
+def test_pilot_record_rules():
+    paris, lyon = site(1, 10), site(2, 20)
+    pilot = _pilot([7], [paris, lyon])
+    member = SimpleNamespace(id=7, role=PILOT_TEAM, site_id=None, region_id=None)
+    other = SimpleNamespace(id=8, role=PILOT_TEAM, site_id=None, region_id=None)
+    admin = SimpleNamespace(id=1, role=ADMIN, site_id=None, region_id=None)
+    assert permissions.may_edit_pilot(member, pilot)
+    assert not permissions.may_edit_pilot(other, pilot)
+    assert permissions.may_edit_pilot(admin, pilot)
+    assert not permissions.may_edit_pilot(user(EXECUTIVE), pilot)
+    assert permissions.may_see_pilot(user(EXECUTIVE), pilot)
+    assert permissions.may_see_pilot(user(SITE_MANAGER, region_id=20), pilot)
+    assert not permissions.may_see_pilot(user(SITE_MANAGER, site_id=3, region_id=30), pilot)

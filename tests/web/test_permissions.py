@@ -45,6 +45,8 @@ ANONYMOUS = "anonymous"
 
 # Routes that are not in the matrix: public by design (tested in test_auth.py) or static files.
 PUBLIC_RULES = {"/healthz", "/login", "/logout", "/language"}
+# The shareable team-feel form: the signed link is the key (tests/web/test_pilots_pages.py).
+PUBLIC_RULES |= {"/pulse/<token>"}
 EXCLUDED_ENDPOINTS = {"static"}
 
 
@@ -208,6 +210,11 @@ ROUTES += kpi_rows(Route)
 from tests.web.diagnostics_matrix import rows as diagnostics_rows  # noqa: E402
 
 ROUTES += diagnostics_rows(Route)
+
+# Pilots (issue 6)
+from tests.web.pilots_matrix import rows as pilots_rows  # noqa: E402
+
+ROUTES += pilots_rows(Route)
 API_PREFIX = "/api/"
 
 MATRIX = {route.key: route for route in ROUTES}

@@ -1,0 +1,1 @@
+"""Pilots: design, results statistics, power calculator, team feel, decisions, packages."""

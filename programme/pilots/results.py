@@ -1,0 +1,616 @@
+"""Pilot results: the statistics leadership decides on.
+
+Per site and phase (baseline, pilot) the n-weighted mean of the values is read from SQL
+(the weekly rollups when both periods are whole ISO weeks, else the measurement table
+through its site × KPI × date index); then, per site, Δ = pilot mean − baseline mean; the
+effect is the mean Δ of the pilot sites minus the mean Δ of the control sites (sites weigh
+equally), or the mean Δ of the pilot sites without control. Uncertainty: Welch's t-test
+on the sites' Δ (pilot vs control), or a one-sample t-test on the pilot Δ without control.
+
+The arithmetic (`estimate`, `minimum_detectable_effect`) is pure and tested against
+scipy; the SQL readers return small arrays (one row per site and phase)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+from flask_babel import format_decimal, format_percent
+from flask_babel import gettext as _
+from scipy import stats
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from programme.kpis.models import Kpi, KpiWeekRollup, Measurement
+
+CONFIDENCE = 0.95
+MIN_SITES_PER_ARM = 3
+MIN_COMPLETENESS = 0.8
+PILOT = "pilot"
+CONTROL = "control"
+
+
+# --- data read from SQL ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhaseMean:
+    """One site over one phase: Σ value·n, Σ n and the number of periods (days or weeks)
+    with at least one measurement."""
+
+    sum_vn: float
+    sum_n: int
+    periods: int
+
+    @property
+    def mean(self) -> float | None:
+        return self.sum_vn / self.sum_n if self.sum_n else None
+
+
+@dataclass(frozen=True)
+class SiteData:
+    site_id: int
+    arm: str  # PILOT or CONTROL
+    baseline: PhaseMean | None
+    pilot: PhaseMean | None
+
+    @property
+    def delta(self) -> float | None:
+        if self.baseline is None or self.pilot is None:
+            return None
+        if self.baseline.mean is None or self.pilot.mean is None:
+            return None
+        return self.pilot.mean - self.baseline.mean
+
+
+@dataclass(frozen=True)
+class Periods:
+    baseline_start: date
+    baseline_end: date
+    pilot_start: date
+    pilot_end: date
+
+
+def aligned(start: date, end: date) -> bool:
+    """True when [start, end] is made of whole ISO weeks (Monday to Sunday)."""
+    return start.weekday() == 0 and end.weekday() == 6 and end >= start
+
+
+def expected_periods(kpi_period: str, start: date, end: date) -> int:
+    """Days (daily KPI) or ISO weeks touched (weekly KPI) in [start, end]."""
+    if end < start:
+        return 0
+    if kpi_period == "week":
+        first = start - timedelta(days=start.weekday())
+        last = end - timedelta(days=end.weekday())
+        return (last - first).days // 7 + 1
+    return (end - start).days + 1
+
+
+def phase_means(
+    session: Session, kpi_id: int, site_ids: list[int], start: date, end: date
+) -> dict[int, PhaseMean]:
+    """{site_id: PhaseMean} for the sites with measurements in [start, end].
+
+    Σ value·n and Σ n come from the weekly rollups when the period is whole ISO weeks, else
+    from the measurement table; the periods present are counted on the measurement table's
+    (site, KPI, date) index either way. Never a scan of the whole table."""
+    if not site_ids:
+        return {}
+    m = Measurement
+    present = dict(
+        session.execute(
+            select(m.site_id, func.count(func.distinct(m.period_date)))
+            .where(
+                m.site_id.in_(site_ids),
+                m.kpi_id == kpi_id,
+                m.period_date >= start,
+                m.period_date <= end,
+            )
+            .group_by(m.site_id)
+        ).all()
+    )
+    if aligned(start, end):
+        r = KpiWeekRollup
+        rows = session.execute(
+            select(r.site_id, func.sum(r.sum_vn), func.sum(r.sum_n))
+            .where(
+                r.site_id.in_(site_ids),
+                r.kpi_id == kpi_id,
+                r.week_start >= start,
+                r.week_start <= end - timedelta(days=6),
+            )
+            .group_by(r.site_id)
+        ).all()
+    else:
+        rows = session.execute(
+            select(m.site_id, func.sum(m.value * m.n), func.sum(m.n))
+            .where(
+                m.site_id.in_(site_ids),
+                m.kpi_id == kpi_id,
+                m.period_date >= start,
+                m.period_date <= end,
+            )
+            .group_by(m.site_id)
+        ).all()
+    return {
+        site_id: PhaseMean(float(svn or 0), int(sn or 0), int(present.get(site_id, 0)))
+        for site_id, svn, sn in rows
+        if sn
+    }
+
+
+def read_sites(
+    session: Session, kpi_id: int, pilot_ids: list[int], control_ids: list[int], periods: Periods
+) -> list[SiteData]:
+    ids = list(pilot_ids) + list(control_ids)
+    base = phase_means(session, kpi_id, ids, periods.baseline_start, periods.baseline_end)
+    during = phase_means(session, kpi_id, ids, periods.pilot_start, periods.pilot_end)
+    return [
+        SiteData(
+            site_id,
+            PILOT if site_id in set(pilot_ids) else CONTROL,
+            base.get(site_id),
+            during.get(site_id),
+        )
+        for site_id in ids
+    ]
+
+
+# --- the statistics (pure) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Effect of the pilot with its uncertainty; None where not computable (see `problem`)."""
+
+    effect: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    std_error: float | None
+    df: float | None
+    method: str | None  # "welch", "one_sample" or None
+    problem: str | None = None  # why the interval is missing
+
+
+def estimate(
+    pilot_deltas: list[float], control_deltas: list[float] | None, confidence: float = CONFIDENCE
+) -> Estimate:
+    """Effect = mean(pilot Δ) − mean(control Δ) with Welch's CI and p-value, or, without
+    control sites, mean(pilot Δ) with a one-sample t-test against zero."""
+    p = np.asarray(pilot_deltas, dtype=float)
+    c = np.asarray(control_deltas or [], dtype=float)
+    if p.size == 0:
+        return Estimate(
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            _("no pilot site has measurements in both periods"),
+        )
+    if control_deltas:
+        effect = float(p.mean() - c.mean())
+        if p.size < 2 or c.size < 2:
+            return Estimate(
+                effect,
+                None,
+                None,
+                None,
+                None,
+                None,
+                "welch",
+                _("at least 2 sites with data in both periods are needed in each arm"),
+            )
+        se = math.sqrt(p.var(ddof=1) / p.size + c.var(ddof=1) / c.size)
+        method = "welch"
+    else:
+        effect = float(p.mean())
+        if p.size < 2:
+            return Estimate(
+                effect,
+                None,
+                None,
+                None,
+                None,
+                None,
+                "one_sample",
+                _("at least 2 pilot sites with data in both periods are needed"),
+            )
+        se = math.sqrt(p.var(ddof=1) / p.size)
+        method = "one_sample"
+    if se <= 1e-9 * max(1.0, abs(effect)):
+        # Every site moved by the same amount (to rounding): no spread to estimate from.
+        return Estimate(
+            effect, None, None, None, 0.0, None, method, _("the sites' changes have no spread")
+        )
+    res = stats.ttest_ind(p, c, equal_var=False) if c.size else stats.ttest_1samp(p, 0.0)
+    ci = res.confidence_interval(confidence)
+    return Estimate(
+        effect=effect,
+        ci_low=float(ci.low),
+        ci_high=float(ci.high),
+        p_value=float(res.pvalue),
+        std_error=se,
+        df=float(res.df),
+        method=method,
+    )
+
+
+def minimum_detectable_effect(
+    sd_delta: float, n_pilot: int, n_control: int, alpha: float = 0.05, power: float = 0.8
+) -> float | None:
+    """Smallest true effect the design detects with `power` at two-sided level `alpha`,
+    given the standard deviation of site-level changes: (t₁₋α/₂ + t_power) · σ · √(1/nₚ + 1/n꜀)
+    (√(1/nₚ) without control), Student t with the design's degrees of freedom."""
+    if n_pilot < 2 or (n_control == 1) or not math.isfinite(sd_delta):
+        return None
+    if n_control:
+        df = n_pilot + n_control - 2
+        spread = math.sqrt(1 / n_pilot + 1 / n_control)
+    else:
+        df = n_pilot - 1
+        spread = math.sqrt(1 / n_pilot)
+    t_alpha = stats.t.ppf(1 - alpha / 2, df)
+    t_power = stats.t.ppf(power, df)
+    return float((t_alpha + t_power) * sd_delta * spread)
+
+
+@dataclass
+class KpiResult:
+    kpi_code: str
+    kind: str
+    better: str
+    unit: str
+    target_relative: float | None
+    sites: list[SiteData]
+    estimate: Estimate
+    baseline_mean: float | None  # mean of the pilot sites' baseline means
+    pilot_mean: float | None  # mean of the pilot sites' pilot-phase means
+    control_baseline_mean: float | None
+    control_pilot_mean: float | None
+    relative_effect: float | None
+    n_pilot_sites: int  # pilot sites with data in both periods
+    n_control_sites: int
+    n_pilot_sites_planned: int
+    n_control_sites_planned: int
+    site_days: int  # periods present (site-days, or site-weeks for a weekly KPI)
+    expected_site_days: int
+    customers: int  # Σ n over both arms and both phases
+    completeness: float | None
+    target_reached: bool
+    clear_effect: bool  # the interval excludes zero
+    reading: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def effect(self) -> float | None:
+        return self.estimate.effect
+
+    @property
+    def ci_low(self) -> float | None:
+        return self.estimate.ci_low
+
+    @property
+    def ci_high(self) -> float | None:
+        return self.estimate.ci_high
+
+    @property
+    def p_value(self) -> float | None:
+        return self.estimate.p_value
+
+    def as_api(self) -> dict[str, Any]:
+        return {
+            "kpi": self.kpi_code,
+            "baseline_mean": _num(self.baseline_mean),
+            "pilot_mean": _num(self.pilot_mean),
+            "effect": _num(self.effect),
+            "relative_effect": _num(self.relative_effect),
+            "ci_low": _num(self.ci_low),
+            "ci_high": _num(self.ci_high),
+            "p_value": _num(self.p_value),
+            "n_pilot_sites": self.n_pilot_sites,
+            "n_control_sites": self.n_control_sites,
+            "completeness": _num(self.completeness),
+            "target_reached": self.target_reached,
+            "reading": self.reading,
+        }
+
+
+def _num(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def summarise(
+    kpi: Kpi,
+    sites: list[SiteData],
+    periods: Periods,
+    target_relative: float | None = None,
+    kpi_name: str | None = None,
+) -> KpiResult:
+    """Everything shown for one KPI of a pilot, from the per-site phase means."""
+    pilot = [s for s in sites if s.arm == PILOT]
+    control = [s for s in sites if s.arm == CONTROL]
+    p_ok = [s for s in pilot if s.delta is not None]
+    c_ok = [s for s in control if s.delta is not None]
+    est = estimate(
+        [s.delta for s in p_ok],  # type: ignore[misc]
+        [s.delta for s in c_ok] if control else None,  # type: ignore[misc]
+    )
+    if control and not c_ok and p_ok:
+        est = Estimate(
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            "welch",
+            _("no control site has measurements in both periods"),
+        )
+    baseline_mean = _mean([s.baseline.mean for s in p_ok])  # type: ignore[union-attr,misc]
+    pilot_mean = _mean([s.pilot.mean for s in p_ok])  # type: ignore[union-attr,misc]
+    relative = (
+        est.effect / baseline_mean
+        if est.effect is not None and baseline_mean not in (None, 0)
+        else None
+    )
+    expected_each = expected_periods(
+        kpi.period, periods.baseline_start, periods.baseline_end
+    ) + expected_periods(kpi.period, periods.pilot_start, periods.pilot_end)
+    expected = expected_each * len(sites)
+    present = sum(
+        (s.baseline.periods if s.baseline else 0) + (s.pilot.periods if s.pilot else 0)
+        for s in sites
+    )
+    customers = sum(
+        (s.baseline.sum_n if s.baseline else 0) + (s.pilot.sum_n if s.pilot else 0) for s in sites
+    )
+    completeness = min(1.0, present / expected) if expected else None
+    sign = -1 if kpi.better == "lower" else 1
+    clear = est.ci_low is not None and (est.ci_low > 0 or est.ci_high < 0)  # type: ignore[operator]
+    favourable = clear and (
+        (sign < 0 and est.ci_high < 0) or (sign > 0 and est.ci_low > 0)  # type: ignore[operator]
+    )
+    target_reached = bool(
+        favourable
+        and target_relative is not None
+        and relative is not None
+        and (relative <= target_relative if sign < 0 else relative >= target_relative)
+    )
+    result = KpiResult(
+        kpi_code=kpi.code,
+        kind=kpi.kind,
+        better=kpi.better,
+        unit=kpi.unit or "",
+        target_relative=target_relative,
+        sites=sites,
+        estimate=est,
+        baseline_mean=baseline_mean,
+        pilot_mean=pilot_mean,
+        control_baseline_mean=_mean([s.baseline.mean for s in c_ok]),  # type: ignore[union-attr,misc]
+        control_pilot_mean=_mean([s.pilot.mean for s in c_ok]),  # type: ignore[union-attr,misc]
+        relative_effect=relative,
+        n_pilot_sites=len(p_ok),
+        n_control_sites=len(c_ok),
+        n_pilot_sites_planned=len(pilot),
+        n_control_sites_planned=len(control),
+        site_days=present,
+        expected_site_days=expected,
+        customers=customers,
+        completeness=completeness,
+        target_reached=target_reached,
+        clear_effect=clear,
+        reading="",
+    )
+    result.warnings = _warnings(result, has_control=bool(control))
+    result.reading = reading(result, kpi_name or kpi.code)
+    return result
+
+
+# --- plain-language reading ------------------------------------------------------------------
+
+
+def _amount(result: KpiResult, value: float, signed: bool = False) -> str:
+    """A change in the KPI's unit; rates in percentage points."""
+    if result.kind == "rate":
+        number = value * 100
+        unit = _("pts")
+    else:
+        number = value
+        unit = result.unit
+    pattern = "#,##0.0" if abs(number) >= 1 or number == 0 else "#,##0.00"
+    if signed:
+        pattern = f"+{pattern};-{pattern}"
+    text = format_decimal(number, format=pattern)
+    return f"{text} {unit}".strip()
+
+
+def _relative(value: float) -> str:
+    return format_percent(value, format="+#,##0%;-#,##0%")
+
+
+def _warnings(result: KpiResult, has_control: bool) -> list[str]:
+    out = []
+    if result.n_pilot_sites < MIN_SITES_PER_ARM or (
+        has_control and result.n_control_sites < MIN_SITES_PER_ARM
+    ):
+        out.append(
+            _(
+                "Caution: fewer than %(min)d sites per arm with data in both periods "
+                "(pilot %(pilot)d, control %(control)d).",
+                min=MIN_SITES_PER_ARM,
+                pilot=result.n_pilot_sites,
+                control=result.n_control_sites,
+            )
+        )
+    if result.completeness is not None and result.completeness < MIN_COMPLETENESS:
+        out.append(
+            _(
+                "Caution: data completeness is %(share)s, below %(min)s.",
+                share=format_percent(result.completeness),
+                min=format_percent(MIN_COMPLETENESS),
+            )
+        )
+    if not has_control and result.estimate.effect is not None:
+        out.append(
+            _(
+                "No control sites: the change may include what would have happened anyway "
+                "(season, trend)."
+            )
+        )
+    return out
+
+
+def reading(result: KpiResult, kpi_name: str) -> str:
+    """One paragraph a director can read aloud; it never claims more than the interval."""
+    est = result.estimate
+    if est.effect is None:
+        text = _("Not computable: %(reason)s.", reason=est.problem or "")
+    elif est.ci_low is None:
+        text = _(
+            "%(kpi)s: estimated change %(amount)s, but no confidence interval: %(reason)s. "
+            "No effect can be claimed.",
+            kpi=kpi_name,
+            amount=_amount(result, est.effect, signed=True),
+            reason=est.problem or "",
+        )
+    else:
+        ci = {
+            "low": _amount(result, est.ci_low, signed=True),
+            "high": _amount(result, est.ci_high, signed=True),  # type: ignore[arg-type]
+        }
+        rel = _relative(result.relative_effect) if result.relative_effect is not None else "–"
+        if result.clear_effect:
+            template = (
+                _("%(kpi)s fell by %(amount)s (%(relative)s), 95%% CI %(low)s to %(high)s")
+                if est.effect < 0
+                else _("%(kpi)s rose by %(amount)s (%(relative)s), 95%% CI %(low)s to %(high)s")
+            )
+            text = template % {
+                "kpi": kpi_name,
+                "amount": _amount(result, abs(est.effect)),
+                "relative": rel,
+                **ci,
+            }
+            better = (est.effect < 0) == (result.better == "lower")
+            if not better:
+                text += _(" (a change in the wrong direction)")
+        else:
+            text = _(
+                "No clear effect on %(kpi)s: estimated change %(amount)s (%(relative)s), "
+                "95%% CI %(low)s to %(high)s includes zero",
+                kpi=kpi_name,
+                amount=_amount(result, est.effect, signed=True),
+                relative=rel,
+                **ci,
+            )
+        if result.target_relative is not None:
+            target = _relative(result.target_relative)
+            text += "; " + (
+                _("target %(target)s reached", target=target)
+                if result.target_reached
+                else _("target %(target)s not reached", target=target)
+            )
+        text += "."
+    return " ".join([text, *result.warnings])
+
+
+# --- the whole pilot -------------------------------------------------------------------------
+
+
+def kpi_result(
+    session: Session,
+    kpi: Kpi,
+    pilot_ids: list[int],
+    control_ids: list[int],
+    periods: Periods,
+    target_relative: float | None = None,
+) -> KpiResult:
+    sites = read_sites(session, kpi.id, pilot_ids, control_ids, periods)
+    return summarise(kpi, sites, periods, target_relative, kpi_name=kpi.name)
+
+
+def weekly_arm_series(
+    session: Session, kpi_id: int, pilot_ids: list[int], control_ids: list[int], periods: Periods
+) -> list[dict[str, Any]]:
+    """Weekly pooled value (Σ value·n / Σ n) of each arm from the baseline start to the pilot
+    end, from the rollups: the chart's points."""
+    first = periods.baseline_start - timedelta(days=periods.baseline_start.weekday())
+    r = KpiWeekRollup
+    ids = list(pilot_ids) + list(control_ids)
+    if not ids:
+        return []
+    arm = case((r.site_id.in_(list(pilot_ids) or [-1]), PILOT), else_=CONTROL)
+    rows = session.execute(
+        select(r.week_start, arm, func.sum(r.sum_vn), func.sum(r.sum_n))
+        .where(
+            r.site_id.in_(ids),
+            r.kpi_id == kpi_id,
+            r.week_start >= first,
+            r.week_start <= periods.pilot_end,
+        )
+        .group_by(r.week_start, arm)
+        .order_by(r.week_start)
+    ).all()
+    return [
+        {"week": week.isoformat(), "arm": arm_name, "value": float(svn) / float(sn), "n": int(sn)}
+        for week, arm_name, svn, sn in rows
+        if sn
+    ]
+
+
+def historical_delta_sd(
+    session: Session,
+    kpi_id: int,
+    weeks: int,
+    until: date,
+    site_ids: list[int] | None = None,
+    history_weeks: int = 52,
+) -> tuple[float | None, float | None, int]:
+    """(σ of site-level changes, mean level, number of changes) over the history before
+    `until`: the year is cut into consecutive blocks of `weeks` weeks; each site's change
+    between two consecutive blocks is one observation. From the rollups, grouped in SQL
+    by site and block."""
+    weeks = max(1, weeks)
+    end = until - timedelta(days=until.weekday())  # Monday of the week containing `until`
+    blocks = max(2, history_weeks // weeks)
+    bounds = [end - timedelta(weeks=weeks * (blocks - i)) for i in range(blocks + 1)]
+    r = KpiWeekRollup
+    block = case(
+        *[((r.week_start >= bounds[i]) & (r.week_start < bounds[i + 1]), i) for i in range(blocks)],
+        else_=-1,
+    )
+    stmt = (
+        select(r.site_id, block, func.sum(r.sum_vn), func.sum(r.sum_n))
+        .where(r.kpi_id == kpi_id, r.week_start >= bounds[0], r.week_start < bounds[-1])
+        .group_by(r.site_id, block)
+    )
+    if site_ids:
+        stmt = stmt.where(r.site_id.in_(site_ids))
+    means: dict[int, dict[int, float]] = {}
+    for site_id, index, svn, sn in session.execute(stmt):
+        if sn and index >= 0:
+            means.setdefault(site_id, {})[int(index)] = float(svn) / float(sn)
+    deltas = [
+        by_block[i + 1] - by_block[i]
+        for by_block in means.values()
+        for i in range(blocks - 1)
+        if i in by_block and i + 1 in by_block
+    ]
+    levels = [v for by_block in means.values() for v in by_block.values()]
+    if len(deltas) < 2:
+        return None, _mean(levels), len(deltas)
+    return float(np.std(deltas, ddof=1)), _mean(levels), len(deltas)

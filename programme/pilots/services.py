@@ -1,0 +1,506 @@
+"""Pilot rules: design validation and saving, team feel, decisions, packages, the control
+site proposal and the power estimate. Plain values in, models or plain values out; errors
+are `PilotInvalid` with messages per field (the form and the API show them)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from programme.kpis.models import Kpi, KpiWeekRollup
+from programme.network.models import Site
+from programme.pilots import results
+from programme.pilots.models import (
+    DECISIONS,
+    DEPLOYMENT_STEPS,
+    ELEMENT_KINDS,
+    STAGES,
+    SUPPORTING_FUNCTIONS,
+    Package,
+    PackageElement,
+    Pilot,
+    PilotDecision,
+    PilotImprovement,
+    PilotKpi,
+    PilotMember,
+    PilotSite,
+    PulseAnswer,
+)
+
+
+class PilotInvalid(Exception):
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class Design:
+    """A pilot's design as plain values; sites and KPIs by code (as typed or sent)."""
+
+    name: str
+    baseline_start: date | None
+    baseline_end: date | None
+    pilot_start: date | None
+    pilot_end: date | None
+    pilot_sites: list[str]
+    control_sites: list[str] = field(default_factory=list)
+    kpis: list[tuple[str, float | None]] = field(default_factory=list)  # (code, target)
+    description: str | None = None
+    stakes: str | None = None
+    improvements: list[tuple[str, str | None]] = field(default_factory=list)
+    supporting_functions: list[str] = field(default_factory=list)
+    member_ids: list[int] | None = None  # None: leave the team as it is
+    irritant_ids: list[int] | None = None
+    stage: str | None = None
+
+
+def split_codes(text: str | None) -> list[str]:
+    """Site codes typed in one field, separated by commas, semicolons, spaces or lines."""
+    seen: list[str] = []
+    for code in re.split(r"[\s,;]+", text or ""):
+        code = code.strip().upper()
+        if code and code not in seen:
+            seen.append(code)
+    return seen
+
+
+def _add(errors: dict[str, list[str]], key: str, message: str) -> None:
+    errors.setdefault(key, []).append(message)
+
+
+def validate(session: Session, design: Design, pilot: Pilot | None = None):
+    """Every problem at once, per field. Returns (site ids by code, KPIs by code)."""
+    errors: dict[str, list[str]] = {}
+    name = (design.name or "").strip()
+    if not name:
+        _add(errors, "name", _("Give the pilot a name."))
+    elif len(name) > 200:
+        _add(errors, "name", _("200 characters at most."))
+    else:
+        clash = session.scalar(select(Pilot.id).where(func.lower(Pilot.name) == name.lower()))
+        if clash is not None and (pilot is None or clash != pilot.id):
+            _add(errors, "name", _("Another pilot already has this name."))
+    for key in ("baseline_start", "baseline_end", "pilot_start", "pilot_end"):
+        if getattr(design, key) is None:
+            _add(errors, key, _("Enter a date."))
+    bs, be, ps, pe = (design.baseline_start, design.baseline_end, design.pilot_start,
+                      design.pilot_end)  # fmt: skip
+    if bs and be and be < bs:
+        _add(errors, "baseline_end", _("The baseline ends before it starts."))
+    if ps and pe and pe < ps:
+        _add(errors, "pilot_end", _("The pilot period ends before it starts."))
+    if be and ps and be >= ps:
+        _add(errors, "baseline_end", _("The baseline must end before the pilot period starts."))
+
+    codes = set(design.pilot_sites) | set(design.control_sites)
+    found = (
+        dict(session.execute(select(Site.code, Site.id).where(Site.code.in_(codes))).all())
+        if codes
+        else {}
+    )
+    if not design.pilot_sites:
+        _add(errors, "pilot_sites", _("Choose at least one pilot site."))
+    for key, arm_codes in (
+        ("pilot_sites", design.pilot_sites),
+        ("control_sites", design.control_sites),
+    ):
+        unknown = [c for c in arm_codes if c not in found]
+        if unknown:
+            _add(errors, key, _("Unknown site codes: %(codes)s.", codes=", ".join(unknown)))
+    both = [c for c in design.control_sites if c in set(design.pilot_sites)]
+    if both:
+        _add(
+            errors,
+            "control_sites",
+            _(
+                "A site cannot be both a pilot site and a control site: %(codes)s.",
+                codes=", ".join(both),
+            ),
+        )
+
+    kpi_codes = [code for code, _target in design.kpis]
+    kpis = {k.code: k for k in session.scalars(select(Kpi).where(Kpi.code.in_(kpi_codes)))}
+    if not design.kpis:
+        _add(errors, "kpis", _("Choose at least one KPI."))
+    for code, target in design.kpis:
+        kpi = kpis.get(code)
+        if kpi is None:
+            _add(errors, "kpis", _("Unknown KPI: %(code)s.", code=code))
+            continue
+        if target is None:
+            continue
+        if target == 0 or abs(target) >= 10:
+            _add(
+                errors,
+                "kpis",
+                _(
+                    "%(code)s: the target must be a relative change such as "
+                    "-20 %% (or -0.2 through the API).",
+                    code=code,
+                ),
+            )
+        elif (kpi.better == "lower") != (target < 0):
+            _add(
+                errors,
+                "kpis",
+                _("%(code)s: lower is better, so the target must be a decrease.", code=code)
+                if kpi.better == "lower"
+                else _("%(code)s: higher is better, so the target must be an increase.", code=code),
+            )
+    for function in design.supporting_functions:
+        if function not in SUPPORTING_FUNCTIONS:
+            _add(errors, "supporting_functions", _("Unknown supporting function."))
+    if design.stage is not None and design.stage not in STAGES:
+        _add(errors, "stage", _("Unknown stage."))
+    if errors:
+        raise PilotInvalid(errors)
+    return found, kpis
+
+
+def save_pilot(session: Session, design: Design, pilot: Pilot | None = None, user=None) -> Pilot:
+    """Create or update a pilot from a validated design (raises PilotInvalid)."""
+    site_ids, kpis = validate(session, design, pilot)
+    if pilot is None:
+        pilot = Pilot(created_by_id=getattr(user, "id", None), stage="design")
+        session.add(pilot)
+    pilot.name = design.name.strip()
+    pilot.description = design.description or None
+    pilot.stakes = design.stakes or None
+    pilot.baseline_start = design.baseline_start
+    pilot.baseline_end = design.baseline_end
+    pilot.pilot_start = design.pilot_start
+    pilot.pilot_end = design.pilot_end
+    pilot.supporting_functions = list(design.supporting_functions)
+    if design.stage:
+        pilot.stage = design.stage
+
+    wanted = {site_ids[c]: "pilot" for c in design.pilot_sites}
+    wanted.update({site_ids[c]: "control" for c in design.control_sites})
+    for ps in list(pilot.sites):
+        if ps.site_id not in wanted:
+            pilot.sites.remove(ps)
+        else:
+            ps.arm = wanted.pop(ps.site_id)
+    session.flush()
+    for site_id, arm in wanted.items():
+        pilot.sites.append(PilotSite(site_id=site_id, arm=arm))
+
+    targets = {kpis[code].id: target for code, target in design.kpis}
+    for pk in list(pilot.kpis):
+        if pk.kpi_id not in targets:
+            pilot.kpis.remove(pk)
+        else:
+            pk.target_relative = targets.pop(pk.kpi_id)
+    session.flush()
+    for kpi_id, target in targets.items():
+        pilot.kpis.append(PilotKpi(kpi_id=kpi_id, target_relative=target))
+
+    current = [(i.title, i.description) for i in pilot.improvements]
+    if current != list(design.improvements):
+        pilot.improvements.clear()
+        session.flush()
+        for title, description in design.improvements:
+            pilot.improvements.append(PilotImprovement(title=title[:200], description=description))
+
+    if design.member_ids is not None:
+        keep = set(design.member_ids)
+        for member in list(pilot.members):
+            if member.user_id not in keep:
+                pilot.members.remove(member)
+            keep.discard(member.user_id)
+        session.flush()
+        for user_id in sorted(keep):
+            pilot.members.append(PilotMember(user_id=user_id))
+    if design.irritant_ids is not None:
+        from programme.diagnostics.models import Irritant
+
+        pilot.irritants = (
+            list(session.scalars(select(Irritant).where(Irritant.id.in_(design.irritant_ids))))
+            if design.irritant_ids
+            else []
+        )
+    session.flush()
+    return pilot
+
+
+def periods(pilot: Pilot) -> results.Periods:
+    return results.Periods(
+        pilot.baseline_start, pilot.baseline_end, pilot.pilot_start, pilot.pilot_end
+    )
+
+
+def pilot_results(session: Session, pilot: Pilot) -> list[results.KpiResult]:
+    return [
+        results.kpi_result(
+            session,
+            pk.kpi,
+            pilot.site_ids("pilot"),
+            pilot.site_ids("control"),
+            periods(pilot),
+            pk.target_relative,
+        )
+        for pk in pilot.kpis
+    ]
+
+
+# --- team feel, decision, package ------------------------------------------------------------
+
+
+def add_pulse(
+    session: Session,
+    pilot: Pilot,
+    score,
+    comment: str | None,
+    site_id: int | None,
+    answered_on: date | None,
+    user=None,
+) -> PulseAnswer:
+    errors: dict[str, list[str]] = {}
+    try:
+        score = int(score)
+    except (TypeError, ValueError):
+        score = 0
+    if not 1 <= score <= 5:
+        _add(errors, "score", _("Choose a score from 1 to 5."))
+    if site_id is not None and site_id not in pilot.site_ids("pilot"):
+        _add(errors, "site_id", _("Choose one of the pilot sites."))
+    if errors:
+        raise PilotInvalid(errors)
+    answer = PulseAnswer(
+        pilot=pilot,
+        score=score,
+        comment=(comment or "").strip() or None,
+        site_id=site_id,
+        answered_on=answered_on or date.today(),
+        entered_by_id=getattr(user, "id", None),
+    )
+    session.add(answer)
+    session.flush()
+    return answer
+
+
+PULSE_SALT = "pilot-pulse"
+
+
+def pulse_token(pilot: Pilot, secret_key: str) -> str:
+    """The shareable team-feel link's token: the pilot id, signed with the app's key."""
+    from itsdangerous import URLSafeSerializer
+
+    return URLSafeSerializer(secret_key, salt=PULSE_SALT).dumps(pilot.id)
+
+
+def pilot_for_pulse_token(session: Session, token: str, secret_key: str) -> Pilot | None:
+    """The pilot a shareable link opens, or None (bad signature, unknown or decided pilot)."""
+    from itsdangerous import BadSignature, URLSafeSerializer
+
+    try:
+        pilot_id = URLSafeSerializer(secret_key, salt=PULSE_SALT).loads(token)
+    except BadSignature:
+        return None
+    pilot = session.get(Pilot, pilot_id) if isinstance(pilot_id, int) else None
+    if pilot is None or pilot.stage == "decided":
+        return None
+    return pilot
+
+
+@dataclass
+class TeamFeel:
+    answers: int
+    mean: float | None
+    distribution: dict[int, int]
+    share_better: float | None  # share of 4 and 5
+
+
+def team_feel(session: Session, pilot_id: int) -> TeamFeel:
+    rows = dict(
+        session.execute(
+            select(PulseAnswer.score, func.count())
+            .where(PulseAnswer.pilot_id == pilot_id)
+            .group_by(PulseAnswer.score)
+        ).all()
+    )
+    total = sum(rows.values())
+    dist = {s: int(rows.get(s, 0)) for s in range(1, 6)}
+    mean = sum(s * c for s, c in dist.items()) / total if total else None
+    better = (dist[4] + dist[5]) / total if total else None
+    return TeamFeel(total, mean, dist, better)
+
+
+def decide(
+    session: Session,
+    pilot: Pilot,
+    decision: str,
+    reason: str | None,
+    decided_on: date | None,
+    user=None,
+) -> PilotDecision:
+    errors: dict[str, list[str]] = {}
+    if decision not in DECISIONS:
+        _add(errors, "decision", _("Choose go, iterate or stop."))
+    if not (reason or "").strip():
+        _add(errors, "reason", _("Say why: the decision needs a reason."))
+    if errors:
+        raise PilotInvalid(errors)
+    row = PilotDecision(
+        pilot=pilot,
+        decision=decision,
+        reason=reason.strip(),  # type: ignore[union-attr]
+        decided_on=decided_on or date.today(),
+        decided_by_id=getattr(user, "id", None),
+        decided_by=getattr(user, "email", None) or "system",
+    )
+    session.add(row)
+    pilot.stage = "decided"
+    session.flush()
+    return row
+
+
+def ensure_package(session: Session, pilot: Pilot) -> Package:
+    """The pilot's package (created on "go"), named after the pilot."""
+    if pilot.package is not None:
+        return pilot.package
+    if pilot.decision is None or pilot.decision.decision != "go":
+        raise PilotInvalid({"decision": [_("A package follows a go decision.")]})
+    name = pilot.name[:190]
+    if session.scalar(select(Package.id).where(Package.name == name)) is not None:
+        name = f"{name[:180]} #{pilot.id}"
+    package = Package(
+        pilot=pilot, name=name, description="\n".join(i.title for i in pilot.improvements) or None
+    )
+    session.add(package)
+    session.flush()
+    return package
+
+
+def add_element(
+    session: Session,
+    package: Package,
+    kind: str,
+    title: str | None,
+    description: str | None,
+    deployment_step: str,
+) -> PackageElement:
+    errors: dict[str, list[str]] = {}
+    if kind not in ELEMENT_KINDS:
+        _add(errors, "kind", _("Choose process, tool, indicator or management routine."))
+    if not (title or "").strip():
+        _add(errors, "title", _("Give the element a title."))
+    if not (description or "").strip():
+        _add(errors, "description", _("Describe the element."))
+    if deployment_step not in DEPLOYMENT_STEPS:
+        _add(errors, "deployment_step", _("Choose the deployment step that installs it."))
+    if errors:
+        raise PilotInvalid(errors)
+    element = PackageElement(
+        package=package,
+        kind=kind,
+        title=title.strip()[:200],  # type: ignore[union-attr]
+        description=description.strip(),
+        deployment_step=deployment_step,
+    )  # type: ignore[union-attr]
+    session.add(element)
+    session.flush()
+    return element
+
+
+# --- design helpers: control proposal and power ---------------------------------------------
+
+
+@dataclass
+class Candidate:
+    site: Site
+    tier: int  # 0 same type and region, 1 same type, 2 other
+    baseline: float | None
+    distance: float | None
+
+
+def propose_controls(
+    session: Session,
+    pilot_codes: list[str],
+    kpi: Kpi | None,
+    baseline_start: date | None,
+    baseline_end: date | None,
+    exclude: list[str] = (),
+    count: int | None = None,
+) -> list[Candidate]:  # type: ignore[assignment]
+    """Comparable sites for the control arm: same type and region first, then same type,
+    then the rest; within each, the closest baseline level of the KPI (weekly rollups)."""
+    pilots = list(session.scalars(select(Site).where(Site.code.in_(pilot_codes))))
+    if not pilots:
+        return []
+    count = count or len(pilots)
+    types = {s.type for s in pilots}
+    regions = {(s.type, s.region_id) for s in pilots}
+    taken = {s.id for s in pilots}
+    excluded = set(exclude)
+    candidates = [
+        s
+        for s in session.scalars(select(Site).where(Site.type.in_(types)).order_by(Site.code))
+        if s.id not in taken and s.code not in excluded
+    ]
+    levels: dict[int, float] = {}
+    if kpi is not None and baseline_start and baseline_end:
+        r = KpiWeekRollup
+        first = baseline_start - timedelta(days=baseline_start.weekday())
+        rows = session.execute(
+            select(r.site_id, func.sum(r.sum_vn), func.sum(r.sum_n))
+            .where(
+                r.kpi_id == kpi.id,
+                r.week_start >= first,
+                r.week_start <= baseline_end,
+                r.site_id.in_([s.id for s in candidates] + list(taken)),
+            )
+            .group_by(r.site_id)
+        ).all()
+        levels = {sid: float(svn) / float(sn) for sid, svn, sn in rows if sn}
+    pilot_levels = [levels[i] for i in taken if i in levels]
+    target = sum(pilot_levels) / len(pilot_levels) if pilot_levels else None
+    out = []
+    for s in candidates:
+        tier = 0 if (s.type, s.region_id) in regions else 1
+        level = levels.get(s.id)
+        distance = abs(level - target) if level is not None and target is not None else None
+        out.append(Candidate(s, tier, level, distance))
+    out.sort(key=lambda c: (c.tier, c.distance is None, c.distance or 0, c.site.code))
+    return out[:count]
+
+
+@dataclass
+class Power:
+    kpi: Kpi
+    weeks: int
+    n_pilot: int
+    n_control: int
+    sd_delta: float | None
+    level: float | None
+    changes: int
+    mde: float | None
+
+    @property
+    def mde_relative(self) -> float | None:
+        if self.mde is None or not self.level:
+            return None
+        return self.mde / self.level
+
+
+def power(
+    session: Session, kpi: Kpi, n_pilot: int, n_control: int, weeks: int, until: date | None = None
+) -> Power:
+    """Minimum detectable effect (80 % power, 5 % two-sided) for this design, from the
+    historical variance of site-level changes over blocks of `weeks` weeks."""
+    until = until or date.today()
+    sd, level, changes = results.historical_delta_sd(session, kpi.id, weeks, until)
+    mde = results.minimum_detectable_effect(sd, n_pilot, n_control) if sd is not None else None
+    return Power(kpi, weeks, n_pilot, n_control, sd, level, changes, mde)
+
+
+def weeks_between(start: date | None, end: date | None) -> int:
+    if not start or not end or end < start:
+        return 0
+    return max(1, round(((end - start).days + 1) / 7))

@@ -1,0 +1,229 @@
+"""Pilot screens through the test client: design form with bad input, results, team feel,
+decision and package, and measurement rights from pilot membership."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from programme.auth.permissions import writable_site_ids
+from programme.pilots.models import (
+    Package,
+    PackageElement,
+    Pilot,
+    PilotDecision,
+    PilotSite,
+    PulseAnswer,
+)
+from tests.factories import login_as, make_site, make_user
+from tests.kpi_factories import assign
+from tests.pilot_factories import (
+    BASELINE_END,
+    BASELINE_START,
+    PILOT_END,
+    PILOT_START,
+    make_pilot,
+    measured_sites,
+)
+from tests.web.helpers import DENIED, count, page
+
+
+@pytest.fixture
+def world(session):
+    admin = make_user("admin")
+    sites = measured_sites(admin)
+    member = make_user("pilot_team")
+    return {"admin": admin, "member": member, "sites": sites, "session": session}
+
+
+def _form(**overrides) -> dict:
+    data = {
+        "name": "Rendez-vous en ligne",
+        "baseline_start": BASELINE_START.isoformat(),
+        "baseline_end": BASELINE_END.isoformat(),
+        "pilot_start": PILOT_START.isoformat(),
+        "pilot_end": PILOT_END.isoformat(),
+        "pilot_sites": "PIL-1, PIL-2 PIL-3",
+        "control_sites": "CTL-1 CTL-2 CTL-3",
+        "kpi-WAIT": "on",
+        "target-WAIT": "-20",
+        "improvements": "Prise de rendez-vous: en ligne, 15 jours avant",
+        "supporting_functions": ["it", "hr"],
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_admin_creates_a_pilot_and_sees_its_results(client, world):
+    login_as(client, world["admin"])
+    page_ = client.get("/pilots/new")
+    assert page_.status_code == 200 and "Power estimate" in page(page_)
+    response = client.post("/pilots/new", data=_form())
+    assert response.status_code == 302, page(response)
+    pilot = world["session"].scalars(select(Pilot)).one()
+    assert pilot.site_ids("pilot") and len(pilot.site_ids("control")) == 3
+    assert pilot.kpis[0].target_relative == pytest.approx(-0.2)
+    assert pilot.supporting_functions == ["it", "hr"]
+    assert pilot.improvements[0].title == "Prise de rendez-vous"
+
+    detail = page(client.get(f"/pilots/{pilot.id}"))
+    assert "Rendez-vous en ligne" in detail and "PIL-1" in detail
+    results = client.get(f"/pilots/{pilot.id}/results")
+    text = page(results)
+    assert results.status_code == 200
+    assert "Waiting time fell by" in text and "target +" not in text
+    assert "target -20% reached" in text
+    assert 'data-vl-spec="chart-pilot-wait"' in text
+    assert "Show the figures as a table" in text
+    assert "Rendez-vous en ligne" in page(client.get("/pilots"))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field_message"),
+    [
+        ({"baseline_end": PILOT_START.isoformat()},
+         "The baseline must end before the pilot period starts."),
+        ({"pilot_sites": ""}, "Choose at least one pilot site."),
+        ({"control_sites": "CTL-1 PIL-2"}, "A site cannot be both a pilot site and a control site: PIL-2."),
+        ({"target-WAIT": "20"}, "WAIT: lower is better, so the target must be a decrease."),
+        ({"pilot_sites": "PIL-1 NOPE-9"}, "Unknown site codes: NOPE-9."),
+    ],
+)  # fmt: skip
+def test_bad_design_is_refused_next_to_the_field_and_nothing_saved(
+    client, world, overrides, field_message
+):
+    login_as(client, world["admin"])
+    response = client.post("/pilots/new", data=_form(**overrides))
+    assert response.status_code == 422
+    assert field_message in page(response)
+    assert 'class="field-error"' in page(response)
+    assert count(world["session"], Pilot) == 0
+    assert count(world["session"], PilotSite) == 0
+
+
+def test_member_edits_their_pilot_but_not_others(client, world):
+    mine = make_pilot(world["admin"], members=[world["member"]])
+    other = make_pilot(world["admin"], name="Autre pilote", pilot_sites=("OTH-1",),
+                       control_sites=())  # fmt: skip
+    login_as(client, world["member"])
+    assert client.get(f"/pilots/{mine.id}/edit").status_code == 200
+    assert client.get(f"/pilots/{other.id}/edit").status_code == 403
+    assert DENIED in page(client.post(f"/pilots/{other.id}/decision", data={}))
+    data = _form(name="Accueil repensé v2", version=str(mine.version))
+    response = client.post(f"/pilots/{mine.id}/edit", data=data)
+    assert response.status_code == 302, page(response)
+    world["session"].expire_all()
+    assert world["session"].get(Pilot, mine.id).name == "Accueil repensé v2"
+    assert client.get("/pilots/new").status_code == 403  # admins create
+
+
+def test_power_estimate_and_control_proposal(client, world):
+    login_as(client, world["admin"])
+    args = {
+        "pilot_sites": "PIL-1 PIL-2 PIL-3",
+        "control_sites": "CTL-1 CTL-2 CTL-3",
+        "pilot_start": PILOT_START.isoformat(),
+        "pilot_end": PILOT_END.isoformat(),
+        "baseline_start": BASELINE_START.isoformat(),
+        "baseline_end": BASELINE_END.isoformat(),
+        "kpi-WAIT": "on",
+    }
+    fragment = client.get("/pilots/power", query_string=args, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.get_data(as_text=True)
+    assert 'id="power"' in page(fragment)
+    proposal = page(client.get("/pilots/propose-controls", query_string=args))
+    assert "CTL-1" in proposal and "PIL-1 " not in proposal.split("proposal-codes")[-1]
+
+
+def test_team_feel_decision_and_package(client, world):
+    pilot = make_pilot(world["admin"], members=[world["member"]])
+    login_as(client, world["member"])
+    bad = client.post(f"/pilots/{pilot.id}/team-feel", data={"comment": "?"})
+    assert bad.status_code == 422 and "Choose a score from 1 to 5." in page(bad)
+    assert count(world["session"], PulseAnswer) == 0
+    ok = client.post(f"/pilots/{pilot.id}/team-feel", data={"score": "4", "comment": "Mieux"})
+    assert ok.status_code == 302
+    assert "4.0 / 5 from 1 answers" in page(client.get(f"/pilots/{pilot.id}/team-feel"))
+
+    decision_page = page(client.get(f"/pilots/{pilot.id}/decision"))
+    assert "Team feel" in decision_page and "Waiting time fell by" in decision_page
+    refused = client.post(f"/pilots/{pilot.id}/decision", data={"decision": "go", "reason": " "})
+    assert refused.status_code == 422
+    assert "Say why: the decision needs a reason." in page(refused)
+    assert count(world["session"], PilotDecision) == 0
+    assert count(world["session"], Package) == 0
+
+    done = client.post(
+        f"/pilots/{pilot.id}/decision",
+        data={"decision": "go", "reason": "−22 % et équipes satisfaites"},
+    )
+    assert done.status_code == 302 and done.headers["Location"].endswith(
+        f"/pilots/{pilot.id}/package"
+    )
+    element = {"kind": "process", "title": "Accueil au flux", "description": "Un conseiller à l'entrée",
+               "deployment_step": "train"}  # fmt: skip
+    assert client.post(f"/pilots/{pilot.id}/package", data=element).status_code == 302
+    missing = client.post(f"/pilots/{pilot.id}/package", data={**element, "description": ""})
+    assert missing.status_code == 422 and "Describe the element." in page(missing)
+    assert count(world["session"], PackageElement) == 1
+    text = page(client.get(f"/pilots/{pilot.id}/package"))
+    assert "Accueil au flux" in text and "Team training" in text
+
+
+def test_pilot_membership_gives_measurement_rights_on_top_of_assignments(session, world):
+    extra = make_site("EXT-1")
+    assign(world["member"], extra)
+    pilot = make_pilot(world["admin"], members=[world["member"]])
+    writable = writable_site_ids(session, world["member"])
+    assert writable == {extra.id, *pilot.site_ids("pilot"), *pilot.site_ids("control")}
+    assert world["sites"]["OTH-1"].id not in writable
+
+
+def test_site_manager_sees_only_pilots_of_their_perimeter(client, world):
+    make_pilot(world["admin"])
+    manager = make_user("site_manager", site_id=world["sites"]["OTH-1"].id)
+    login_as(client, manager)
+    assert "Accueil repensé" not in page(client.get("/pilots"))
+    pilot = world["session"].scalars(select(Pilot)).one()
+    assert client.get(f"/pilots/{pilot.id}").status_code == 403
+    executive = make_user("executive")
+    login_as(client, executive)
+    assert client.get(f"/pilots/{pilot.id}/results").status_code == 200
+    assert client.get(f"/pilots/{pilot.id}/edit").status_code == 403
+
+
+def test_shareable_one_question_form(client, new_client, world):
+    pilot = make_pilot(world["admin"], members=[world["member"]])
+    login_as(client, world["member"])
+    team_page = page(client.get(f"/pilots/{pilot.id}/team-feel"))
+    url = re.search(r'value="https?://[^/]+(/pulse/[^"]+)"', team_page).group(1)
+
+    anonymous = new_client()
+    assert "Did the change make your work better?" in page(anonymous.get(url))
+    bad = anonymous.post(url, data={"comment": "?"})
+    assert bad.status_code == 422 and "Choose a score from 1 to 5." in page(bad)
+    assert count(world["session"], PulseAnswer) == 0
+    done = anonymous.post(url, data={"score": "5", "comment": "Clients plus calmes"})
+    assert done.status_code == 200 and "has been recorded" in page(done)
+    assert count(world["session"], PulseAnswer) == 1
+    assert anonymous.get(url[:-2] + "xx").status_code == 404  # tampered link
+
+    # A decided pilot closes its link.
+    assert client.post(f"/pilots/{pilot.id}/decision",
+                       data={"decision": "stop", "reason": "pas d'effet"}).status_code == 302  # fmt: skip
+    assert anonymous.get(url).status_code == 404
+
+
+def test_pages_render_in_french(new_client, world):
+    pilot = make_pilot(world["admin"], members=[world["member"]])
+    client = new_client(language="fr")
+    login_as(client, world["admin"])
+    for url in ("/pilots", f"/pilots/{pilot.id}", f"/pilots/{pilot.id}/edit", "/pilots/new",
+                f"/pilots/{pilot.id}/results", f"/pilots/{pilot.id}/team-feel",
+                f"/pilots/{pilot.id}/decision"):  # fmt: skip
+        assert client.get(url).status_code == 200, url
+    client.post(f"/pilots/{pilot.id}/decision", data={"decision": "go", "reason": "oui"})
+    assert client.get(f"/pilots/{pilot.id}/package").status_code == 200
