@@ -25,6 +25,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from programme.kpis.models import Kpi, KpiWeekRollup, Measurement
+from programme.web.formatting import signed_percent
 
 CONFIDENCE = 0.95
 MIN_SITES_PER_ARM = 3
@@ -439,7 +440,7 @@ def _amount(result: KpiResult, value: float, signed: bool = False) -> str:
 
 
 def _relative(value: float) -> str:
-    return format_percent(value, format="+#,##0%;-#,##0%")
+    return signed_percent(value)
 
 
 def _warnings(result: KpiResult, has_control: bool) -> list[str]:
@@ -519,11 +520,12 @@ def reading(result: KpiResult, kpi_name: str) -> str:
             )
         if result.target_relative is not None:
             target = _relative(result.target_relative)
-            text += "; " + (
+            verdict = (
                 _("target %(target)s reached", target=target)
                 if result.target_reached
                 else _("target %(target)s not reached", target=target)
             )
+            text = _("%(reading)s; %(verdict)s", reading=text, verdict=verdict)
         text += "."
     return " ".join([text, *result.warnings])
 

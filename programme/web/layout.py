@@ -12,6 +12,7 @@ from flask_login import current_user
 from programme.auth.permissions import can
 from programme.auth.roles import ROLE_LABELS
 from programme.network.models import CHANNELS
+from programme.web.formatting import signed_percent
 from programme.web.htmx import is_htmx
 
 
@@ -29,6 +30,7 @@ NAV = (
     NavItem("diagnostics.campaign_list", _l("Diagnostics"), "view_campaigns"),
     NavItem("kpis.kpi_list", _l("KPIs"), "view_kpis"),
     NavItem("pilots.pilot_list", _l("Pilots"), "view_pilots"),
+    NavItem("deployment.wave_list", _l("Waves"), "view_deployment"),
     NavItem("auth.user_list", _l("Users"), "manage_users"),
     NavItem("audit.event_list", _l("Audit trail"), "view_audit"),
 )
@@ -67,6 +69,7 @@ def register_layout(app: Flask) -> None:
     app.jinja_env.filters["number"] = lambda value, fmt=None: (
         format_decimal(value, fmt) if value is not None else "—"
     )
+    app.jinja_env.filters["signed_percent"] = signed_percent
     app.jinja_env.filters["percent"] = lambda value, fmt=None: (
         format_percent(value, fmt) if value is not None else "—"
     )
