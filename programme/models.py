@@ -3,6 +3,19 @@
 from programme.api.models import ApiToken  # noqa: F401
 from programme.audit import AuditEvent  # noqa: F401
 from programme.auth.models import User  # noqa: F401
+from programme.deployment.models import (  # noqa: F401
+    Assignment,
+    ChecklistItem,
+    Coach,
+    CoachTraining,
+    Engagement,
+    Milestone,
+    ProgressEvent,
+    Visit,
+    Wave,
+    WaveSite,
+    coach_region,
+)
 from programme.diagnostics.models import (  # noqa: F401
     Campaign,
     DeterminantAssessment,

@@ -72,3 +72,13 @@ document.addEventListener("keydown", (event) => {
     target.select();
   }
 });
+
+// Deployment checklists: a stale save (409) or a refused one (422) comes back with the
+// element's current state and the message; swap it in instead of dropping it.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const status = event.detail.xhr.status;
+  if ((status === 409 || status === 422) && event.detail.elt.closest("[data-swap-errors]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});

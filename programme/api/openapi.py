@@ -126,6 +126,77 @@ def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
             },
         },
     }
+    date_type = {"type": "string", "format": "date"}
+    states = ["not_started", "in_progress", "in_place", "sustained"]
+    deployment_schemas: dict[str, Any] = {
+        "Package": {
+            "type": "object",
+            "required": ["id", "name", "elements"],
+            "properties": {
+                "id": {"type": "integer"},
+                "name": {"type": "string"},
+                "elements": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "id": {"type": "integer"},
+                            "name": {"type": "string"},
+                            "kind": {"enum": ["process", "tool", "indicator", "routine"]},
+                        },
+                    },
+                },
+            },
+        },
+        "WaveInput": {
+            "type": "object",
+            "required": ["name", "package", "start", "go_live"],
+            "properties": {
+                "name": {"type": "string"},
+                "package": {"type": "integer"},
+                "start": date_type,
+                "go_live": date_type,
+                "sites": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "Wave": {
+            "type": "object",
+            "required": ["id", "name", "package", "start", "go_live", "status", "sites"],
+            "properties": {
+                "id": {"type": "integer"},
+                "name": {"type": "string"},
+                "package": {"type": "integer"},
+                "start": date_type,
+                "go_live": date_type,
+                "status": {"enum": ["planned", "preparing", "deploying", "stabilising", "closed"]},
+                "sites": {"type": "array", "items": {"type": "string"}},
+                "progress": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+        },
+        "SiteProgress": {
+            "type": "object",
+            "properties": {
+                "site": {"type": "string"},
+                "wave": {"type": ["integer", "null"]},
+                "progress": {"type": ["number", "null"]},
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "element": {"type": "integer"},
+                            "name": {"type": "string"},
+                            "kind": {"type": "string"},
+                            "state": {"enum": states},
+                            "state_on": {"type": ["string", "null"], "format": "date"},
+                            "updated_by": {"type": ["string", "null"]},
+                            "evidence": {"type": ["string", "null"]},
+                        },
+                    },
+                },
+            },
+        },
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -278,6 +349,96 @@ def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
                     },
                 }
             },
+            "/packages": {
+                "get": {
+                    "summary": "Packages with their elements",
+                    "operationId": "listPackages",
+                    "responses": {
+                        "200": _json(
+                            {"type": "array", "items": _ref("Package")},
+                            "Every package, each with its elements.",
+                        ),
+                        **ERRORS,
+                        "403": forbidden,
+                    },
+                }
+            },
+            "/waves": {
+                "get": {
+                    "summary": "Deployment waves with their progress",
+                    "operationId": "listWaves",
+                    "responses": {
+                        "200": _json({"type": "array", "items": _ref("Wave")}, "Every wave."),
+                        **ERRORS,
+                        "403": forbidden,
+                    },
+                },
+                "post": {
+                    "summary": "Plan a wave (programme office only; past dates are allowed)",
+                    "operationId": "createWave",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("WaveInput")}},
+                    },
+                    "responses": {
+                        "201": _json(_ref("Wave"), "The wave, with one checklist per site."),
+                        "400": bad_json,
+                        **ERRORS,
+                        "403": forbidden,
+                        "422": _json(
+                            _ref("ValidationErrors"),
+                            "Per-field errors (go-live before start, a site already in another "
+                            "active wave of the same package, unknown codes): nothing was "
+                            "written.",
+                        ),
+                    },
+                },
+            },
+            "/waves/{wave_id}": {
+                "get": {
+                    "summary": "One wave",
+                    "operationId": "getWave",
+                    "parameters": [
+                        {
+                            "name": "wave_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
+                    ],  # fmt: skip
+                    "responses": {
+                        "200": _json(_ref("Wave"), "The wave."),
+                        **ERRORS,
+                        "403": forbidden,
+                        "404": _json(error, "No such wave."),
+                    },
+                }
+            },
+            "/sites/{code}/progress": {
+                "get": {
+                    "summary": "A site's checklist in its current wave",
+                    "description": (
+                        "The checklist of the site's active wave (else its latest wave): one "
+                        "item per package element with its state and date. `progress` = share "
+                        "of elements in place or sustained."
+                    ),
+                    "operationId": "getSiteProgress",
+                    "parameters": [
+                        {
+                            "name": "code",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],  # fmt: skip
+                    "responses": {
+                        "200": _json(_ref("SiteProgress"), "The site's checklist."),
+                        **ERRORS,
+                        "403": forbidden,
+                        "404": _json(error, "No such site."),
+                    },
+                }
+            },
             "/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -294,6 +455,7 @@ def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
             },
             "schemas": {
                 **pilot_schemas,
+                **deployment_schemas,
                 "Error": {
                     "type": "object",
                     "required": ["error"],

@@ -402,3 +402,165 @@ def pilot_results(pilot_id: int):
         return problem
     results = pilots.pilot_results(db.session, pilot)
     return jsonify({"pilot": pilot.id, "results": [r.as_api() for r in results]})
+
+
+# --- deployment (issue 7) -----------------------------------------------------------------------
+
+
+def _wave_dict(wave, progress: float, user) -> dict:
+    from programme.auth.permissions import may_see_site
+
+    return {
+        "id": wave.id,
+        "name": wave.name,
+        "package": wave.package_id,
+        "start": wave.start.isoformat(),
+        "go_live": wave.go_live.isoformat(),
+        "status": wave.status,
+        "sites": sorted(ws.site.code for ws in wave.sites if may_see_site(user, ws.site)),
+        "progress": progress,
+    }
+
+
+@bp.get("/packages")
+def packages():
+    from programme.pilots.models import Package
+
+    if not can(g.api_user, "view_deployment"):
+        return _error(403, _("You may not see the packages."))
+    rows = db.session.scalars(
+        select(Package).options(joinedload(Package.elements)).order_by(Package.name)
+    ).unique()
+    return jsonify(
+        [
+            {
+                "id": p.id,
+                "name": p.name,
+                "elements": [{"id": e.id, "name": e.title, "kind": e.kind} for e in p.elements],
+            }
+            for p in rows
+        ]
+    )
+
+
+@bp.get("/waves")
+def waves():
+    from programme.deployment import services as deployment
+    from programme.deployment.models import Wave
+
+    if not can(g.api_user, "view_deployment"):
+        return _error(403, _("You may not see the waves."))
+    rows = list(db.session.scalars(select(Wave).order_by(Wave.start, Wave.id)))
+    progress = deployment.wave_progress(db.session)
+    return jsonify([_wave_dict(w, progress.get(w.id, 0.0), g.api_user) for w in rows])
+
+
+@bp.get("/waves/<int:wave_id>")
+def wave_get(wave_id: int):
+    from programme.deployment import services as deployment
+    from programme.deployment.models import Wave
+
+    wave = db.session.get(Wave, wave_id)
+    if wave is None:
+        return _error(404, _("No such wave."))
+    if not can(g.api_user, "view_deployment"):
+        return _error(403, _("You may not see the waves."))
+    progress = deployment.wave_progress(db.session, [wave.id]).get(wave.id, 0.0)
+    return jsonify(_wave_dict(wave, progress, g.api_user))
+
+
+@bp.post("/waves")
+def waves_post():
+    from programme.deployment import services as deployment
+
+    user = g.api_user
+    if not can(user, "plan_waves"):
+        return _error(403, _("Only the programme office may plan waves."))
+    data = request.get_json(silent=True)
+    if data is None:
+        return _error(400, _("The body is not valid JSON."))
+    if not isinstance(data, dict):
+        return _invalid(
+            [{"index": None, "field": "body", "message": _("The body must be a JSON object.")}]
+        )
+    errors: list[dict] = []
+
+    def field_error(name: str, message: str) -> None:
+        errors.append({"index": None, "field": name, "message": message})
+
+    dates: dict[str, date | None] = {}
+    for name in ("start", "go_live"):
+        raw = data.get(name)
+        try:
+            dates[name] = date.fromisoformat(raw) if isinstance(raw, str) else None
+        except ValueError:
+            dates[name] = None
+        if dates[name] is None and raw is not None:
+            field_error(name, _("Use a date like 2026-01-31."))
+    codes = data.get("sites") or []
+    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+        field_error("sites", _("A list of site codes."))
+        codes = []
+    package = data.get("package")
+    if package is not None and (not isinstance(package, int) or isinstance(package, bool)):
+        field_error("package", _("The package's id (an integer)."))
+        package = None
+    plan = deployment.WavePlan(
+        name=data.get("name") if isinstance(data.get("name"), str) else "",
+        package_id=package,
+        site_codes=codes,
+        **dates,
+    )
+    try:
+        deployment.validate_wave(db.session, plan)
+    except deployment.DeploymentInvalid as invalid:
+        for name, messages in invalid.errors.items():
+            for message in messages:
+                if not (name in dates and dates[name] is None and data.get(name) is not None):
+                    field_error(name, message)
+    if errors:
+        return _invalid(errors)
+    with acting_as(user.email, user.id):
+        wave = deployment.save_wave(db.session, plan)
+        db.session.commit()
+    response = jsonify(_wave_dict(wave, 0.0, user))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.wave_get", wave_id=wave.id)
+    return response
+
+
+@bp.get("/sites/<code>/progress")
+def site_progress(code: str):
+    from programme.auth.permissions import may_see_site
+    from programme.deployment import services as deployment
+
+    site = db.session.scalar(select(Site).where(Site.code == code.strip().upper()))
+    if site is None:
+        return _error(404, _("No such site."))
+    if not can(g.api_user, "view_deployment") or not may_see_site(g.api_user, site):
+        return _error(403, _("You may not see this site."))
+    wave = deployment.active_wave_of_site(db.session, site.id)
+    items = deployment.site_items(db.session, wave.id, site.id) if wave is not None else []
+    return jsonify(
+        {
+            "site": site.code,
+            "wave": wave.id if wave is not None else None,
+            "progress": (
+                deployment.site_progress(db.session, wave.id).get(site.id, 0.0)
+                if wave is not None
+                else None
+            ),
+            "items": [
+                {
+                    "element": i.element_id,
+                    "name": i.element.title,
+                    "kind": i.element.kind,
+                    "state": i.state,
+                    "state_on": i.state_on.isoformat() if i.state_on else None,
+                    "updated_by": i.updated_by,
+                    "evidence": i.evidence,
+                }
+                for i in items
+            ],
+        }
+    )

@@ -12,7 +12,7 @@ from functools import wraps
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import Select, false, or_
+from sqlalchemy import Select, false, or_, select
 
 from programme.auth.roles import (
     ADMIN,
@@ -62,6 +62,16 @@ ACTIONS: dict[str, frozenset[str]] = {
     "edit_pilot": frozenset({ADMIN, PILOT_TEAM}),
     "record_pulse": frozenset({ADMIN, PILOT_TEAM}),
     "decide_pilot": frozenset({ADMIN, PILOT_TEAM}),
+    # Deployment in waves (issue 7). Everyone reads waves and progress in their perimeter;
+    # admins plan waves, tick the communication plan and assign coaches; coaches update the
+    # checklist and log visits for the sites assigned to them in an active wave (record rule
+    # `may_edit_progress`); coaches and site managers record engagement (`may_record_engagement`).
+    "view_deployment": EVERYONE,
+    "plan_waves": frozenset({ADMIN}),
+    "assign_coaches": frozenset({ADMIN}),
+    "edit_progress": frozenset({ADMIN, COACH}),
+    "record_engagement": frozenset({ADMIN, COACH, SITE_MANAGER}),
+    "view_capacity": frozenset({ADMIN, COACH, EXECUTIVE}),
 }
 
 # Roles that see the whole network; a site manager sees only their site and/or region.
@@ -297,3 +307,60 @@ def get_pilot_or_403(pilot_id: int, action: str = "view_pilots", user=None):
     if action in PILOT_WORK and not may_edit_pilot(user, pilot):
         abort(403)
     return pilot
+
+
+# --- deployment: record rules --------------------------------------------------------------
+
+
+def may_edit_progress(session, user, site_id: int) -> bool:
+    """Admins update every site's checklist; a coach only the sites assigned to them in an
+    active (not closed) wave."""
+    if not can(user, "edit_progress"):
+        return False
+    if user.role == ADMIN:
+        return True
+    from programme.deployment.services import coach_site_ids
+
+    return site_id in coach_site_ids(session, user)
+
+
+def may_record_engagement(session, user, site_id: int) -> bool:
+    """Admins for every site, coaches for their assigned sites, a site manager for their own
+    site only."""
+    if not can(user, "record_engagement"):
+        return False
+    if user.role == SITE_MANAGER:
+        return user.site_id == site_id
+    return may_edit_progress(session, user, site_id) if user.role == COACH else True
+
+
+def get_wave_or_403(wave_id: int, action: str = "view_deployment", user=None):
+    from programme.deployment.models import Wave
+    from programme.extensions import db
+
+    user = user if user is not None else current_user
+    wave = db.session.get(Wave, wave_id)
+    if wave is None:
+        abort(404)
+    if not can(user, action):
+        abort(403)
+    return wave
+
+
+def get_wave_site_or_403(wave_id: int, site_id: int, action: str = "view_deployment"):
+    """A site of a wave: 404 unless the site is in the wave; 403 outside the user's
+    perimeter, or, to edit, unless `may_edit_progress` / `may_record_engagement`."""
+    from programme.deployment.models import WaveSite
+    from programme.extensions import db
+
+    wave = get_wave_or_403(wave_id, action)
+    link = db.session.scalar(
+        select(WaveSite).where(WaveSite.wave_id == wave.id, WaveSite.site_id == site_id)
+    )
+    if link is None:
+        abort(404)
+    if not may_see_site(current_user, link.site):
+        abort(403)
+    if action == "edit_progress" and not may_edit_progress(db.session, current_user, site_id):
+        abort(403)
+    return wave, link.site

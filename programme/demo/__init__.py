@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from programme.auth import services as accounts
 from programme.auth.models import User
+from programme.demo.deployment import seed_deployment
 from programme.demo.diagnostics import seed_diagnostics
 from programme.demo.kpis import seed_measurements
 from programme.demo.network import seed_network
@@ -78,6 +79,7 @@ def seed_demo(session: Session, password: str) -> dict:
     report["diagnostics"] = seed_diagnostics(session)
     report["measurements"] = seed_measurements(session)
     report["pilots"] = seed_pilots(session)
+    report["deployment"] = seed_deployment(session)
     return report
 
 

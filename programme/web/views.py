@@ -22,11 +22,17 @@ def home():
     my_sites = []
     if current_user.role == "site_manager":
         my_sites = network_queries.visible_sites(db.session, current_user, limit=50)
+    coach_sites = []
+    if current_user.role == "coach":
+        from programme.deployment.services import coach_home_sites
+
+        coach_sites = coach_home_sites(db.session, current_user)
     return render(
         f"home/{current_user.role}.html",
         summary=summary,
         site_types=SITE_TYPES,
         my_sites=my_sites,
+        coach_sites=coach_sites,
     )
 
 

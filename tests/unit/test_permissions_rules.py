@@ -61,6 +61,14 @@ EXPECTED: dict[str, set[str]] = {
     "edit_pilot": {ADMIN, PILOT_TEAM},
     "record_pulse": {ADMIN, PILOT_TEAM},
     "decide_pilot": {ADMIN, PILOT_TEAM},
+    # deployment in waves (issue 7): coaches' and site managers' rights are record rules
+    # on top of these (tests/integration/test_deployment_services.py, test_deployment_pages.py)
+    "view_deployment": EVERYONE,
+    "plan_waves": {ADMIN},
+    "assign_coaches": {ADMIN},
+    "edit_progress": {ADMIN, COACH},
+    "record_engagement": {ADMIN, COACH, SITE_MANAGER},
+    "view_capacity": {ADMIN, COACH, EXECUTIVE},
 }
 # Actions that only read (an executive "reads roll-ups and reports; never edits").
 READ_PREFIXES = ("view_", "use_")
@@ -201,3 +209,18 @@ def test_pilot_record_rules():
     assert permissions.may_see_pilot(user(EXECUTIVE), pilot)
     assert permissions.may_see_pilot(user(SITE_MANAGER, region_id=20), pilot)
     assert not permissions.may_see_pilot(user(SITE_MANAGER, site_id=3, region_id=30), pilot)
+
+
+# --- deployment: record rules (no database needed for these roles) -------------------------
+
+
+def test_deployment_record_rules_without_assignments():
+    manager = SimpleNamespace(id=5, role=SITE_MANAGER, site_id=1, region_id=None,
+                              is_authenticated=True)  # fmt: skip
+    admin = SimpleNamespace(id=1, role=ADMIN, site_id=None, region_id=None, is_authenticated=True)
+    assert permissions.may_record_engagement(None, manager, 1)
+    assert not permissions.may_record_engagement(None, manager, 2)
+    assert permissions.may_edit_progress(None, admin, 2)
+    assert permissions.may_record_engagement(None, admin, 2)
+    assert not permissions.may_edit_progress(None, manager, 1)
+    assert not permissions.may_edit_progress(None, user(EXECUTIVE), 1)

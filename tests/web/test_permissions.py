@@ -215,6 +215,11 @@ ROUTES += diagnostics_rows(Route)
 from tests.web.pilots_matrix import rows as pilots_rows  # noqa: E402
 
 ROUTES += pilots_rows(Route)
+
+# Deployment in waves (issue 7)
+from tests.web.deployment_matrix import rows as deployment_rows  # noqa: E402
+
+ROUTES += deployment_rows(Route)
 API_PREFIX = "/api/"
 
 MATRIX = {route.key: route for route in ROUTES}

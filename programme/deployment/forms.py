@@ -1,0 +1,64 @@
+"""Forms of the deployment screens. The wave's sites and the checklist toggles are read by
+the views from the request (their number depends on the data)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from programme.deployment.models import BLOCKER_CATEGORIES, WAVE_STATUSES
+
+
+class WaveForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    package = SelectField(_l("Package deployed"), coerce=int, validators=[InputRequired()])
+    start = DateField(_l("Planned start"), validators=[InputRequired()])
+    go_live = DateField(_l("Go-live"), validators=[InputRequired()])
+    status = SelectField(
+        _l("Status"), choices=[(k, v) for k, v in WAVE_STATUSES.items()], default="planned"
+    )
+    version = HiddenField()
+
+
+class AssignmentForm(FlaskForm):
+    site = SelectField(_l("Site"), coerce=int, validators=[InputRequired()])
+    coach = SelectField(_l("Coach"), coerce=int, validators=[InputRequired()])
+    start = DateField(_l("From"), validators=[InputRequired()])
+    end = DateField(_l("To"), validators=[InputRequired()])
+
+
+class VisitForm(FlaskForm):
+    visited_on = DateField(_l("Date of the visit"), validators=[InputRequired()])
+    duration_minutes = IntegerField(
+        _l("Duration (minutes)"), validators=[InputRequired(), NumberRange(min=1, max=24 * 60)]
+    )
+    worked_on = TextAreaField(_l("What was worked on"), validators=[DataRequired()])
+    blocker_category = SelectField(
+        _l("Blocker category"),
+        choices=[("", "—")] + [(k, v) for k, v in BLOCKER_CATEGORIES.items()],
+        validators=[Optional()],
+    )
+    blockers = TextAreaField(_l("Blockers"), validators=[Optional()])
+    next_visit_on = DateField(_l("Next visit"), validators=[Optional()])
+
+
+class EngagementForm(FlaskForm):
+    score = SelectField(
+        _l("Engagement of the site manager (1 to 5)"),
+        coerce=int,
+        choices=[(i, str(i)) for i in range(1, 6)],
+        validators=[InputRequired()],
+    )
+    recorded_on = DateField(_l("Date"), validators=[InputRequired()])
+    note = TextAreaField(_l("Note"), validators=[Optional()])
+    asked_earlier = BooleanField(_l("The manager asked to be deployed earlier"))
