@@ -89,6 +89,40 @@ def _json_list(max_items: int = MAX_ITEMS):
     return data, None
 
 
+def _json_object():
+    """The body as one JSON object, or a 4xx response."""
+    data = request.get_json(silent=True)
+    if data is None:
+        return None, _error(400, _("The body is not valid JSON."))
+    if not isinstance(data, dict):
+        return None, _invalid(
+            [{"index": None, "field": "body", "message": _("The body must be a JSON object.")}]
+        )
+    return data, None
+
+
+def _body_dates(data: dict, names: tuple[str, ...], field_error) -> dict[str, date | None]:
+    """ISO dates of an object body; a present but unreadable one is a field error."""
+    dates: dict[str, date | None] = {}
+    for name in names:
+        raw = data.get(name)
+        try:
+            dates[name] = date.fromisoformat(raw) if isinstance(raw, str) else None
+        except ValueError:
+            dates[name] = None
+        if dates[name] is None and raw is not None:
+            field_error(name, _("Use a date like 2026-01-31."))
+    return dates
+
+
+def _site_codes(data: dict, name: str, field_error) -> list[str]:
+    value = data.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+        field_error(name, _("A list of site codes."))
+        return []
+    return [c.strip().upper() for c in value if c.strip()]
+
+
 # --- KPIs and sites ---------------------------------------------------------------------------
 
 
@@ -315,34 +349,17 @@ def pilots_post():
     user = g.api_user
     if not can(user, "create_pilots"):
         return _error(403, _("Your role may not create pilots."))
-    data = request.get_json(silent=True)
-    if data is None:
-        return _error(400, _("The body is not valid JSON."))
-    if not isinstance(data, dict):
-        return _invalid(
-            [{"index": None, "field": "body", "message": _("The body must be a JSON object.")}]
-        )
+    data, problem = _json_object()
+    if problem is not None:
+        return problem
     errors: list[dict] = []
 
     def field_error(name: str, message: str) -> None:
         errors.append({"index": None, "field": name, "message": message})
 
-    dates: dict[str, date | None] = {}
-    for name in ("baseline_start", "baseline_end", "pilot_start", "pilot_end"):
-        raw = data.get(name)
-        try:
-            dates[name] = date.fromisoformat(raw) if isinstance(raw, str) else None
-        except ValueError:
-            dates[name] = None
-        if dates[name] is None and raw is not None:
-            field_error(name, _("Use a date like 2026-01-31."))
-
-    def codes(name: str) -> list[str]:
-        value = data.get(name) or []
-        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
-            field_error(name, _("A list of site codes."))
-            return []
-        return [c.strip().upper() for c in value if c.strip()]
+    dates = _body_dates(
+        data, ("baseline_start", "baseline_end", "pilot_start", "pilot_end"), field_error
+    )
 
     kpis: list[tuple[str, float | None]] = []
     raw_kpis = data.get("kpis") or []
@@ -361,8 +378,8 @@ def pilots_post():
         kpis.append((entry["kpi"].strip().upper(), float(target) if target is not None else None))
     design = pilots.Design(
         name=data.get("name") if isinstance(data.get("name"), str) else "",
-        pilot_sites=codes("pilot_sites"),
-        control_sites=codes("control_sites"),
+        pilot_sites=_site_codes(data, "pilot_sites", field_error),
+        control_sites=_site_codes(data, "control_sites", field_error),
         kpis=kpis,
         description=data.get("description") if isinstance(data.get("description"), str) else None,
         **dates,
@@ -476,31 +493,16 @@ def waves_post():
     user = g.api_user
     if not can(user, "plan_waves"):
         return _error(403, _("Only the programme office may plan waves."))
-    data = request.get_json(silent=True)
-    if data is None:
-        return _error(400, _("The body is not valid JSON."))
-    if not isinstance(data, dict):
-        return _invalid(
-            [{"index": None, "field": "body", "message": _("The body must be a JSON object.")}]
-        )
+    data, problem = _json_object()
+    if problem is not None:
+        return problem
     errors: list[dict] = []
 
     def field_error(name: str, message: str) -> None:
         errors.append({"index": None, "field": name, "message": message})
 
-    dates: dict[str, date | None] = {}
-    for name in ("start", "go_live"):
-        raw = data.get(name)
-        try:
-            dates[name] = date.fromisoformat(raw) if isinstance(raw, str) else None
-        except ValueError:
-            dates[name] = None
-        if dates[name] is None and raw is not None:
-            field_error(name, _("Use a date like 2026-01-31."))
-    codes = data.get("sites") or []
-    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-        field_error("sites", _("A list of site codes."))
-        codes = []
+    dates = _body_dates(data, ("start", "go_live"), field_error)
+    codes = _site_codes(data, "sites", field_error)
     package = data.get("package")
     if package is not None and (not isinstance(package, int) or isinstance(package, bool)):
         field_error("package", _("The package's id (an integer)."))
