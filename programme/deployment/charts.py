@@ -73,7 +73,7 @@ def timeline_spec(waves, progress: dict[int, float], today: date) -> dict[str, A
 
 
 def s_curve_spec(wave, points: list[dict[str, Any]]) -> dict[str, Any]:
-    planned, actual = _("Planned"), _("Actual")
+    planned, actual = _("Planned progress"), _("Actual progress")
     values = []
     for p in points:
         values.append({"week": p["week"], "series": planned, "share": p["planned"]})
