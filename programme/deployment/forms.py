@@ -8,6 +8,9 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -16,7 +19,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from programme.deployment.models import BLOCKER_CATEGORIES, WAVE_STATUSES
+from programme.deployment.models import BLOCKER_CATEGORIES, DEFAULT_CAPACITY, WAVE_STATUSES
+from programme.network.forms import MultiCheckboxField
 
 
 class WaveForm(FlaskForm):
@@ -62,3 +66,31 @@ class EngagementForm(FlaskForm):
     recorded_on = DateField(_l("Date"), validators=[InputRequired()])
     note = TextAreaField(_l("Note"), validators=[Optional()])
     asked_earlier = BooleanField(_l("The manager asked to be deployed earlier"))
+
+
+class TrainingRow(Form):
+    """One change-management training module (formation à la conduite du changement)."""
+
+    module = StringField(_l("Training module"), validators=[Optional(), Length(max=200)])
+    completed_on = DateField(_l("Completed on"), validators=[Optional()])
+
+
+class CoachForm(FlaskForm):
+    email = StringField(
+        _l("Email"),
+        validators=[DataRequired(), Length(max=254)],
+        description=_l("An existing person is found by their email; otherwise one is created."),
+    )
+    full_name = StringField(_l("Full name"), validators=[Optional(), Length(max=200)])
+    user = SelectField(_l("Linked user account"), coerce=int, default=0)
+    home_site = StringField(_l("Home site (code)"), validators=[DataRequired(), Length(max=40)])
+    secondment_start = DateField(_l("Secondment start"), validators=[InputRequired()])
+    secondment_end = DateField(_l("Secondment end"), validators=[Optional()])
+    capacity = IntegerField(
+        _l("Capacity (sites at once)"),
+        default=DEFAULT_CAPACITY,
+        validators=[InputRequired(), NumberRange(min=1, max=20)],
+    )
+    regions = MultiCheckboxField(_l("Regions covered"), coerce=int)
+    trainings = FieldList(FormField(TrainingRow), min_entries=1)
+    version = HiddenField()

@@ -5,6 +5,7 @@ raise `DeploymentInvalid` (per-field messages) or `Conflict` (a stale checklist 
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -13,9 +14,11 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from programme.auth.models import User
 from programme.deployment.models import (
     ACTIVE_STATUSES,
     BLOCKER_CATEGORIES,
+    DEFAULT_CAPACITY,
     DEFAULT_MILESTONES,
     DEPLOYING_STATUSES,
     DONE_STATES,
@@ -25,6 +28,7 @@ from programme.deployment.models import (
     Assignment,
     ChecklistItem,
     Coach,
+    CoachTraining,
     Engagement,
     Milestone,
     ProgressEvent,
@@ -32,7 +36,7 @@ from programme.deployment.models import (
     Wave,
     WaveSite,
 )
-from programme.network.models import Site
+from programme.network.models import Person, Region, Site
 from programme.pilots.models import Package, PackageElement
 
 # Alert thresholds.
@@ -904,3 +908,157 @@ def coach_home_sites(session: Session, user) -> list[dict]:
             }
         )
     return result
+
+
+# --- coaches (the programme office's coach management) -----------------------------------------
+
+MAX_CAPACITY = 20
+
+
+@dataclass
+class CoachInput:
+    email: str
+    full_name: str
+    home_site_code: str
+    secondment_start: date
+    secondment_end: date | None
+    capacity: int = DEFAULT_CAPACITY
+    user_id: int | None = None
+    region_ids: list[int] = field(default_factory=list)
+    # (module, completed on); a row with either part missing is refused.
+    trainings: list[tuple[str, date | None]] = field(default_factory=list)
+
+
+def save_coach(session: Session, data: CoachInput, coach: Coach | None = None) -> Coach:
+    """Create or update a coach (coach terrain) and their person; nothing is written when a
+    rule is broken (`DeploymentInvalid` with per-field messages)."""
+    errors: dict[str, list[str]] = {}
+    email = (data.email or "").strip().lower()
+    full_name = (data.full_name or "").strip()
+    if not email:
+        _add(errors, "email", _("Enter the person's email."))
+    person = (
+        session.scalar(select(Person).where(func.lower(Person.email) == email)) if email else None
+    )
+    if coach is None:
+        if person is not None:
+            if session.scalar(select(Coach.id).where(Coach.person_id == person.id)) is not None:
+                _add(errors, "email", _("This person is already a coach."))
+        elif email and not full_name:
+            _add(errors, "full_name", _("Enter the full name of this new person."))
+    else:
+        if person is not None and person.id != coach.person_id:
+            _add(errors, "email", _("This email belongs to another person."))
+        if not full_name:
+            _add(errors, "full_name", _("Enter the full name."))
+
+    code = (data.home_site_code or "").strip()
+    site = session.scalar(select(Site).where(Site.code == code)) if code else None
+    if not code:
+        _add(errors, "home_site", _("Enter the code of the home site."))
+    elif site is None:
+        _add(errors, "home_site", _("Unknown site code: %(code)s.", code=code))
+
+    if data.secondment_start is None:
+        _add(errors, "secondment_start", _("Enter the start of the secondment."))
+    elif data.secondment_end is not None and data.secondment_end < data.secondment_start:
+        _add(errors, "secondment_end", _("The end of the secondment cannot be before its start."))
+    elif coach is not None:
+        # Shortening the secondment must not leave assignments outside it.
+        for a in session.scalars(select(Assignment).where(Assignment.coach_id == coach.id)):
+            if a.start_on < data.secondment_start or (
+                data.secondment_end is not None and a.end_on > data.secondment_end
+            ):
+                _add(
+                    errors,
+                    "secondment_end",
+                    _("The coach has an assignment (%(start)s to %(end)s) outside these dates.",
+                      start=a.start_on.isoformat(), end=a.end_on.isoformat()),
+                )  # fmt: skip
+                break
+
+    if data.capacity is None or not 1 <= data.capacity <= MAX_CAPACITY:
+        _add(errors, "capacity", _("The capacity must be between 1 and %(max)d sites.",
+                                   max=MAX_CAPACITY))  # fmt: skip
+
+    user = None
+    if data.user_id:
+        user = session.get(User, data.user_id)
+        if user is None or user.role != "coach":
+            _add(errors, "user", _("Choose an account with the coach role."))
+        else:
+            other = session.scalar(select(Coach.id).where(Coach.user_id == user.id))
+            if other is not None and (coach is None or other != coach.id):
+                _add(errors, "user", _("This account is already linked to another coach."))
+
+    regions = list(session.scalars(select(Region).where(Region.id.in_(data.region_ids))))
+    if len(regions) != len(set(data.region_ids)):
+        _add(errors, "regions", _("Unknown regions."))
+
+    trainings = []
+    for module, completed_on in data.trainings:
+        module = (module or "").strip()
+        if not module and completed_on is None:
+            continue
+        if not module or completed_on is None:
+            _add(errors, "trainings", _("Each training module needs a name and a date."))
+            break
+        if (module, completed_on) not in trainings:  # a row typed twice is kept once
+            trainings.append((module, completed_on))
+
+    if errors:
+        raise DeploymentInvalid(errors)
+
+    if coach is None:
+        if person is None:
+            person = Person(full_name=full_name, email=email)
+            session.add(person)
+        coach = Coach(person=person)
+        session.add(coach)
+    else:
+        coach.person.email = email
+        coach.person.full_name = full_name
+    coach.home_site_id = site.id  # type: ignore[union-attr]
+    coach.secondment_start = data.secondment_start
+    coach.secondment_end = data.secondment_end
+    coach.capacity = data.capacity
+    coach.user_id = user.id if user is not None else None
+    coach.regions = regions
+    existing = {(t.module, t.completed_on): t for t in coach.trainings}
+    coach.trainings = [
+        existing.get(key) or CoachTraining(module=key[0], completed_on=key[1]) for key in trainings
+    ]
+    session.flush()
+    return coach
+
+
+def coach_fingerprint(coach: Coach) -> str:
+    """A token of the coach's saved state: the coach table has no version column, so the edit
+    form carries this to refuse a stale save (optimistic locking without a migration)."""
+    state = (
+        coach.person.full_name,
+        coach.person.email,
+        coach.user_id,
+        coach.home_site_id,
+        coach.secondment_start,
+        coach.secondment_end,
+        coach.capacity,
+        sorted(r.id for r in coach.regions),
+        sorted((t.module, t.completed_on) for t in coach.trainings),
+    )
+    return hashlib.sha256(repr(state).encode()).hexdigest()[:16]
+
+
+def current_loads(session: Session, today: date) -> dict[int, int]:
+    """Per coach id, the number of sites in active deployment today."""
+    rows = session.execute(
+        select(Assignment.coach_id, func.count())
+        .join(Wave, Wave.id == Assignment.wave_id)
+        .where(
+            Wave.status.in_(ACTIVE_STATUSES),
+            Assignment.start_on <= today,
+            Assignment.end_on >= today,
+        )
+        .group_by(Assignment.coach_id)
+    )
+    return {coach_id: n for coach_id, n in rows}

@@ -1,5 +1,5 @@
 """Deployment screens: waves (list with the timeline, detail, plan), the site's checklist and
-visit log (one phone screen), engagement and the coaches' capacity."""
+visit log (one phone screen), engagement, the coaches (list and form) and their capacity."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from programme.auth.models import User
 from programme.auth.permissions import (
     can,
     filter_sites,
@@ -23,7 +24,13 @@ from programme.auth.permissions import (
     require,
 )
 from programme.deployment import charts, services
-from programme.deployment.forms import AssignmentForm, EngagementForm, VisitForm, WaveForm
+from programme.deployment.forms import (
+    AssignmentForm,
+    CoachForm,
+    EngagementForm,
+    VisitForm,
+    WaveForm,
+)
 from programme.deployment.models import (
     BLOCKER_CATEGORIES,
     ITEM_STATES,
@@ -36,7 +43,7 @@ from programme.deployment.models import (
     Wave,
 )
 from programme.extensions import db
-from programme.network.models import SITE_TYPES, Region, Site
+from programme.network.models import SITE_TYPES, Person, Region, Site
 from programme.pilots.models import Package
 from programme.web.htmx import render
 
@@ -507,3 +514,110 @@ def capacity():
         loads=loads,
         mondays=[monday + timedelta(weeks=i) for i in range(weeks)],
     )
+
+
+# --- coaches: the programme office's list and form ---------------------------------------------
+
+
+@bp.get("/coaches")
+@require("view_capacity")
+def coach_list():
+    coaches = list(db.session.scalars(select(Coach).join(Coach.person).order_by(Person.full_name)))
+    return render(
+        "deployment/coach_list.html",
+        coaches=coaches,
+        loads=services.current_loads(db.session, _today()),
+    )
+
+
+def _prepare_coach(form: CoachForm) -> None:
+    form.user.choices = [(0, "—")] + [
+        (u.id, f"{u.display_name} <{u.email}>")
+        for u in db.session.scalars(select(User).where(User.role == "coach").order_by(User.email))
+    ]
+    form.regions.choices = [
+        (r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))
+    ]
+
+
+def _render_coach_form(form, coach, status=200, loose=(), conflict=False):
+    return render(
+        "deployment/coach_form.html",
+        status=status,
+        form=form,
+        coach=coach,
+        loose=list(loose),
+        conflict=conflict,
+    )
+
+
+def _current_coach_form(coach: Coach) -> CoachForm:
+    form = CoachForm(
+        formdata=None,
+        email=coach.person.email or "",
+        full_name=coach.person.full_name,
+        user=coach.user_id or 0,
+        home_site=coach.home_site.code if coach.home_site else "",
+        secondment_start=coach.secondment_start,
+        secondment_end=coach.secondment_end,
+        capacity=coach.capacity,
+        regions=[r.id for r in coach.regions],
+        trainings=[*coach.trainings, None],
+        version=services.coach_fingerprint(coach),
+    )
+    _prepare_coach(form)
+    return form
+
+
+def _save_coach(form: CoachForm, coach: Coach | None):
+    if request.form.get("add_training"):
+        form.trainings.append_entry()
+        return _render_coach_form(form, coach)
+    if not form.validate_on_submit():
+        return _render_coach_form(form, coach, status=422)
+    if coach is not None and form.version.data != services.coach_fingerprint(coach):
+        return _render_coach_form(_current_coach_form(coach), coach, status=409, conflict=True)
+    data = services.CoachInput(
+        email=form.email.data,
+        full_name=form.full_name.data,
+        home_site_code=form.home_site.data,
+        secondment_start=form.secondment_start.data,
+        secondment_end=form.secondment_end.data,
+        capacity=form.capacity.data,
+        user_id=form.user.data or None,
+        region_ids=list(form.regions.data or []),
+        trainings=[(row.module.data, row.completed_on.data) for row in form.trainings],
+    )
+    try:
+        coach = services.save_coach(db.session, data, coach)
+        db.session.commit()
+    except services.DeploymentInvalid as invalid:
+        db.session.rollback()
+        loose = _show_errors(form, invalid.errors)
+        return _render_coach_form(form, coach, status=422, loose=loose)
+    flash(_("Coach “%(name)s” saved.", name=coach.name), "success")
+    return redirect(url_for("deployment.coach_list"))
+
+
+@bp.route("/coaches/new", methods=["GET", "POST"])
+@require("assign_coaches")
+def coach_new():
+    form = CoachForm()
+    _prepare_coach(form)
+    if request.method == "POST":
+        return _save_coach(form, None)
+    form.secondment_start.data = _today()
+    return _render_coach_form(form, None)
+
+
+@bp.route("/coaches/<int:coach_id>/edit", methods=["GET", "POST"])
+@require("assign_coaches")
+def coach_edit(coach_id: int):
+    coach = db.session.get(Coach, coach_id)
+    if coach is None:
+        abort(404)
+    if request.method == "POST":
+        form = CoachForm()
+        _prepare_coach(form)
+        return _save_coach(form, coach)
+    return _render_coach_form(_current_coach_form(coach), coach)

@@ -89,3 +89,49 @@ def test_coach_records_a_visit_and_ticks_two_elements(app, open_page, viewport):
     page.locator("[data-vl-spec] canvas, [data-vl-spec] svg").first.wait_for()
     _checks(page, viewport)
     save_screenshot(page, f"coach-waves-{viewport}")
+
+
+def test_admin_creates_a_coach_on_a_phone(app, open_page):
+    with app.app_context():
+        (home,) = make_sites(1, prefix="CRE")
+        admin = make_user("admin")
+        email, code, region = admin.email, home.code, home.region.name
+        db.session.remove()
+
+    page = open_page("mobile")
+    page.goto("/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/$"))
+    page.get_by_role("button", name="Coaches", exact=True).click()
+    page.wait_for_url(re.compile(r"/coaches$"))
+    _checks(page, "mobile")
+    page.get_by_role("button", name="New coach").click()
+    page.wait_for_url(re.compile(r"/coaches/new$"))
+    _checks(page, "mobile")
+
+    page.locator("#email").fill("lea.navigateur@example.org")
+    page.locator("#full_name").fill("Léa Navigateur")
+    page.locator("#home_site").fill(code)
+    page.locator("#secondment_start").fill("2026-03-01")
+    page.locator("#secondment_end").fill("2026-12-31")
+    page.get_by_label(region).check()
+    page.locator("#trainings-0-module").fill("Conduite du changement")
+    page.locator("#trainings-0-completed_on").fill("2026-03-10")
+    # Another training row, with the keyboard.
+    page.get_by_role("button", name="Add a training module").focus()
+    page.keyboard.press("Enter")
+    page.locator("#trainings-1-module").wait_for()
+    page.locator("#trainings-1-module").fill("Animation d'équipe")
+    page.locator("#trainings-1-completed_on").fill("2026-04-02")
+    assert page.locator("#email").input_value() == "lea.navigateur@example.org"
+    _checks(page, "mobile")
+    # Bad input (422, message next to the field) is covered in tests/web/test_deployment_coaches.py.
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url(re.compile(r"/coaches$"))
+    assert "Coach “Léa Navigateur” saved." in page.locator(".flashes").inner_text()
+    row = page.locator("tr", has_text="Léa Navigateur")
+    assert code in row.inner_text() and "Animation d'équipe" in row.inner_text()
+    _checks(page, "mobile")
+    save_screenshot(page, "admin-coaches-mobile")

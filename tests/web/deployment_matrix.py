@@ -14,6 +14,7 @@ from sqlalchemy import insert, select
 
 from programme.auth.roles import ADMIN, COACH, EXECUTIVE, ROLES, SITE_MANAGER
 from programme.database import utcnow
+from programme.deployment import services
 from programme.deployment.models import (
     DEFAULT_MILESTONES,
     ChecklistItem,
@@ -147,6 +148,20 @@ def visit_form(w) -> dict:
             "worked_on": "Accueil", "blocker_category": "", "blockers": "", "next_visit_on": ""}  # fmt: skip
 
 
+def coach_form(w) -> dict:
+    return {"email": "new.coach@example.org", "full_name": "Nouveau coach",
+            "home_site": _codes(w)[0], "secondment_start": START.isoformat(),
+            "secondment_end": "", "capacity": "4", "user": "0",
+            "regions": [str(w.region_id)], "trainings-0-module": "Conduite du changement",
+            "trainings-0-completed_on": START.isoformat()}  # fmt: skip
+
+
+def coach_edit_form(w) -> dict:
+    version = services.coach_fingerprint(db.session.get(Coach, coach_id(w)))
+    return coach_form(w) | {"email": "matrix.coach@example.org", "full_name": "Coach renommé",
+                            "version": version}  # fmt: skip
+
+
 def _site_url(w) -> str:
     return f"/waves/{wave_id(w)}/sites/{w.site_id}"
 
@@ -183,4 +198,12 @@ def rows(Route) -> list:
               form=lambda w: {"score": "4", "recorded_on": date.today().isoformat(), "note": "",
                               "asked_earlier": "y"}),
         Route("GET", "/coaches/capacity", CAPACITY),
+        Route("GET", "/coaches", CAPACITY),
+        Route("GET", "/coaches/new", ADMIN_ONLY),
+        Route("POST", "/coaches/new", ADMIN_ONLY, form=coach_form, allowed_redirect="/coaches"),
+        Route("GET", "/coaches/<int:coach_id>/edit", ADMIN_ONLY,
+              url=lambda w: f"/coaches/{coach_id(w)}/edit"),
+        Route("POST", "/coaches/<int:coach_id>/edit", ADMIN_ONLY,
+              url=lambda w: f"/coaches/{coach_id(w)}/edit", form=coach_edit_form,
+              allowed_redirect="/coaches"),
     ]  # fmt: skip
