@@ -824,6 +824,17 @@ def _campaign_sites(session: Session, campaign: Campaign) -> dict[str, Site]:
     return {s.code: s for s in campaign.sites}
 
 
+def _sampled_site(raw: dict[str, Any], sites: dict[str, Site], err) -> Site | None:
+    """The row's site, which must be one the campaign sampled."""
+    code = _text(raw.get("site")).upper()
+    site = sites.get(code)
+    if not code:
+        err("site", _("This value is required."))
+    elif site is None:
+        err("site", _("%(code)s is not among the sites sampled for this campaign.", code=code))
+    return site
+
+
 def validate_verbatim(
     raw: dict[str, Any], row: int | None, campaign: Campaign, sites: dict[str, Site], steps
 ) -> tuple[dict[str, Any] | None, list[FieldError]]:
@@ -832,12 +843,7 @@ def validate_verbatim(
     def err(name: str, message: str) -> None:
         errors.append(FieldError(name, message, row))
 
-    code = _text(raw.get("site")).upper()
-    site = sites.get(code)
-    if not code:
-        err("site", _("This value is required."))
-    elif site is None:
-        err("site", _("%(code)s is not among the sites sampled for this campaign.", code=code))
+    site = _sampled_site(raw, sites, err)
     quote = _text(raw.get("quote"))
     if not quote:
         err("quote", _("This value is required."))
@@ -880,12 +886,7 @@ def validate_survey_score(
     def err(name: str, message: str) -> None:
         errors.append(FieldError(name, message, row))
 
-    code = _text(raw.get("site")).upper()
-    site = sites.get(code)
-    if not code:
-        err("site", _("This value is required."))
-    elif site is None:
-        err("site", _("%(code)s is not among the sites sampled for this campaign.", code=code))
+    site = _sampled_site(raw, sites, err)
     survey = " ".join(_text(raw.get("survey")).split())
     if not survey:
         err("survey", _("This value is required."))

@@ -102,15 +102,16 @@ def phase_means(
     if not site_ids:
         return {}
     m = Measurement
+    in_window = (
+        m.site_id.in_(site_ids),
+        m.kpi_id == kpi_id,
+        m.period_date >= start,
+        m.period_date <= end,
+    )
     present = dict(
         session.execute(
             select(m.site_id, func.count(func.distinct(m.period_date)))
-            .where(
-                m.site_id.in_(site_ids),
-                m.kpi_id == kpi_id,
-                m.period_date >= start,
-                m.period_date <= end,
-            )
+            .where(*in_window)
             .group_by(m.site_id)
         ).all()
     )
@@ -129,12 +130,7 @@ def phase_means(
     else:
         rows = session.execute(
             select(m.site_id, func.sum(m.value * m.n), func.sum(m.n))
-            .where(
-                m.site_id.in_(site_ids),
-                m.kpi_id == kpi_id,
-                m.period_date >= start,
-                m.period_date <= end,
-            )
+            .where(*in_window)
             .group_by(m.site_id)
         ).all()
     return {
