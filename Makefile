@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app app
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-only translations extract-messages browser-deps vendor lint format clean
+.PHONY: run test test-only translations extract-messages browser-deps pdf-deps vendor lint format clean
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,18 +22,25 @@ $(TEST_STAMP): pyproject.toml
 translations: $(RUN_STAMP)
 	$(BIN)/pybabel compile -d programme/translations
 
-run: $(RUN_STAMP) translations
+run: $(RUN_STAMP) translations pdf-deps
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
 	$(FLASK) demo-accounts
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 # Chromium from Debian for the browser tests (Playwright's own download does not work here).
-browser-deps:
+# Pango for WeasyPrint (PDF reports) usually comes with it; install it if it is missing.
+browser-deps: pdf-deps
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  else echo "Install Debian's chromium package (sudo apt-get install chromium)"; exit 1; fi; }
+
+pdf-deps:
+	@ldconfig -p | grep -q libpangoft2-1.0 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0; \
+	  else echo "Install Debian's libpango-1.0-0 and libpangoft2-1.0-0 (WeasyPrint)"; exit 1; fi; }
 
 test: $(TEST_STAMP) translations browser-deps test-only
 

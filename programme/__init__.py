@@ -65,6 +65,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (kpis_bp, pilots_bp, deployment_bp, api_bp, api_tokens_bp):
         app.register_blueprint(blueprint)
 
+    from programme.reports.export_views import bp as exports_bp
+    from programme.reports.impact_views import bp as impact_bp
+    from programme.reports.views import bp as reports_bp
+
+    for blueprint in (reports_bp, impact_bp, exports_bp):
+        app.register_blueprint(blueprint)
+
     from programme.web.errors import register_error_handlers
     from programme.web.layout import register_layout
     from programme.web.security import register_security_headers

@@ -72,6 +72,15 @@ ACTIONS: dict[str, frozenset[str]] = {
     "edit_progress": frozenset({ADMIN, COACH}),
     "record_engagement": frozenset({ADMIN, COACH, SITE_MANAGER}),
     "view_capacity": frozenset({ADMIN, COACH, EXECUTIVE}),
+    # Leadership roll-ups (issue 8). Executives and admins see the whole network; site
+    # managers (site or regional) see their own perimeter only (record rules below);
+    # everyone may read the story of a site they can see. Deployment impact is a
+    # network-wide comparison: leadership and the pilot team who designed the package.
+    "view_reports": frozenset({ADMIN, EXECUTIVE, SITE_MANAGER}),
+    "export_reports": frozenset({ADMIN, EXECUTIVE, SITE_MANAGER}),
+    "view_site_story": EVERYONE,
+    "view_impact": frozenset({ADMIN, EXECUTIVE, PILOT_TEAM}),
+    "take_snapshots": frozenset({ADMIN}),
 }
 
 # Roles that see the whole network; a site manager sees only their site and/or region.

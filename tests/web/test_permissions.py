@@ -220,6 +220,13 @@ ROUTES += pilots_rows(Route)
 from tests.web.deployment_matrix import rows as deployment_rows  # noqa: E402
 
 ROUTES += deployment_rows(Route)
+
+# Leadership roll-ups (issue 8): reports, deployment impact, exports and snapshots.
+from tests.web.exports_matrix import rows as exports_rows  # noqa: E402
+from tests.web.impact_matrix import rows as impact_rows  # noqa: E402
+from tests.web.reports_matrix import rows as reports_rows  # noqa: E402
+
+ROUTES += reports_rows(Route) + impact_rows(Route) + exports_rows(Route)
 API_PREFIX = "/api/"
 
 MATRIX = {route.key: route for route in ROUTES}

@@ -1,0 +1,7 @@
+"""Rows of the role × route matrix for the leadership reports screens (issue 8)."""
+
+from __future__ import annotations
+
+
+def rows(Route) -> list:
+    return []
