@@ -1,4 +1,5 @@
-"""`flask --app app seed-demo`: build (or complete) the demo programme."""
+"""`flask --app app seed-demo`: build (or complete) the demo programme, or the large
+reference network (`--scale large`) the leadership reports are benchmarked on."""
 
 from __future__ import annotations
 
@@ -20,20 +21,53 @@ def print_accounts(password: str) -> None:
 def register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only seed a database that has no data yet.")
-    def seed_demo_command(if_empty: bool) -> None:
+    @click.option(
+        "--scale",
+        type=click.Choice(["demo", "large"]),
+        default="demo",
+        show_default=True,
+        help="demo: the demo programme (idempotent); large: the reference large network "
+        "(2,000 sites, 3 years of daily KPIs, 10 waves) in an empty, migrated database.",
+    )
+    @click.option("--sites", type=click.IntRange(12), default=None, help="Large scale: sites.")
+    @click.option("--days", type=click.IntRange(28), default=None, help="Large scale: days.")
+    def seed_demo_command(if_empty: bool, scale: str, sites: int | None, days: int | None) -> None:
         """Build the demo network and one account per role (idempotent)."""
         password = current_app.config["DEMO_PASSWORD"]
+        if scale == "large":
+            _seed_large(password, sites, days)
+            return
         if if_empty and not database_is_empty(db.session):
             click.echo("The database already has data; demo not seeded.")
             return
         with force_locale("en"), acting_as("cli:seed-demo"):
             report = seed_demo(db.session, password)
             db.session.commit()
-        sites = report["sites"]
+        sites_ = report["sites"]
         click.echo(
-            f"Sites: {sites['created']} created, {sites['updated']} updated, "
-            f"{sites['unchanged']} unchanged; accounts created: {report['accounts']['created']}."
+            f"Sites: {sites_['created']} created, {sites_['updated']} updated, "
+            f"{sites_['unchanged']} unchanged; accounts created: {report['accounts']['created']}."
         )
+
+    def _seed_large(password: str, sites: int | None, days: int | None) -> None:
+        from programme.demo import large
+
+        options = {}
+        if sites:
+            options["sites"] = sites
+        if days:
+            options["days"] = days
+        try:
+            with force_locale("en"), acting_as("cli:seed-demo --scale large"):
+                report = large.seed_large(db.session, password, echo=click.echo, **options)
+        except large.LargeSeedRefused as refused:
+            raise click.ClickException(str(refused)) from None
+        click.echo(
+            f"Large network built in {report['seconds']} s: {report['sites']} sites, "
+            f"{report['measurements']:,} measurements, {report['rollups']:,} weekly rollups, "
+            f"{report['waves']} waves, {report['coaches']} coaches, {report['visits']:,} visits."
+        )
+        print_accounts(password)
 
     @app.cli.command("demo-accounts")
     def demo_accounts() -> None:

@@ -759,9 +759,12 @@ def alerts(session: Session, today: date, wave_id: int | None = None) -> list[Al
     # Elements regressed from in place: the latest move of a still-not-done item went down
     # from in place or sustained.
     if ids:
+        # The latest move of each item of the active waves only (not the whole history of
+        # every wave): the outer query keeps those waves anyway.
         latest = (
             select(ProgressEvent.item_id, func.max(ProgressEvent.id).label("event_id"))
-            .where(ProgressEvent.happened_on <= today)
+            .join(ChecklistItem, ChecklistItem.id == ProgressEvent.item_id)
+            .where(ProgressEvent.happened_on <= today, ChecklistItem.wave_id.in_(ids))
             .group_by(ProgressEvent.item_id)
             .subquery()
         )

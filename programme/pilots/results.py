@@ -140,12 +140,69 @@ def phase_means(
     }
 
 
+def _both_phase_means(
+    session: Session, kpi_id: int, site_ids: list[int], periods: Periods
+) -> tuple[dict[int, PhaseMean], dict[int, PhaseMean]]:
+    """phase_means of the baseline and of the pilot period (both whole ISO weeks, baseline
+    first) in two statements instead of four: the same sums and counts, each row labelled
+    with its phase (rows between the two periods are read through the same index range and
+    left out). Saves two round trips per KPI on the result page."""
+    m, r = Measurement, KpiWeekRollup
+    day_phase = case(
+        (m.period_date <= periods.baseline_end, 0),
+        (m.period_date >= periods.pilot_start, 1),
+        else_=None,
+    ).label("phase")
+    present: dict[tuple[int, int], int] = {}
+    for site_id, phase, days in session.execute(
+        select(m.site_id, day_phase, func.count(func.distinct(m.period_date)))
+        .where(
+            m.site_id.in_(site_ids),
+            m.kpi_id == kpi_id,
+            m.period_date >= periods.baseline_start,
+            m.period_date <= periods.pilot_end,
+        )
+        .group_by(m.site_id, day_phase)
+    ):
+        if phase is not None:
+            present[(site_id, int(phase))] = days
+    week_phase = case(
+        (r.week_start <= periods.baseline_end - timedelta(days=6), 0),
+        (r.week_start >= periods.pilot_start, 1),
+        else_=None,
+    ).label("phase")
+    phases: tuple[dict[int, PhaseMean], dict[int, PhaseMean]] = ({}, {})
+    for site_id, phase, svn, sn in session.execute(
+        select(r.site_id, week_phase, func.sum(r.sum_vn), func.sum(r.sum_n))
+        .where(
+            r.site_id.in_(site_ids),
+            r.kpi_id == kpi_id,
+            r.week_start >= periods.baseline_start,
+            r.week_start <= periods.pilot_end - timedelta(days=6),
+        )
+        .group_by(r.site_id, week_phase)
+    ):
+        if phase is not None and sn:
+            phases[int(phase)][site_id] = PhaseMean(
+                float(svn or 0), int(sn or 0), int(present.get((site_id, int(phase)), 0))
+            )
+    return phases
+
+
 def read_sites(
     session: Session, kpi_id: int, pilot_ids: list[int], control_ids: list[int], periods: Periods
 ) -> list[SiteData]:
     ids = list(pilot_ids) + list(control_ids)
-    base = phase_means(session, kpi_id, ids, periods.baseline_start, periods.baseline_end)
-    during = phase_means(session, kpi_id, ids, periods.pilot_start, periods.pilot_end)
+    if (
+        ids
+        and aligned(periods.baseline_start, periods.baseline_end)
+        and aligned(periods.pilot_start, periods.pilot_end)
+        and periods.baseline_end < periods.pilot_start
+    ):
+        base, during = _both_phase_means(session, kpi_id, ids, periods)
+    else:
+        base = phase_means(session, kpi_id, ids, periods.baseline_start, periods.baseline_end)
+        during = phase_means(session, kpi_id, ids, periods.pilot_start, periods.pilot_end)
     return [
         SiteData(
             site_id,
@@ -551,21 +608,28 @@ def weekly_arm_series(
     ids = list(pilot_ids) + list(control_ids)
     if not ids:
         return []
-    arm = case((r.site_id.in_(list(pilot_ids) or [-1]), PILOT), else_=CONTROL)
+    # The pilot's own rollup rows, in primary-key order (site, KPI, week): one short range
+    # per site. Grouping by week in SQL let SQLite pick the (kpi, week) index instead and
+    # read every site of the network for those weeks (65 ms per KPI at 2,000 sites).
+    pilots = set(pilot_ids)
     rows = session.execute(
-        select(r.week_start, arm, func.sum(r.sum_vn), func.sum(r.sum_n))
+        select(r.site_id, r.week_start, r.sum_vn, r.sum_n)
         .where(
             r.site_id.in_(ids),
             r.kpi_id == kpi_id,
             r.week_start >= first,
             r.week_start <= periods.pilot_end,
         )
-        .group_by(r.week_start, arm)
-        .order_by(r.week_start)
+        .order_by(r.site_id, r.week_start)
     ).all()
+    sums: dict[tuple[date, str], list[float]] = {}
+    for site_id, week, svn, sn in rows:
+        total = sums.setdefault((week, PILOT if site_id in pilots else CONTROL), [0.0, 0])
+        total[0] += svn or 0.0
+        total[1] += sn or 0
     return [
         {"week": week.isoformat(), "arm": arm_name, "value": float(svn) / float(sn), "n": int(sn)}
-        for week, arm_name, svn, sn in rows
+        for (week, arm_name), (svn, sn) in sorted(sums.items())
         if sn
     ]
 

@@ -1,0 +1,359 @@
+"""Report benchmark on the reference large network (issue #8, "Performance at network scale").
+
+Builds the large network (`seed-demo --scale large`: 2,000 sites, 4 KPIs daily for 3 years,
+≈ 8.6 M measurements, 10 waves) on SQLite and, with --postgres, on PostgreSQL — or reuses
+one — then, in the same run and on the same database, times:
+
+- the raw scan `SELECT site_id, kpi_id, count(*), sum(value), sum(n) FROM measurement
+  GROUP BY site_id, kpi_id` (median of 3): the yardstick;
+- through the Flask test client, logged in as the executive (direction@) or the regional
+  manager (region@, for their own region): the executive home `/`, programme at a glance
+  `/reports/`, a region report, a wave report, a site story, the first pilot's result page,
+  the deployment impact `/reports/impact/?kpi=WAIT`, and the Excel and PDF exports.
+
+Pages: cold (first request) and warm (median of 5), each as a share of the scan (target
+< 5 %); exports: absolute seconds (target < 10 s). Pages that do not exist yet are reported
+as "missing (404)". Not a test: nothing asserts.
+
+    .venv/bin/python benchmarks/report_pages.py                                   # SQLite, built here
+    .venv/bin/python benchmarks/report_pages.py --sqlite /tmp/large/bench.sqlite --reuse
+    .venv/bin/python benchmarks/report_pages.py --copy-from /tmp/large/programme-large.sqlite
+    .venv/bin/python benchmarks/report_pages.py --postgres postgresql://postgres@127.0.0.1/bench_large
+    .venv/bin/python benchmarks/report_pages.py --only postgres --postgres ... --reuse --keep
+    .venv/bin/python benchmarks/report_pages.py --sites 200 --days 365               # smaller
+
+--postgres names a database that the benchmark creates (and drops at the end unless --keep;
+with --reuse an existing, seeded one is kept as it is).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SECRET_KEY", "benchmark")
+
+SCAN = (
+    "SELECT site_id, kpi_id, count(*), sum(value), sum(n) FROM measurement GROUP BY site_id, kpi_id"
+)
+PAGE_TARGET = 0.05  # share of the raw scan
+EXPORT_TARGET = 10.0  # seconds
+WARM_RUNS = 5
+EXECUTIVE = "direction@demo.programme.fr"
+REGION_MANAGER = "region@demo.programme.fr"
+
+
+@dataclass
+class Timing:
+    label: str
+    who: str
+    url: str
+    status: int | str
+    cold: float | None = None
+    warm: float | None = None
+    export: bool = False
+
+
+def app_for(url: str):
+    from programme import create_app
+
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "SERVER_NAME": None,
+        }
+    )
+
+
+# --- databases --------------------------------------------------------------------------------
+
+
+def _pg_admin(url: str):
+    """(psycopg URL of the maintenance database, database name) for a SQLAlchemy/libpq URL."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = parsed.database
+    admin = parsed.set(drivername="postgresql", database="postgres")
+    return admin.render_as_string(hide_password=False), name
+
+
+def pg_exists(url: str) -> bool:
+    import psycopg
+
+    admin, name = _pg_admin(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+
+
+def pg_create(url: str) -> None:
+    import psycopg
+
+    admin, name = _pg_admin(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def pg_drop(url: str) -> None:
+    import psycopg
+
+    admin, name = _pg_admin(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def seeded(app) -> bool:
+    from sqlalchemy import inspect, text
+
+    from programme.extensions import db
+
+    with app.app_context():
+        if "measurement" not in inspect(db.engine).get_table_names():
+            return False
+        with db.engine.connect() as conn:
+            return conn.execute(text("SELECT 1 FROM measurement LIMIT 1")).first() is not None
+
+
+def build(app, sites: int | None, days: int | None) -> float:
+    """Migrate and seed the large network; the seed's wall-clock seconds."""
+    from flask_babel import force_locale
+    from flask_migrate import upgrade
+
+    from programme.audit import acting_as
+    from programme.demo.large import seed_large
+    from programme.extensions import db
+
+    options = {k: v for k, v in (("sites", sites), ("days", days)) if v}
+    with app.app_context():
+        upgrade()
+        started = time.perf_counter()
+        with force_locale("en"), acting_as("benchmark"):
+            seed_large(db.session, app.config["DEMO_PASSWORD"], echo=print, **options)
+        seconds = time.perf_counter() - started
+        db.session.remove()
+    return seconds
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+
+def scan_seconds(app) -> tuple[float, list[float], int]:
+    from sqlalchemy import text
+
+    from programme.extensions import db
+
+    runs = []
+    with app.app_context(), db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM measurement")).scalar()
+        for _ in range(3):
+            started = time.perf_counter()
+            conn.execute(text(SCAN)).all()
+            runs.append(time.perf_counter() - started)
+    return statistics.median(runs), runs, rows
+
+
+def targets(app) -> dict:
+    """Ids the pages need: the regional manager's region, a wave, a site, the first pilot."""
+    from sqlalchemy import select
+
+    from programme.api.tokens import create_token
+    from programme.auth.models import User
+    from programme.demo.large import FIRST_PILOT
+    from programme.deployment.models import Wave, WaveSite
+    from programme.extensions import db
+    from programme.pilots.models import Pilot
+
+    with app.app_context():
+        s = db.session
+        region = s.scalar(select(User.region_id).where(User.email == REGION_MANAGER))
+        pilot = s.scalar(select(Pilot.id).where(Pilot.name == FIRST_PILOT))
+        if pilot is None:
+            pilot = s.scalar(select(Pilot.id).order_by(Pilot.id))
+        # The wave live most recently (closed or stabilising) and one of its sites.
+        wave = s.scalar(
+            select(Wave.id)
+            .where(Wave.status.in_(("stabilising", "closed")))
+            .order_by(Wave.go_live.desc())
+        )
+        site = s.scalar(select(WaveSite.site_id).where(WaveSite.wave_id == wave).limit(1))
+        # The JSON API takes bearer tokens only: one for the executive.
+        executive = s.scalar(select(User).where(User.email == EXECUTIVE))
+        _token, secret = create_token(s, executive, "report benchmark")
+        s.commit()
+        db.session.remove()
+    return {"region": region, "pilot": pilot, "wave": wave, "site": site, "token": secret}
+
+
+def client_for(app, email: str):
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    response = client.post("/login", data={"email": email, "password": app.config["DEMO_PASSWORD"]})
+    if response.status_code not in (302, 303):
+        raise RuntimeError(f"login as {email} failed ({response.status_code})")
+    return client
+
+
+def time_page(
+    client, label: str, who: str, url: str, export: bool = False, headers: dict | None = None
+) -> Timing:
+    def once() -> tuple[int, float]:
+        started = time.perf_counter()
+        response = client.get(url, headers=headers)
+        response.get_data()
+        return response.status_code, time.perf_counter() - started
+
+    try:
+        status, cold = once()
+        if status == 404:
+            return Timing(label, who, url, "missing (404)", export=export)
+        if status != 200:
+            return Timing(label, who, url, status, cold, export=export)
+        warm = statistics.median(once()[1] for _ in range(WARM_RUNS))
+        return Timing(label, who, url, status, cold, warm, export=export)
+    except Exception as error:  # noqa: BLE001 - a crashing page is a result, not the end
+        traceback.print_exc(limit=3)
+        return Timing(label, who, url, f"error: {type(error).__name__}", export=export)
+
+
+def measure(app) -> list[Timing]:
+    ids = targets(app)
+    executive = client_for(app, EXECUTIVE)
+    manager = client_for(app, REGION_MANAGER)
+    api = app.test_client()
+    bearer = {"Authorization": f"Bearer {ids['token']}"}
+    region = ids["region"]
+    pages = [
+        ("executive home", "executive", executive, "/", False),
+        ("programme at a glance", "executive", executive, "/reports/", False),
+        ("region report", "executive", executive, f"/reports/regions/{region}", False),
+        ("region report (own region)", "region mgr", manager, f"/reports/regions/{region}", False),
+        ("wave report", "executive", executive, f"/reports/waves/{ids['wave']}", False),
+        ("site story", "executive", executive, f"/reports/sites/{ids['site']}", False),
+        ("pilot results", "executive", executive, f"/pilots/{ids['pilot']}/results", False),
+        ("impact WAIT", "executive", executive, "/reports/impact/?kpi=WAIT", False),
+        ("impact API CONV", "executive", api, "/api/v1/impact?kpi=CONV", False),
+        ("export.xlsx", "executive", executive, "/reports/export.xlsx", True),
+        ("export.pdf", "executive", executive, "/reports/export.pdf", True),
+        ("export.pdf (own region)", "region mgr", manager, f"/reports/export.pdf?region={region}",
+         True),
+    ]  # fmt: skip
+    results = []
+    for label, who, client, url, export in pages:
+        headers = bearer if client is api else None
+        timing = time_page(client, label, who, url, export, headers)
+        results.append(timing)
+        print(f"    … {label}: {timing.status} cold {fmt(timing.cold)} warm {fmt(timing.warm)}",
+              flush=True)  # fmt: skip
+    return results
+
+
+def fmt(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds:.3f} s"
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def report(name: str, seed: str, scan: tuple[float, list[float], int], timings: list[Timing]):
+    median, runs, rows = scan
+    print(f"\n=== {name} ===")
+    print(f"  seed: {seed}")
+    print(f"  raw scan over {rows:,} measurements: {median:.2f} s median of 3 "
+          f"({', '.join(f'{r:.2f}' for r in runs)}); page target 5 % = {median * PAGE_TARGET:.3f} s")  # fmt: skip
+    header = f"  {'page':<28} {'user':<11} {'status':<15} {'cold':>9} {'warm':>9} "
+    print(header + f"{'cold/scan':>10} {'warm/scan':>10}  result")
+    for t in timings:
+        line = f"  {t.label:<28} {t.who:<11} {t.status!s:<15} {fmt(t.cold):>9} {fmt(t.warm):>9} "
+        if t.warm is None:
+            print(line + f"{'':>10} {'':>10}  —")
+        elif t.export:
+            print(line + f"{'':>10} {'':>10}  cold {verdict(t.cold < EXPORT_TARGET)}, "
+                         f"warm {verdict(t.warm < EXPORT_TARGET)} (< {EXPORT_TARGET:.0f} s)")  # fmt: skip
+        else:
+            cold, warm = t.cold / median, t.warm / median
+            print(line + f"{cold:>9.1%} {warm:>10.1%}  cold {verdict(cold < PAGE_TARGET)}, "
+                         f"warm {verdict(warm < PAGE_TARGET)} (< 5 %)")  # fmt: skip
+
+
+def run(name: str, url: str, fresh: bool, args) -> None:
+    app = app_for(url)
+    if fresh or not seeded(app):
+        print(f"\n{name}: building the large network …", flush=True)
+        seed = f"{build(app, args.sites, args.days):.1f} s (built in this run)"
+    else:
+        seed = "reused an existing database (not timed)"
+    print(f"{name}: raw scan …", flush=True)
+    scan = scan_seconds(app)
+    print(f"{name}: pages …", flush=True)
+    timings = measure(app)
+    with app.app_context():
+        from programme.extensions import db
+
+        db.engine.dispose()
+    report(name, seed, scan, timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sqlite", help="SQLite file to build (or reuse with --reuse)")
+    parser.add_argument("--copy-from", help="copy this prebuilt SQLite file first")
+    parser.add_argument("--postgres", help="PostgreSQL URL of a database to create and use")
+    parser.add_argument("--reuse", action="store_true", help="reuse seeded databases")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    parser.add_argument("--only", choices=("sqlite", "postgres"))
+    parser.add_argument("--sites", type=int, help="sites (default 2,000)")
+    parser.add_argument("--days", type=int, help="days of measurements (default 3 years)")
+    args = parser.parse_args()
+
+    if args.only != "postgres":
+        folder = None
+        path = Path(args.sqlite) if args.sqlite else None
+        if path is None:
+            folder = tempfile.mkdtemp(prefix="programme-bench-")
+            path = Path(folder) / "large.sqlite"
+        if args.copy_from:
+            shutil.copyfile(args.copy_from, path)
+            path.chmod(0o644)
+        fresh = not (args.reuse or args.copy_from) or not path.exists()
+        if fresh:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        try:
+            run(f"SQLite ({path})", f"sqlite:///{path}", fresh, args)
+        finally:
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    if args.postgres and args.only != "sqlite":
+        url = args.postgres
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        existed = pg_exists(url)
+        if existed and not args.reuse:
+            pg_drop(url)
+            existed = False
+        if not existed:
+            pg_create(url)
+        try:
+            run(f"PostgreSQL ({url.rsplit('/', 1)[-1]})", url, not existed, args)
+        finally:
+            if not args.keep and not (existed and args.reuse):
+                pg_drop(url)
+
+
+if __name__ == "__main__":
+    main()
