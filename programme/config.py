@@ -71,3 +71,9 @@ class Config:
         self.AUDIT_PAGE_SIZE = 50
         self.SITE_PAGE_SIZE = 50
         self.TESTING = _flag("PROGRAMME_TESTING")
+        # Deployment impact on the executive home after a data change: "thread" serves the
+        # previous figures (labelled stale) and recomputes them in the background; "inline"
+        # recomputes synchronously (tests, for determinism).
+        self.IMPACT_REFRESH = os.environ.get(
+            "IMPACT_REFRESH", "inline" if self.TESTING else "thread"
+        )

@@ -42,6 +42,7 @@ def app(database_url):
             "WTF_CSRF_ENABLED": False,  # the csrf_on fixture turns it back on
             "RATELIMIT_STORAGE_URI": "memory://",
             "SERVER_NAME": None,
+            "IMPACT_REFRESH": "inline",  # deterministic: no background refresh
         }
     )
     from flask_migrate import upgrade

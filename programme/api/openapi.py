@@ -439,6 +439,62 @@ def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
                     },
                 }
             },
+            "/impact": {
+                "get": {
+                    "summary": "Deployment impact of a package on one KPI",
+                    "description": (
+                        "For each wave with go-live g: per site, Δ = n-weighted mean over "
+                        "[g, g + W weeks) − n-weighted mean over [g − W weeks, g). ATT of the "
+                        "wave = mean Δ of its sites − mean Δ of the comparison sites (sites "
+                        "not in the wave whose own go-live in the package is not before the "
+                        "end of the post window, never-deployed sites included). The "
+                        "estimate is the mean of the ATTs weighted by each wave's sites used, "
+                        "with a 95 % interval from a site-level bootstrap (1,000 resamples, "
+                        "fixed seed). A wave with fewer than 5 comparison sites with data, or "
+                        "not live for a whole week, is left out; a wave still within its post "
+                        "window is computed on the whole weeks elapsed. Numbers are null "
+                        "where not computable; `reading` says why. Roles: admin, executive, "
+                        "pilot team."
+                    ),
+                    "operationId": "getImpact",
+                    "parameters": [
+                        {
+                            "name": "kpi",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                            "description": "KPI code, e.g. WAIT.",
+                        },
+                        {
+                            "name": "package",
+                            "in": "query",
+                            "schema": {"type": "integer"},
+                            "description": "Package id; may be left out when only one "
+                            "package has waves.",
+                        },
+                        {
+                            "name": "window_weeks",
+                            "in": "query",
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 52,
+                                "default": 8,
+                            },
+                        },
+                    ],
+                    "responses": {
+                        "200": _json(_ref("Impact"), "The estimate, per wave."),
+                        **ERRORS,
+                        "403": forbidden,
+                        "422": _json(
+                            _ref("ValidationErrors"),
+                            "Unknown KPI or package, a window outside 1–52 weeks, or no "
+                            "package given while several packages have waves.",
+                        ),
+                    },
+                }
+            },
             "/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -456,6 +512,49 @@ def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
             "schemas": {
                 **pilot_schemas,
                 **deployment_schemas,
+                "WaveImpact": {
+                    "type": "object",
+                    "required": ["wave", "go_live", "att", "n_treated", "n_comparison"],
+                    "properties": {
+                        "wave": {"type": "integer"},
+                        "go_live": {"type": "string", "format": "date"},
+                        "att": {
+                            "type": ["number", "null"],
+                            "description": "Null when the wave is left out.",
+                        },
+                        "n_treated": {
+                            "type": "integer",
+                            "description": "Wave sites with data in both windows.",
+                        },
+                        "n_comparison": {
+                            "type": "integer",
+                            "description": "Comparison sites with data in both windows.",
+                        },
+                    },
+                },
+                "Impact": {
+                    "type": "object",
+                    "required": [
+                        "kpi",
+                        "window_weeks",
+                        "estimate",
+                        "ci_low",
+                        "ci_high",
+                        "n_sites",
+                        "waves",
+                        "reading",
+                    ],  # fmt: skip
+                    "properties": {
+                        "kpi": {"type": "string"},
+                        "window_weeks": {"type": "integer"},
+                        "estimate": {"type": ["number", "null"]},
+                        "ci_low": {"type": ["number", "null"]},
+                        "ci_high": {"type": ["number", "null"]},
+                        "n_sites": {"type": "integer"},
+                        "waves": {"type": "array", "items": _ref("WaveImpact")},
+                        "reading": {"type": "string"},
+                    },
+                },
                 "Error": {
                     "type": "object",
                     "required": ["error"],

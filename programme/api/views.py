@@ -566,3 +566,47 @@ def site_progress(code: str):
             ],
         }
     )
+
+
+# --- deployment impact (issue 8) ----------------------------------------------------------------
+
+
+@bp.get("/impact")
+def impact():
+    """The package's deployment impact on one KPI (see programme/reports/impact.py)."""
+    from programme.reports import impact as estimator
+
+    if not can(g.api_user, "view_impact"):
+        return _error(403, _("You may not see the deployment impact."))
+    errors: list[dict] = []
+
+    def field_error(name: str, message: str) -> None:
+        errors.append({"index": None, "field": name, "message": message})
+
+    kpi_code = (request.args.get("kpi") or "").strip()
+    if not kpi_code:
+        field_error("kpi", _("Give the KPI code, e.g. ?kpi=WAIT."))
+    window = estimator.DEFAULT_WINDOW_WEEKS
+    try:
+        window = estimator.parse_window(request.args.get("window_weeks"))
+    except estimator.ImpactInvalid as invalid:
+        for name, message in invalid.errors.items():
+            field_error(name, message)
+    package_id = None
+    raw_package = (request.args.get("package") or "").strip()
+    if raw_package:
+        if raw_package.isdigit():
+            package_id = int(raw_package)
+        else:
+            field_error("package", _("The package's id (an integer)."))
+    if errors:
+        return _invalid(errors)
+    try:
+        result = estimator.compute_impact(
+            db.session, kpi_code, package_id, window, with_regions=False, with_chart=False
+        )
+    except estimator.ImpactInvalid as invalid:
+        return _invalid(
+            [{"index": None, "field": name, "message": m} for name, m in invalid.errors.items()]
+        )
+    return jsonify(result.as_api())
