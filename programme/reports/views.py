@@ -1,7 +1,96 @@
-"""Programme at a glance, region and wave reports, the site story."""
+"""Programme at a glance, region and wave reports, the site story. Thin: parse the request,
+check permission (scope_for / get_site_or_403), call `programme.reports.services`, render."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import date
+
+from flask import Blueprint, abort, flash, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from programme.auth.permissions import get_site_or_403, require
+from programme.extensions import db
+from programme.reports import charts, services
+from programme.web.htmx import render
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+def _int_arg(name: str) -> int | None:
+    """An optional positive whole-number query parameter. Anything else is ignored, and the
+    page says so (a hand-edited link should still show the report, not an error page)."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        flash(
+            _("“%(value)s” is not a valid %(name)s: it was ignored.", value=raw[:40], name=name),
+            "error",
+        )
+        return None
+    return int(raw)
+
+
+@bp.get("/")
+@require("view_reports")
+def glance():
+    context = services.dashboard(db.session, current_user, _int_arg("region"), date.today())
+    return render("reports/glance.html", **context)
+
+
+@bp.get("/stages/<stage>")
+@require("view_reports")
+def stage(stage: str):
+    if stage not in services.STAGE_KEYS:
+        abort(404)
+    region_id = _int_arg("region")
+    scope = services.scope_for(db.session, current_user, region_id)
+    result = services.stage_sites(db.session, scope, stage, date.today(), _int_arg("page") or 1)
+    return render("reports/stage.html", result=result, scope=scope, region_id=region_id)
+
+
+@bp.get("/regions/<int:region_id>")
+@require("view_reports")
+def region(region_id: int):
+    services.scope_for(db.session, current_user, region_id)  # 404 / 403
+    report = services.region_report(db.session, region_id, date.today())
+    return render(
+        "reports/region.html",
+        report=report,
+        funnel_spec=charts.funnel_spec(report.funnel),
+        waves_spec=charts.waves_timeline_spec(report.waves, report.today) if report.waves else None,
+        trend_specs=[charts.kpi_trend_spec(t) for t in report.trends],
+        rag_rule=services.rag_rule_text(),
+    )
+
+
+@bp.get("/waves/<int:wave_id>")
+@require("view_reports")
+def wave(wave_id: int):
+    scope = services.scope_for(db.session, current_user)
+    report = services.wave_report(db.session, wave_id, scope, date.today())
+    curve_spec = None
+    if report.s_curve:
+        from programme.deployment.charts import s_curve_spec
+
+        curve_spec = s_curve_spec(report.wave, report.s_curve)
+    return render(
+        "reports/wave.html",
+        report=report,
+        curve_spec=curve_spec,
+        trend_specs=[charts.event_time_spec(t, report.wave.name) for t in report.trends],
+        rag_rule=services.rag_rule_text(),
+    )
+
+
+@bp.get("/sites/<int:site_id>")
+@require("view_site_story")
+def site(site_id: int):
+    site = get_site_or_403(site_id, "view_site_story")
+    story = services.site_story(db.session, site.id, current_user, date.today())
+    return render(
+        "reports/site.html",
+        story=story,
+        may_open_region=services.may_open_region(current_user, site.region_id),
+    )

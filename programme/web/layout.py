@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
 
 from flask import Flask, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
@@ -31,6 +33,7 @@ NAV = (
     NavItem("kpis.kpi_list", _l("KPIs"), "view_kpis"),
     NavItem("pilots.pilot_list", _l("Pilots"), "view_pilots"),
     NavItem("deployment.wave_list", _l("Waves"), "view_deployment"),
+    NavItem("reports.glance", _l("Reports"), "view_reports"),
     NavItem("auth.user_list", _l("Users"), "manage_users"),
     NavItem("audit.event_list", _l("Audit trail"), "view_audit"),
 )
@@ -48,6 +51,31 @@ def nav_items() -> list[dict]:
     return items
 
 
+# Babel formatting is slow (≈ 50 µs a call) and report pages format hundreds of dates and
+# numbers; the same (value, format, locale) always gives the same text, so remember it.
+@lru_cache(maxsize=8192)
+def _format_day(value: date, fmt: str, locale: str) -> str:
+    return format_date(value, fmt)
+
+
+@lru_cache(maxsize=8192)
+def _format_decimal(value, fmt, locale: str) -> str:
+    return format_decimal(value, fmt)
+
+
+@lru_cache(maxsize=8192)
+def _format_percent(value, fmt, locale: str) -> str:
+    return format_percent(value, fmt)
+
+
+def _date_filter(value, fmt="medium") -> str:
+    if not value:
+        return ""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return _format_day(value, fmt, str(get_locale()))
+    return format_date(value, fmt)
+
+
 def register_layout(app: Flask) -> None:
     @app.context_processor
     def _layout():
@@ -60,16 +88,14 @@ def register_layout(app: Flask) -> None:
             "current_locale": lambda: str(get_locale() or "fr"),
         }
 
-    app.jinja_env.filters["date"] = lambda value, fmt="medium": (
-        format_date(value, fmt) if value else ""
-    )
+    app.jinja_env.filters["date"] = _date_filter
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else ""
     )
     app.jinja_env.filters["number"] = lambda value, fmt=None: (
-        format_decimal(value, fmt) if value is not None else "—"
+        _format_decimal(value, fmt, str(get_locale())) if value is not None else "—"
     )
     app.jinja_env.filters["signed_percent"] = signed_percent
     app.jinja_env.filters["percent"] = lambda value, fmt=None: (
-        format_percent(value, fmt) if value is not None else "—"
+        _format_percent(value, fmt, str(get_locale())) if value is not None else "—"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, jsonify
 from flask_login import current_user
 from sqlalchemy import text
@@ -18,7 +20,18 @@ bp = Blueprint("web", __name__)
 @bp.get("/")
 @require("view_home")
 def home():
-    summary = network_queries.network_summary(db.session, current_user)
+    extras = {}
+    if current_user.role == "executive":
+        # Whole network: the summary and campaigns come cached (plain data), and the
+        # campaigns partial reads them instead of querying per render.
+        from programme.reports.services import home_sections
+
+        cached = home_sections(db.session, current_user)
+        summary = cached["summary"]
+        campaigns = cached["campaigns"]
+        extras["recent_campaigns"] = lambda limit=5: campaigns[:limit]
+    else:
+        summary = network_queries.network_summary(db.session, current_user)
     my_sites = []
     if current_user.role == "site_manager":
         my_sites = network_queries.visible_sites(db.session, current_user, limit=50)
@@ -27,12 +40,20 @@ def home():
         from programme.deployment.services import coach_home_sites
 
         coach_sites = coach_home_sites(db.session, current_user)
+    glance = {}
+    if current_user.role == "executive":
+        # The executive's home is the programme at a glance (the same partials as /reports/).
+        from programme.reports.services import dashboard
+
+        glance = dashboard(db.session, current_user, None, date.today())
     return render(
         f"home/{current_user.role}.html",
         summary=summary,
         site_types=SITE_TYPES,
         my_sites=my_sites,
         coach_sites=coach_sites,
+        **glance,
+        **extras,
     )
 
 

@@ -69,9 +69,16 @@ EXPECTED: dict[str, set[str]] = {
     "edit_progress": {ADMIN, COACH},
     "record_engagement": {ADMIN, COACH, SITE_MANAGER},
     "view_capacity": {ADMIN, COACH, EXECUTIVE},
+    # Leadership roll-ups (issue 8)
+    "view_reports": {ADMIN, EXECUTIVE, SITE_MANAGER},
+    "export_reports": {ADMIN, EXECUTIVE, SITE_MANAGER},
+    "view_site_story": EVERYONE,
+    "view_impact": {ADMIN, EXECUTIVE, PILOT_TEAM},
+    "take_snapshots": {ADMIN},
 }
 # Actions that only read (an executive "reads roll-ups and reports; never edits").
-READ_PREFIXES = ("view_", "use_")
+# Exporting a report is reading it in another format.
+READ_PREFIXES = ("view_", "use_", "export_")
 
 
 def user(
