@@ -91,4 +91,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     jobs_cli(app)
     kpis_cli(app)
+
+    from programme.reports.cli import register_cli as reports_cli
+
+    reports_cli(app)
     return app

@@ -48,3 +48,4 @@ from programme.pilots.models import (  # noqa: F401
     PulseAnswer,
     pilot_irritant,
 )
+from programme.reports.models import Snapshot  # noqa: F401

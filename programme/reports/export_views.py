@@ -1,7 +1,115 @@
-"""Excel and PDF exports of the leadership report; monthly snapshots."""
+"""Excel and PDF exports of the leadership report; monthly snapshots.
+
+Thin views: parse the region, resolve the reader's scope through `services.scope_for` (the
+same perimeter as the screens: a region outside it is a 403, an unknown one a 404), gather
+the report from the screens' services and hand it to the writers in `exports`."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import date
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from programme.audit import record_event
+from programme.auth.permissions import WHOLE_NETWORK, require
+from programme.extensions import db
+from programme.network.models import Region
+from programme.reports import exports, services, snapshots
 
 bp = Blueprint("exports", __name__, url_prefix="/reports")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _region_arg() -> int | None:
+    """`?region=<id>`: absent or empty means the reader's own scope; anything but a
+    positive integer is a region that does not exist (404)."""
+    raw = request.args.get("region", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) == 0 or len(raw) > 9:
+        abort(404)
+    return int(raw)
+
+
+def _download(content: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(content, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/export.xlsx")
+@require("export_reports")
+def export_xlsx():
+    today = date.today()
+    scope = services.scope_for(db.session, current_user, _region_arg())
+    data = exports.gather(db.session, scope, current_user, today)
+    content = exports.build_xlsx(db.session, data)
+    return _download(content, XLSX, exports.export_filename(scope, today, "xlsx"))
+
+
+@bp.get("/export.pdf")
+@require("export_reports")
+def export_pdf():
+    today = date.today()
+    scope = services.scope_for(db.session, current_user, _region_arg())
+    data = exports.gather(db.session, scope, current_user, today)
+    content = exports.build_pdf(data)
+    return _download(content, "application/pdf", exports.export_filename(scope, today, "pdf"))
+
+
+@bp.get("/snapshots")
+@require("view_reports")
+def snapshot_list():
+    today = date.today()
+    scope = services.scope_for(db.session, current_user, _region_arg())
+    regions = []
+    if current_user.role in WHOLE_NETWORK:
+        regions = list(db.session.execute(select(Region.id, Region.name).order_by(Region.name)))
+    month = snapshots.month_of(today)
+    return render_template(
+        "reports/snapshots.html",
+        scope=scope,
+        rows=snapshots.history(db.session, scope.key),
+        regions=regions,
+        this_month=month,
+        this_month_taken=snapshots.is_taken(db.session, month),
+    )
+
+
+@bp.post("/snapshots")
+@require("take_snapshots")
+def take_snapshots():
+    today = date.today()
+    taken = snapshots.take_all(db.session, today, current_user)
+    created = sum(1 for t in taken if t.created)
+    if created:
+        record_event(
+            db.session, "snapshot", "take", f"{created} snapshot(s) of {today:%Y-%m} taken"
+        )
+    db.session.commit()
+    month = format_date(snapshots.month_of(today), "MMMM yyyy")
+    if created:
+        flash(
+            _(
+                "Snapshots of %(month)s taken: %(created)d new, %(kept)d already taken and kept.",
+                month=month,
+                created=created,
+                kept=len(taken) - created,
+            ),
+            "success",
+        )
+    else:
+        flash(
+            _(
+                "The snapshots of %(month)s were already taken; they are kept as they were.",
+                month=month,
+            ),
+            "info",
+        )
+    return redirect(url_for("exports.snapshot_list"))
