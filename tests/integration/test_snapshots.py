@@ -150,8 +150,19 @@ def test_history_compares_each_month_with_the_one_before(app, session):
     ],
 )
 def test_parse_month_refuses_bad_and_other_months(app, text, message):
-    with app.test_request_context(), pytest.raises(snapshots.SnapshotError, match=message):
+    with (
+        app.test_request_context(headers={"Accept-Language": "en"}),
+        pytest.raises(snapshots.SnapshotError, match=message),
+    ):
         snapshots.parse_month(text, TODAY)
+
+
+def test_parse_month_speaks_the_readers_language(app):
+    with (
+        app.test_request_context(headers={"Accept-Language": "fr"}),
+        pytest.raises(snapshots.SnapshotError, match="mois en cours"),
+    ):
+        snapshots.parse_month("2027-01", TODAY)
 
 
 def test_take_snapshot_command(app, session):
