@@ -36,3 +36,11 @@ def save_screenshot(page, name: str) -> Path:
 def assert_no_horizontal_overflow(page, width: int = 375) -> None:
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, f"{page.url} is {scroll_width}px wide at a {width}px viewport"
+
+
+def check_page(page, viewport: str) -> None:
+    """The checks every journey runs on each page it visits: axe (no serious or critical
+    violation) and, on a phone, nothing wider than the screen."""
+    check_accessibility(page)
+    if viewport == "mobile":
+        assert_no_horizontal_overflow(page)

@@ -10,18 +10,11 @@ import pytest
 
 from programme.extensions import db
 from tests.browser.support import (
-    assert_no_horizontal_overflow,
-    check_accessibility,
+    check_page,
     save_screenshot,
 )
 from tests.deployment_factories import assign, make_coach, make_package, make_sites, make_wave
 from tests.factories import PASSWORD, make_user
-
-
-def _checks(page, viewport) -> None:
-    check_accessibility(page)
-    if viewport == "mobile":
-        assert_no_horizontal_overflow(page)
 
 
 @pytest.mark.parametrize("viewport", ["mobile", "desktop"])
@@ -42,12 +35,12 @@ def test_coach_records_a_visit_and_ticks_two_elements(app, open_page, viewport):
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(re.compile(r"/$"))
     assert "No site is assigned to you yet" not in page.locator("main").inner_text()
-    _checks(page, viewport)
+    check_page(page, viewport)
 
     page.get_by_role("link", name=re.compile(code)).click()
     page.wait_for_url(re.compile(rf"/waves/{wave_id}/sites/{site_id}$"))
     assert "Site progress: 0%" in page.locator("#site-progress").inner_text()
-    _checks(page, viewport)
+    check_page(page, viewport)
 
     # The visit.
     page.locator("#duration_minutes").fill("90")
@@ -67,7 +60,7 @@ def test_coach_records_a_visit_and_ticks_two_elements(app, open_page, viewport):
             "button[aria-pressed=true]", has_text="In place"
         ).wait_for()
     page.locator("#site-progress", has_text="50%").wait_for()
-    _checks(page, viewport)
+    check_page(page, viewport)
     # A second visit right after the toggles updates a third element through the visit form:
     # the form follows the toggles' versions, so it is not refused as stale.
     page.locator("#duration_minutes").fill("30")
@@ -82,12 +75,12 @@ def test_coach_records_a_visit_and_ticks_two_elements(app, open_page, viewport):
     # The wave (one site of two at 50 %) and the programme view move.
     page.goto(f"/waves/{wave_id}")
     assert "Wave progress: 25%" in page.locator("#wave-progress").inner_text()
-    _checks(page, viewport)
+    check_page(page, viewport)
     page.goto("/waves")
     row = page.locator("tr", has_text=f"Vague terrain {viewport}")
     assert "25%" in row.inner_text()
     page.locator("[data-vl-spec] canvas, [data-vl-spec] svg").first.wait_for()
-    _checks(page, viewport)
+    check_page(page, viewport)
     save_screenshot(page, f"coach-waves-{viewport}")
 
 
@@ -106,10 +99,10 @@ def test_admin_creates_a_coach_on_a_phone(app, open_page):
     page.wait_for_url(re.compile(r"/$"))
     page.get_by_role("button", name="Coaches", exact=True).click()
     page.wait_for_url(re.compile(r"/coaches$"))
-    _checks(page, "mobile")
+    check_page(page, "mobile")
     page.get_by_role("button", name="New coach").click()
     page.wait_for_url(re.compile(r"/coaches/new$"))
-    _checks(page, "mobile")
+    check_page(page, "mobile")
 
     page.locator("#email").fill("lea.navigateur@example.org")
     page.locator("#full_name").fill("Léa Navigateur")
@@ -126,12 +119,12 @@ def test_admin_creates_a_coach_on_a_phone(app, open_page):
     page.locator("#trainings-1-module").fill("Animation d'équipe")
     page.locator("#trainings-1-completed_on").fill("2026-04-02")
     assert page.locator("#email").input_value() == "lea.navigateur@example.org"
-    _checks(page, "mobile")
+    check_page(page, "mobile")
     # Bad input (422, message next to the field) is covered in tests/web/test_deployment_coaches.py.
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url(re.compile(r"/coaches$"))
     assert "Coach “Léa Navigateur” saved." in page.locator(".flashes").inner_text()
     row = page.locator("tr", has_text="Léa Navigateur")
     assert code in row.inner_text() and "Animation d'équipe" in row.inner_text()
-    _checks(page, "mobile")
+    check_page(page, "mobile")
     save_screenshot(page, "admin-coaches-mobile")

@@ -9,8 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tests.browser.support import (
-    assert_no_horizontal_overflow,
-    check_accessibility,
+    check_page,
     save_screenshot,
 )
 from tests.factories import PASSWORD, make_region, make_site, make_user
@@ -23,12 +22,6 @@ def threaded_jobs(app):
     app.config["JOB_RUNNER"] = "thread"
     yield
     app.config.pop("JOB_RUNNER", None)
-
-
-def _checks(page, viewport) -> None:
-    check_accessibility(page)
-    if viewport == "mobile":
-        assert_no_horizontal_overflow(page)
 
 
 @pytest.mark.parametrize("viewport", ["mobile", "desktop"])
@@ -60,7 +53,7 @@ def test_pilot_team_member_fixes_a_file_and_imports_it(
 
     page.locator("main .page-actions").get_by_role("button", name="Import a file").click()
     page.wait_for_url(re.compile(r"/measurements/import$"))
-    _checks(page, viewport)
+    check_page(page, viewport)
     page.locator("#file").set_input_files(str(bad_file))
     page.locator("#source").fill("qms")
     page.locator("main form button[type=submit]").click()
@@ -71,7 +64,7 @@ def test_pilot_team_member_fixes_a_file_and_imports_it(
     cells = [r.locator("td").all_inner_texts() for r in report.locator("tbody tr").all()]
     assert [c[0] for c in cells] == ["4", "7"]
     assert "valid range" in cells[0][2] and "Unknown site code" in cells[1][2]
-    _checks(page, viewport)
+    check_page(page, viewport)
 
     page.get_by_role("link", name="Import another file").click()
     page.locator("#file").set_input_files(str(good_file))
@@ -80,17 +73,17 @@ def test_pilot_team_member_fixes_a_file_and_imports_it(
     page.wait_for_url(re.compile(r"/measurements/import/\d+$"))
     page.get_by_role("button", name="Confirm the import").wait_for()
     assert "14 new, 0 corrections, 0 unchanged" in page.locator("#import-state").inner_text()
-    _checks(page, viewport)
+    check_page(page, viewport)
     page.get_by_role("button", name="Confirm the import").click()
     done = page.get_by_role("status").filter(has_text="Import done")
     done.wait_for()
     assert "14 created, 0 corrected, 0 unchanged" in done.inner_text()
-    _checks(page, viewport)
+    check_page(page, viewport)
     save_screenshot(page, f"kpi-import-{viewport}")
 
     page.goto(f"/sites/{site_id}/kpis")
     page.locator(
         "[data-vl-spec='chart-WAIT'] svg, [data-vl-spec='chart-WAIT'] canvas"
     ).first.wait_for()
-    _checks(page, viewport)
+    check_page(page, viewport)
     save_screenshot(page, f"kpi-site-chart-{viewport}")

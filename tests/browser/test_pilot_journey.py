@@ -11,18 +11,11 @@ import pytest
 
 from programme.extensions import db
 from tests.browser.support import (
-    assert_no_horizontal_overflow,
-    check_accessibility,
+    check_page,
     save_screenshot,
 )
 from tests.factories import PASSWORD, make_user
 from tests.pilot_factories import PILOT_START, make_pilot, measured_sites
-
-
-def _checks(page, viewport) -> None:
-    check_accessibility(page)
-    if viewport == "mobile":
-        assert_no_horizontal_overflow(page)
 
 
 @pytest.mark.parametrize("viewport", ["mobile", "desktop"])
@@ -46,10 +39,10 @@ def test_pilot_team_member_designs_decides_and_gets_a_package(app, open_page, vi
     page.goto("/pilots")
     page.get_by_role("link", name="Accueil au flux").click()
     page.wait_for_url(re.compile(rf"/pilots/{pilot_id}$"))
-    _checks(page, viewport)
+    check_page(page, viewport)
     page.get_by_role("button", name="Edit the design").click()
     page.wait_for_url(re.compile(rf"/pilots/{pilot_id}/edit$"))
-    _checks(page, viewport)
+    check_page(page, viewport)
 
     # The helper proposes comparable sites; the member keeps them as the control arm.
     page.get_by_role("button", name="Propose control sites").click()
@@ -61,7 +54,7 @@ def test_pilot_team_member_designs_decides_and_gets_a_package(app, open_page, vi
     page.get_by_role("button", name="Update the power estimate").click()
     page.locator("#power", has_text="3 control sites").wait_for()
     assert "smallest effect this design detects" in page.locator("#power").inner_text()
-    _checks(page, viewport)
+    check_page(page, viewport)
     page.locator("#pilot-form button[type=submit]").click()
     page.wait_for_url(re.compile(rf"/pilots/{pilot_id}$"))
     assert "Control site" in page.locator("main").inner_text()
@@ -70,7 +63,7 @@ def test_pilot_team_member_designs_decides_and_gets_a_package(app, open_page, vi
     page.wait_for_url(re.compile(rf"/pilots/{pilot_id}/results$"))
     page.locator("[data-vl-spec] canvas, [data-vl-spec] svg").first.wait_for()
     assert "Waiting time fell by" in page.locator(".reading").first.inner_text()
-    _checks(page, viewport)
+    check_page(page, viewport)
     save_screenshot(page, f"pilot-results-{viewport}")
 
     page.get_by_role("link", name="Team feel").click()
@@ -80,13 +73,13 @@ def test_pilot_team_member_designs_decides_and_gets_a_package(app, open_page, vi
     page.get_by_role("button", name="Record").click()
     page.wait_for_url(re.compile(rf"/pilots/{pilot_id}/team-feel$"))
     assert "4.0 / 5 from 1 answers" in page.locator(".team-feel").inner_text()
-    _checks(page, viewport)
+    check_page(page, viewport)
 
     page.get_by_role("link", name="Decision").click()
     page.wait_for_url(re.compile(rf"/pilots/{pilot_id}/decision$"))
     assert "Waiting time fell by" in page.locator(".reading").first.inner_text()
     assert "4.0 / 5" in page.locator(".team-feel").inner_text()  # side by side
-    _checks(page, viewport)
+    check_page(page, viewport)
     page.get_by_label("Go (roll out)").check()
     page.locator("#reason").fill("−25 % d'attente face aux sites témoins, équipes convaincues")
     page.locator("#decision-form button[type=submit]").click()
@@ -100,5 +93,5 @@ def test_pilot_team_member_designs_decides_and_gets_a_package(app, open_page, vi
     page.wait_for_url(re.compile(rf"/pilots/{pilot_id}/package$"))
     table = page.locator("#package-elements").inner_text()
     assert "Point flux de 10 minutes" in table and "Field coaching" in table
-    _checks(page, viewport)
+    check_page(page, viewport)
     save_screenshot(page, f"pilot-journey-{viewport}")

@@ -13,18 +13,12 @@ from programme.extensions import db
 from programme.reports.models import Snapshot
 from programme.reports.snapshots import month_of, previous_month
 from tests.browser.support import (
-    assert_no_horizontal_overflow,
     check_accessibility,
+    check_page,
     save_screenshot,
 )
 from tests.factories import PASSWORD
 from tests.integration.test_exports import report_world
-
-
-def _checks(page, viewport) -> None:
-    check_accessibility(page)
-    if viewport == "mobile":
-        assert_no_horizontal_overflow(page)
 
 
 @pytest.mark.parametrize("viewport", ["mobile", "desktop"])
@@ -61,7 +55,7 @@ def test_admin_takes_the_snapshot_and_prints_a_report(app, open_page, viewport):
 
     page.goto("/reports/snapshots")
     assert page.locator("h1").inner_text() == "Monthly snapshots"
-    _checks(page, viewport)
+    check_page(page, viewport)
     page.get_by_role("button", name=re.compile("Take the snapshot of")).click()
     page.wait_for_url(re.compile(r"/reports/snapshots$"))
     assert "3 new" in page.locator(".flashes").inner_text()
@@ -71,7 +65,7 @@ def test_admin_takes_the_snapshot_and_prints_a_report(app, open_page, viewport):
     assert "(better)" in sites_live.inner_text()
     assert "(better)" in latest.locator('tr[data-figure="open_alerts"]').inner_text()
     assert page.locator("table.deltas").count() == 2  # this month and last month compared
-    _checks(page, viewport)
+    check_page(page, viewport)
     save_screenshot(page, f"snapshots-{viewport}")
 
     # Printing: navigation, forms and buttons disappear; the figures stay.
