@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Integer, MetaData, event
+from sqlalchemy import DateTime, Integer, MetaData, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -66,3 +66,10 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 
 def _unicode_lower(value):
     return value.lower() if isinstance(value, str) else value
+
+
+def newest_value(column, order_column, *where):
+    """A scalar subquery: `column` of the row with the highest `order_column` matching
+    `where` (a walk down the primary-key index). Several of them in one SELECT make a cheap
+    "has anything changed?" stamp for in-process caches."""
+    return select(column).where(*where).order_by(order_column.desc()).limit(1).scalar_subquery()

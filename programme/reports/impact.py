@@ -75,6 +75,7 @@ from sqlalchemy import Date, Integer, and_, case, func, literal, or_, select, un
 from sqlalchemy.orm import Session
 
 from programme.audit import AuditEvent
+from programme.database import newest_value
 from programme.deployment.models import Wave, WaveSite
 from programme.kpis.charts import SCHEMA
 from programme.kpis.models import Kpi, KpiWeekRollup, Measurement, MeasurementRevision
@@ -1128,22 +1129,24 @@ def data_stamp(session: Session) -> tuple:
     """A cheap fingerprint of everything the estimate reads: the newest measurement,
     correction, wave and wave site, and the newest audit event about the records the
     estimate reads (waves, their sites, sites, regions, KPIs, packages) — each the row with
-    the highest primary key (index lookups), with its timestamp so that a database emptied
-    and refilled does not match."""
+    the highest primary key (index lookups, one round trip), with its timestamp so that a
+    database emptied and refilled does not match."""
 
-    def newest(id_col, stamp_col=None, *where):
-        top = session.scalar(select(func.max(id_col)).where(*where))
-        if top is None or stamp_col is None:
-            return (top,)
-        return (top, str(session.scalar(select(stamp_col).where(id_col == top))))
-
-    return (
-        newest(Measurement.id, Measurement.entered_at),
-        newest(MeasurementRevision.id, MeasurementRevision.replaced_at),
-        newest(AuditEvent.id, AuditEvent.at, AuditEvent.entity.in_(AUDITED_INPUTS)),
-        newest(Wave.id, Wave.updated_at),
-        newest(WaveSite.id),
-    )
+    audited = AuditEvent.entity.in_(AUDITED_INPUTS)
+    row = session.execute(
+        select(
+            newest_value(Measurement.id, Measurement.id),
+            newest_value(Measurement.entered_at, Measurement.id),
+            newest_value(MeasurementRevision.id, MeasurementRevision.id),
+            newest_value(MeasurementRevision.replaced_at, MeasurementRevision.id),
+            newest_value(AuditEvent.id, AuditEvent.id, audited),
+            newest_value(AuditEvent.at, AuditEvent.id, audited),
+            newest_value(Wave.id, Wave.id),
+            newest_value(Wave.updated_at, Wave.id),
+            newest_value(WaveSite.id, WaveSite.id),
+        )
+    ).one()
+    return tuple(row)
 
 
 def refresh_mode() -> str:

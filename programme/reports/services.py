@@ -22,6 +22,7 @@ from sqlalchemy import and_, bindparam, case, false, func, or_, select, text, tr
 from sqlalchemy.orm import Session, selectinload
 
 from programme.auth.permissions import WHOLE_NETWORK, can
+from programme.database import newest_value
 from programme.deployment import services as deployment
 from programme.deployment.models import (
     ACTIVE_STATUSES,
@@ -689,12 +690,6 @@ _CACHE: dict[tuple, tuple[tuple, Any]] = {}
 _CACHE_SIZE = 256
 
 
-def _latest(column, order_column, *where):
-    """A scalar subquery: `column` of the row with the highest `order_column` (a walk down
-    the primary-key index, stopping at the first row matching `where`)."""
-    return select(column).where(*where).order_by(order_column.desc()).limit(1).scalar_subquery()
-
-
 # Audit events that change nothing a cached section shows: logins and account changes (the
 # reader's perimeter is worked out per request, never cached) and monthly snapshots (the
 # deltas are compared per request).
@@ -705,10 +700,10 @@ def _kpi_stamp_columns() -> list:
     from programme.kpis.models import Measurement, MeasurementRevision
 
     return [
-        _latest(Measurement.id, Measurement.id),
-        _latest(Measurement.entered_at, Measurement.id),
-        _latest(MeasurementRevision.id, MeasurementRevision.id),
-        _latest(MeasurementRevision.replaced_at, MeasurementRevision.id),
+        newest_value(Measurement.id, Measurement.id),
+        newest_value(Measurement.entered_at, Measurement.id),
+        newest_value(MeasurementRevision.id, MeasurementRevision.id),
+        newest_value(MeasurementRevision.replaced_at, MeasurementRevision.id),
         select(func.count(Kpi.id)).scalar_subquery(),
         select(func.max(Kpi.updated_at)).scalar_subquery(),
     ]
@@ -745,8 +740,8 @@ def programme_stamp(session: Session) -> tuple:
     row = session.execute(
         select(
             *_kpi_stamp_columns(),
-            _latest(AuditEvent.id, AuditEvent.id, AuditEvent.entity.notin_(_STAMP_IGNORES)),
-            _latest(AuditEvent.at, AuditEvent.id, AuditEvent.entity.notin_(_STAMP_IGNORES)),
+            newest_value(AuditEvent.id, AuditEvent.id, AuditEvent.entity.notin_(_STAMP_IGNORES)),
+            newest_value(AuditEvent.at, AuditEvent.id, AuditEvent.entity.notin_(_STAMP_IGNORES)),
             top(WaveSite.id),
             top(ChecklistItem.id),
             top(Assignment.id),
@@ -1395,7 +1390,7 @@ def _latest_wave_per_site(session: Session, scope: Scope):
     return select(ranked).where(ranked.c.rank == 1).subquery()
 
 
-def _engagement_latest(session: Session, scope: Scope):
+def _engagementnewest_value(session: Session, scope: Scope):
     """Per site of the scope, its latest engagement (score, asked earlier): one query."""
     ranked = (
         select(
@@ -1419,7 +1414,7 @@ def site_rows(session: Session, scope: Scope, alerts: list[AlertRow]) -> list[Si
     """Every site of the scope with its latest wave, progress there and latest engagement:
     one query (window functions for the latest wave and engagement)."""
     latest_wave = _latest_wave_per_site(session, scope)
-    engagement = _engagement_latest(session, scope)
+    engagement = _engagementnewest_value(session, scope)
     share = func.avg(case((ChecklistItem.state.in_(DONE_STATES), 1.0), else_=0.0))
     progress = (
         select(
