@@ -476,7 +476,7 @@ def _series(site_rows, wave_members, arms, plan: Plan, days: int, rnd) -> Series
 
 def _load_measurements(session, series: Series, site_rows, kpi_ids, plan, admin_id, clock_) -> int:
     """Write every measurement through the raw DBAPI connection, in unique-key order
-    (site, KPI, day), with the (kpi, date) index dropped during the load and rebuilt after.
+    (site, KPI, day), with any secondary index dropped during the load and rebuilt after.
     SQLite: executemany in big batches with journal and sync off; PostgreSQL: COPY, with the
     table's foreign keys dropped during the load and re-added (validated) after."""
     engine = session.get_bind()

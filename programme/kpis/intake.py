@@ -6,12 +6,13 @@
 Rows arrive as pandas DataFrames of text (`line`, `site`, `kpi`, `date`, `value`, `n`,
 optional `source`, `reason`), in chunks, so a million-row file never sits in memory.
 Validation is vectorised per chunk. Valid rows go to a temporary staging table (COPY on
-PostgreSQL, executemany on SQLite); duplicates inside the batch are found across chunks
-with one sort of 64-bit keys. Only when no row is wrong does the pipeline write, with a
+PostgreSQL, executemany on SQLite), and their sums per site, KPI and week to a second one;
+duplicates inside the batch are found across chunks with one sort of 64-bit keys. Only when no row is wrong does the pipeline write, with a
 handful of set-based statements in the caller's transaction:
 
 1. superseded values → `measurement_revision` (who entered them, who replaced them, why);
 2. rollup deltas (new rows, and new − old for corrections) → `kpi_rollup_week` upsert;
+   when none of the batch's rows exists yet, the deltas are the staged weekly sums;
 3. corrections → `UPDATE measurement ... FROM staging`;
 4. new rows → `INSERT INTO measurement SELECT ... FROM staging WHERE NOT EXISTS`;
 5. one audit summary event.
@@ -42,6 +43,12 @@ from programme.kpis.models import Kpi
 FIELDS = ("site", "kpi", "date", "value", "n", "source", "reason")
 MAX_REPORTED_ERRORS = 1000  # every error is counted; the first thousand are listed
 STAGING = "kpi_intake_staging"
+# Each staged row's source and reason, as a number into this small table: a text column
+# staged per row cost more than the validation of the row.
+TAG_STAGING = "kpi_intake_tag"
+# The staged rows' sums per site, KPI and ISO week, chunk by chunk: a batch of new rows
+# updates the weekly rollups from these (a seventh of the rows) instead of grouping them all.
+WEEK_STAGING = "kpi_intake_week"
 # SQLite page cache (KiB) for the connection while it imports: the default 2 MB makes every
 # index insertion of a large import a page-cache miss (2-3x slower); restored afterwards.
 SQLITE_IMPORT_CACHE_KIB = 65_536
@@ -209,6 +216,8 @@ class Batch:
         self._lines: list[np.ndarray] = []
         self._source_keys: list[np.ndarray] = []
         self._sources: dict[str, int] = {}
+        self._tags: dict[tuple[str, str | None], int] = {}
+        self._tags_staged = False
         self._dialect = session.get_bind().dialect.name
         self._saved_cache: list[tuple[str, int]] = []
         self._create_staging()
@@ -220,16 +229,36 @@ class Batch:
         if self._dialect == "postgresql":
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGING}")
             conn.exec_driver_sql(
-                f"CREATE TEMP TABLE {STAGING} (site_id integer, kpi_id integer, "
-                " day date, week date, source varchar(120), "
-                "value double precision, n integer, reason varchar(500)) ON COMMIT DROP"
+                f"CREATE TEMP TABLE {STAGING} (site_id integer, kpi_id integer, day date, "
+                "value double precision, n integer, tag integer) ON COMMIT DROP"
+            )
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {TAG_STAGING}")
+            conn.exec_driver_sql(
+                f"CREATE TEMP TABLE {TAG_STAGING} (tag integer PRIMARY KEY, "
+                "source varchar(120), reason varchar(500)) ON COMMIT DROP"
+            )
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {WEEK_STAGING}")
+            conn.exec_driver_sql(
+                f"CREATE TEMP TABLE {WEEK_STAGING} (site_id integer, kpi_id integer, "
+                "week date, sum_vn double precision, sum_n bigint, count integer, "
+                "sum_v double precision, sum_v2 double precision) ON COMMIT DROP"
             )
         else:
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGING}")
             conn.exec_driver_sql(
                 f"CREATE TEMP TABLE {STAGING} (site_id INTEGER, kpi_id INTEGER, "
-                "day DATE, week DATE, source VARCHAR(120), value FLOAT, "
-                "n INTEGER, reason VARCHAR(500))"
+                "day DATE, value FLOAT, n INTEGER, tag INTEGER)"
+            )
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{TAG_STAGING}")
+            conn.exec_driver_sql(
+                f"CREATE TEMP TABLE {TAG_STAGING} (tag INTEGER PRIMARY KEY, "
+                "source VARCHAR(120), reason VARCHAR(500))"
+            )
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{WEEK_STAGING}")
+            conn.exec_driver_sql(
+                f"CREATE TEMP TABLE {WEEK_STAGING} (site_id INTEGER, kpi_id INTEGER, "
+                "week DATE, sum_vn FLOAT, sum_n BIGINT, count INTEGER, sum_v FLOAT, "
+                "sum_v2 FLOAT)"
             )
             for schema in ("main", "temp"):
                 size = conn.exec_driver_sql(f"PRAGMA {schema}.cache_size").scalar()
@@ -238,8 +267,9 @@ class Batch:
 
     def drop_staging(self) -> None:
         conn = self.session.connection()
-        name = STAGING if self._dialect == "postgresql" else f"temp.{STAGING}"
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+        for table in (STAGING, TAG_STAGING, WEEK_STAGING):
+            name = table if self._dialect == "postgresql" else f"temp.{table}"
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
         self.restore_settings()
 
     def restore_settings(self) -> None:
@@ -248,35 +278,30 @@ class Batch:
             schema, size = self._saved_cache.pop()
             self.session.connection().exec_driver_sql(f"PRAGMA {schema}.cache_size = {size}")
 
-    def _stage(self, columns: dict[str, Any]) -> None:
-        """Columns as lists of Python values (text columns: shared str objects)."""
+    def _stage(self, table: str, columns: dict[str, list]) -> None:
+        """Columns as lists of Python values (text columns: shared str objects, already
+        quoted for COPY on PostgreSQL; numbers: int or float)."""
         raw = self.session.connection().connection.driver_connection
-        names = "site_id, kpi_id, day, week, source, value, n, reason"
+        names = ", ".join(columns)
         if self._dialect == "postgresql":
             # CSV built with str.join: pandas' to_csv took longer than the COPY itself.
             text_columns = [
-                list(map(str, columns["site_id"])),
-                list(map(str, columns["kpi_id"])),
-                columns["day"],
-                columns["week"],
-                columns["source"],
-                list(map(repr, columns["value"])),
-                list(map(str, columns["n"])),
-                columns["reason"],
+                values if values and isinstance(values[0], str) else list(map(repr, values))
+                for values in columns.values()
             ]
             body = "\n".join(map(",".join, zip(*text_columns, strict=True))) + "\n"
             with (
                 raw.cursor() as cursor,
                 cursor.copy(
-                    f"COPY {STAGING} ({names}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+                    f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
                 ) as copy,
             ):
                 copy.write(body)
         else:
             cursor = raw.cursor()
             cursor.executemany(
-                f"INSERT INTO temp.{STAGING} ({names}) VALUES (?,?,?,?,?,?,?,?)",
-                zip(*(columns[name] for name in names.split(", ")), strict=True),
+                f"INSERT INTO temp.{table} ({names}) VALUES ({', '.join('?' * len(columns))})",
+                zip(*columns.values(), strict=True),
             )
             cursor.close()
 
@@ -521,25 +546,91 @@ class Batch:
         self._keys.append(key)
         self._source_keys.append(source_numbers[source_inverse[good]])
         self._lines.append(lines[good])
-        # Text columns as shared str objects, one per distinct value.
+        # Dates as shared str objects, one per distinct day.
         day_inverse, distinct_days = pd.factorize(days)
         day_text = distinct_days.astype("datetime64[D]").astype(str).astype(object)
-        week_text = (distinct_days - (distinct_days + 3) % 7).astype("datetime64[D]")
-        week_text = week_text.astype(str).astype(object)
-        quote = _csv_quote if self._dialect == "postgresql" else _same
-        sources_text = np.array([quote(v) for v in distinct_sources], dtype=object)
-        reasons_text = np.array([quote(v or None) for v in distinct_reasons], dtype=object)
+        # (source, reason) pairs → tag numbers
+        pairs = source_inverse[good] * len(distinct_reasons) + reason_inverse[good]
+        pair_inverse, distinct_pairs = pd.factorize(pairs)
+        pair_tags = np.array(
+            [
+                self._tag(
+                    distinct_sources[pair // len(distinct_reasons)],
+                    distinct_reasons[pair % len(distinct_reasons)] or None,
+                )
+                for pair in distinct_pairs
+            ],
+            dtype=np.int64,
+        )
+        good_values, good_counts = values[good], counts[good].astype(np.int64)
         self._stage(
+            STAGING,
             {
                 "site_id": site_column.tolist(),
                 "kpi_id": kpi_column.tolist(),
                 "day": day_text[day_inverse].tolist(),
-                "week": week_text[day_inverse].tolist(),
-                "source": sources_text[source_inverse[good]].tolist(),
-                "value": values[good].tolist(),
-                "n": counts[good].astype(np.int64).tolist(),
-                "reason": reasons_text[reason_inverse[good]].tolist(),
-            }
+                "value": good_values.tolist(),
+                "n": good_counts.tolist(),
+                "tag": pair_tags[pair_inverse].tolist(),
+            },
+        )
+        self._stage_weeks(site_column, kpi_column, days, good_values, good_counts)
+
+    def _stage_weeks(
+        self,
+        sites: np.ndarray,
+        kpis: np.ndarray,
+        days: np.ndarray,
+        values: np.ndarray,
+        counts: np.ndarray,
+    ) -> None:
+        """The chunk's sums per site, KPI and ISO week (Σ value·n, Σ n, count, Σ value,
+        Σ value²): what its rows add to the weekly rollups if none of them exists yet."""
+        weeks = days - (days + 3) % 7
+        key = ((kpis << 27) | sites) << 20 | (weeks + 40_000)
+        groups, inverse = np.unique(key, return_inverse=True)
+        size = len(groups)
+
+        def total(weights: np.ndarray) -> list[float]:
+            return np.bincount(inverse, weights=weights, minlength=size).tolist()
+
+        week_numbers = (groups & ((1 << 20) - 1)) - 40_000
+        week_text = week_numbers.astype("datetime64[D]").astype(str).astype(object)
+        self._stage(
+            WEEK_STAGING,
+            {
+                "site_id": ((groups >> 20) & ((1 << 27) - 1)).tolist(),
+                "kpi_id": (groups >> 47).tolist(),
+                "week": week_text.tolist(),
+                "sum_vn": total(values * counts),
+                "sum_n": np.bincount(inverse, weights=counts, minlength=size)
+                .astype(np.int64)
+                .tolist(),
+                "count": np.bincount(inverse, minlength=size).tolist(),
+                "sum_v": total(values),
+                "sum_v2": total(values * values),
+            },
+        )
+
+    def _tag(self, source: str, reason: str | None) -> int:
+        tag = self._tags.get((source, reason))
+        if tag is None:
+            tag = self._tags[(source, reason)] = len(self._tags)
+        return tag
+
+    def _stage_tags(self) -> None:
+        if self._tags_staged or not self._tags:
+            return
+        self._tags_staged = True
+        quote = _csv_quote if self._dialect == "postgresql" else _same
+        pairs = sorted(self._tags.items(), key=lambda item: item[1])
+        self._stage(
+            TAG_STAGING,
+            {
+                "tag": [tag for _pair, tag in pairs],
+                "source": [quote(source) for (source, _reason), _tag in pairs],
+                "reason": [quote(reason) for (_source, reason), _tag in pairs],
+            },
         )
 
     def _source_code(self, source: str) -> int:
@@ -589,7 +680,24 @@ class Batch:
     _CHANGED = "(m.value <> s.value OR m.n <> s.n)"
 
     def _staging_name(self) -> str:
-        return STAGING if self._dialect == "postgresql" else f"temp.{STAGING}"
+        """The staged rows with their source, reason and ISO week (a derived table that
+        the databases flatten into each statement's join)."""
+        self._stage_tags()
+        if self._dialect == "postgresql":
+            rows, tags = STAGING, TAG_STAGING
+            week = "(r.day - (EXTRACT(ISODOW FROM r.day)::integer - 1))"
+            join = f"{rows} r JOIN {tags} g ON g.tag = r.tag"
+        else:
+            rows, tags = f"temp.{STAGING}", f"temp.{TAG_STAGING}"
+            week = (
+                "date(r.day, '-' || ((CAST(strftime('%w', r.day) AS INTEGER) + 6) % 7) || ' days')"
+            )
+            # CROSS JOIN: SQLite keeps the staged rows as the outer loop, the tag a lookup.
+            join = f"{rows} r CROSS JOIN {tags} g ON g.tag = r.tag"
+        return (
+            f"(SELECT r.site_id, r.kpi_id, r.day, {week} AS week, g.source, r.value, r.n, "
+            f"g.reason FROM {join})"
+        )
 
     def preview(self) -> IntakeResult:
         """What `write()` would do, without writing."""
@@ -629,7 +737,7 @@ class Batch:
         if self._dialect == "postgresql":
             # A temporary table has no statistics until analysed: without them the joins
             # below are planned for a guess of its size.
-            session.execute(text(f"ANALYZE {st}"))
+            session.execute(text(f"ANALYZE {STAGING}, {TAG_STAGING}"))
         # One pass to learn which statements are needed: a first import has no existing
         # rows (no joins needed), a re-import has nothing to change.
         existing, changed = session.execute(
@@ -662,9 +770,10 @@ class Batch:
                     f"WHERE m.id IS NULL OR {self._CHANGED}"
                 )
             else:
+                weeks = WEEK_STAGING if self._dialect == "postgresql" else f"temp.{WEEK_STAGING}"
                 deltas = (
-                    "SELECT s.site_id, s.kpi_id, s.week, s.value * s.n AS dvn, s.n AS dn, "
-                    f"1 AS dc, s.value AS dv, s.value * s.value AS dv2 FROM {st} s"
+                    "SELECT site_id, kpi_id, week, sum_vn AS dvn, sum_n AS dn, count AS dc, "
+                    f"sum_v AS dv, sum_v2 AS dv2 FROM {weeks}"
                 )
             session.execute(
                 text(

@@ -99,25 +99,24 @@ def completeness(
         .distinct()
     )
     visible = filter_sites(select(Site.id), user).where(Site.id.in_(reporting))
-    present = (
-        select(
-            Measurement.site_id.label("site_id"),
-            func.count(func.distinct(Measurement.period_date)).label("present"),
-        )
-        .where(
-            Measurement.kpi_id == kpi.id,
-            Measurement.period_date >= start,
-            Measurement.period_date <= end,
-        )
-        .group_by(Measurement.site_id)
-        .subquery()
-    )
+    # Site by site through the measurement table's unique key (site, KPI, date, source):
+    # one range per site, never a scan of the KPI's whole history.
+    present = func.count(func.distinct(Measurement.period_date))
     rows = session.execute(
-        select(Site.id, Site.code, Site.name, Region.name, func.coalesce(present.c.present, 0))
+        select(Site.id, Site.code, Site.name, Region.name, present)
         .join(Region, Region.id == Site.region_id)
-        .outerjoin(present, present.c.site_id == Site.id)
+        .outerjoin(
+            Measurement,
+            and_(
+                Measurement.site_id == Site.id,
+                Measurement.kpi_id == kpi.id,
+                Measurement.period_date >= start,
+                Measurement.period_date <= end,
+            ),
+        )
         .where(Site.id.in_(visible.scalar_subquery()))
-        .order_by(func.coalesce(present.c.present, 0), Site.code)
+        .group_by(Site.id, Site.code, Site.name, Region.name)
+        .order_by(present, Site.code)
     ).all()
     sites = [
         CompletenessRow(f"{code} – {name}", periods, min(periods, int(p)), site_id)

@@ -20,6 +20,7 @@ from programme.kpis.models import (
     ImportMapping,
     Kpi,
     KpiUpload,
+    KpiWeekRollup,
     Measurement,
     PilotSiteAssignment,
 )
@@ -98,8 +99,10 @@ def save_kpi(session: Session, values: dict[str, Any], kpi: Kpi | None = None) -
 
 
 def _has_measurements(session: Session, kpi: Kpi) -> bool:
+    """Through the rollups' (KPI, week) index: every measurement has its week's rollup row
+    (measurements are never deleted, so neither are rollup rows)."""
     return (
-        session.scalar(select(Measurement.id).where(Measurement.kpi_id == kpi.id).limit(1))
+        session.scalar(select(KpiWeekRollup.site_id).where(KpiWeekRollup.kpi_id == kpi.id).limit(1))
         is not None
     )
 

@@ -30,8 +30,8 @@ The estimator (issue 8, staggered difference-in-differences on "not yet treated"
 SQL (`read_sums`): one aggregate query per KPI over the weekly rollups, joined once with
 the waves' weeks and grouped twice — by wave, phase and site (the estimator) and by wave,
 week since go-live and arm (the chart) — so the rollup rows are read once. A window edge
-that is not a Monday adds the partial days from the measurement table (its (kpi, date)
-index), as `pilots/results.py` does. The arithmetic (`estimate`) is pure and tested on
+that is not a Monday adds the partial days from the measurement table (site by site through
+its unique key), as `pilots/results.py` does. The arithmetic (`estimate`) is pure and tested on
 hand-made arrays; the bootstrap is one numpy gather per wave and arm.
 
 `headline_impacts` (executive home, exports) caches its results in-process against a cheap
@@ -71,7 +71,7 @@ from flask_babel import (
     to_user_timezone,
 )
 from flask_babel import gettext as _
-from sqlalchemy import Date, Integer, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Date, Integer, and_, case, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from programme.audit import AuditEvent
@@ -478,8 +478,8 @@ def read_sums(
     (KPI, week) index that jumps from site to site.
 
     A window edge that is not a Monday (go-live not on a Monday, or a running post window)
-    leaves partial weeks: their days come from the measurement table (its (kpi, date)
-    index), in one more aggregate query, and are added to the phase sums."""
+    leaves partial weeks: their days come from the measurement table (site by site through
+    its unique key), in one more aggregate query, and are added to the phase sums."""
     r = KpiWeekRollup
     ranges, daily = [], []
     for w in windows:
@@ -586,14 +586,37 @@ def read_sums(
             daily, [("wave", Integer), ("phase", Integer), ("lo", Date), ("hi", Date)], "days"
         )
         m = Measurement
-        rows = session.execute(
-            select(t.c.wave, t.c.phase, m.site_id, func.sum(m.value * m.n), func.sum(m.n))
-            .select_from(t)
-            .join(m, and_(m.period_date >= t.c.lo, m.period_date < t.c.hi))
-            .where(m.kpi_id == kpi_id)
-            .group_by(t.c.wave, t.c.phase, m.site_id)
+        # Site by site through the measurement table's unique key (site, KPI, date, source).
+        in_range = and_(
+            m.site_id == Site.id,
+            m.kpi_id == kpi_id,
+            m.period_date >= t.c.lo,
+            m.period_date < t.c.hi,
         )
-        for wave, phase, site, svn, sn in rows:
+        if session.get_bind().dialect.name == "postgresql":
+            # LATERAL: PostgreSQL would otherwise walk the whole unique key once per range
+            # (the site column first, unconstrained) rather than probe it site by site.
+            per_site = (
+                select(func.sum(m.value * m.n).label("svn"), func.sum(m.n).label("sn"))
+                .where(in_range)
+                .lateral("per_site")
+            )
+            query = (
+                select(t.c.wave, t.c.phase, Site.id, per_site.c.svn, per_site.c.sn)
+                .select_from(t)
+                .join(Site, true())
+                .join(per_site, true())
+                .where(per_site.c.sn.is_not(None))
+            )
+        else:  # SQLite has no LATERAL, and plans this join site by site
+            query = (
+                select(t.c.wave, t.c.phase, m.site_id, func.sum(m.value * m.n), func.sum(m.n))
+                .select_from(t)
+                .join(Site, true())
+                .join(m, in_range)
+                .group_by(t.c.wave, t.c.phase, m.site_id)
+            )
+        for wave, phase, site, svn, sn in session.execute(query):
             before = result.phases.get((wave, phase, site), (0.0, 0.0))
             result.phases[(wave, phase, site)] = (
                 before[0] + float(svn or 0),

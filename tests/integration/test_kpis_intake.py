@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from programme.audit import AuditEvent
 from programme.kpis.importing import iter_chunks
-from programme.kpis.intake import IntakeRejected, ingest, records_frame
+from programme.kpis.intake import IntakeRejected, ingest, iter_frame, records_frame
 from programme.kpis.models import KpiWeekRollup, Measurement, MeasurementRevision
 from programme.kpis.services import rebuild_rollups, recomputed_rollups, stored_rollups
 from tests.factories import make_site, make_user
@@ -202,3 +202,101 @@ def test_demo_seed_goes_through_the_pipeline(app, session):
     assert stored.keys() == recomputed.keys()
     again = seed_demo(session, "demo-Programme-2026")["measurements"]
     assert again == {"created": 0, "corrected": 0}
+
+
+def test_new_rows_over_several_chunks_keep_their_sources_reasons_and_weeks(session, admin):
+    """A batch of new rows cut into chunks that split ISO weeks, with several sources and
+    reasons: each row keeps its own source, the rollups (from the staged weekly sums) equal
+    a recomputation, and a later correction batch keeps each row's own reason."""
+    a, b = make_site("PAR-001"), make_site("LYO-001")
+    days = [MONDAY + timedelta(days=6) - timedelta(days=d) for d in range(14)]  # two ISO weeks
+    items = [
+        item(a, "WAIT", d, 5 + i % 4, 40 + i, source="qms" if i % 2 else "manual")
+        for i, d in enumerate(days)
+    ] + [item(b, "CONV", d, 0.3, 20 + i) for i, d in enumerate(days)]
+    result = ingest(session, admin, iter_frame(records_frame(items), 5), default_source="file.csv")
+    session.commit()
+    assert (result.created, result.corrected, result.unchanged) == (28, 0, 0)
+    sources = dict(
+        session.execute(
+            select(Measurement.period_date, Measurement.source).where(Measurement.site_id == a.id)
+        ).all()
+    )
+    assert sources[days[0]] == "manual" and sources[days[1]] == "qms"
+    assert {
+        source
+        for (source,) in session.execute(
+            select(Measurement.source).where(Measurement.site_id == b.id)
+        )
+    } == {"file.csv"}
+    week = session.get(KpiWeekRollup, (a.id, default_kpis()["WAIT"], MONDAY))
+    assert week.count == 7
+    assert week.sum_n == sum(40 + i for i in range(7))
+    stored, recomputed = stored_rollups(session), recomputed_rollups(session)
+    assert stored.keys() == recomputed.keys()
+    for key, values in recomputed.items():
+        assert stored[key] == pytest.approx(values), key
+
+    corrections = [
+        item(b, "CONV", days[0], 0.5, 20, reason="wrong export"),
+        item(b, "CONV", days[1], 0.6, 21, reason="late survey"),
+        item(b, "CONV", days[2], 0.3, 22),  # unchanged
+        item(b, "CONV", MONDAY - timedelta(days=20), 0.4, 9, reason="missing day"),  # new
+    ]
+    result = ingest(
+        session, admin, iter_frame(records_frame(corrections), 2), default_source="file.csv"
+    )
+    session.commit()
+    assert (result.created, result.corrected, result.unchanged) == (1, 2, 1)
+    reasons = dict(
+        session.execute(
+            select(Measurement.period_date, MeasurementRevision.reason).join(
+                Measurement, Measurement.id == MeasurementRevision.measurement_id
+            )
+        ).all()
+    )
+    assert reasons == {days[0]: "wrong export", days[1]: "late survey"}
+    stored, recomputed = stored_rollups(session), recomputed_rollups(session)
+    assert stored.keys() == recomputed.keys()
+    for key, values in recomputed.items():
+        assert stored[key] == pytest.approx(values), key
+
+
+def test_completeness_reads_the_measurements_site_by_site(session, admin):
+    """Completeness goes through the unique key (site, KPI, date, source), one range per
+    site: never a scan of the measurement table (it has no (KPI, date) index)."""
+    from sqlalchemy import event
+
+    from programme.extensions import db
+    from programme.kpis.models import Kpi
+    from programme.kpis.queries import completeness
+
+    a, b = make_site("PAR-001"), make_site("LYO-001")
+    put(admin, [item(a, "WAIT", TODAY - timedelta(days=d)) for d in range(1, 11)])
+    put(admin, [item(b, "WAIT", TODAY - timedelta(days=d)) for d in range(1, 4)])
+    put(admin, [item(b, "WAIT", TODAY - timedelta(days=2), 9)], source="other")  # same day
+    wait = db.session.query(Kpi).filter_by(code="WAIT").one()
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        regions, sites, start, end = completeness(db.session, admin, wait, days=28)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    present = {row.site_id: (row.present, row.expected) for row in sites}
+    assert present == {a.id: (10, 28), b.id: (3, 28)}  # two sources on one day count once
+    assert sum(r.present for r in regions) == 13
+    if engine.dialect.name != "sqlite":
+        return
+    reads = [(s, p) for s, p in statements if "measurement" in s]
+    assert reads
+    with engine.connect() as conn:
+        for statement, parameters in reads:
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+            details = " | ".join(row[-1] for row in plan)
+            assert "SCAN measurement" not in details, details
+            assert "(site_id=? AND kpi_id=? AND period_date>? AND period_date<?)" in details
