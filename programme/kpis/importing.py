@@ -4,9 +4,13 @@ Two layouts, as exported by queue-management systems, telephony (ACD) and survey
 - long: one measurement per row — site, KPI, date, value, n (and optionally source);
 - wide: one row per site and date, one column per KPI, plus `n` (shared) or `n_<KPI>`.
 
-CSV is read in chunks (bounded memory); XLSX through calamine (cached values; a workbook
-with formulas is refused: paste values only). UTF-8 with or without BOM and Windows-1252
-are accepted; anything else (UTF-16 ...) is refused with a clear message.
+CSV is read in chunks (bounded memory). XLSX too, row by row: through calamine (fast, but
+it holds the whole sheet in memory) up to XLSX_IN_MEMORY_BYTES of sheet XML, through
+openpyxl's streaming reader (bounded memory, ten times slower) beyond. A workbook with
+formulas is refused (paste values only); cells are read as text the same way by both
+readers. The header is the first non-empty row and each row keeps its sheet row number.
+UTF-8 with or without BOM and Windows-1252 are accepted; anything else (UTF-16 ...) is
+refused with a clear message.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import codecs
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -26,6 +31,9 @@ from programme.network.services import fold
 
 ALLOWED_EXTENSIONS = (".csv", ".xlsx")
 CHUNK_ROWS = 50_000
+# Sheet XML (uncompressed) up to which an XLSX sheet is read by calamine, in memory: calamine
+# holds about 1.7 bytes per byte of sheet XML (≈ 55 MB here, ≈ 130,000 rows of 5 columns).
+XLSX_IN_MEMORY_BYTES = 32 * 1024 * 1024
 LONG_FIELDS = ("site", "kpi", "date", "value", "n")
 OPTIONAL_FIELDS = ("source",)
 
@@ -123,7 +131,8 @@ def headers(filename: str, data: bytes) -> list[str]:
     kind = check_file(filename, data)
     try:
         if kind == "xlsx":
-            frame = pd.read_excel(io.BytesIO(data), engine="calamine", dtype=str, nrows=0)
+            _line, names = next(_xlsx_tables(data, 1), (0, []))
+            frame = pd.DataFrame(columns=names)
         else:
             encoding = csv_encoding(data)
             frame = pd.read_csv(
@@ -208,16 +217,156 @@ def count_lines(data: bytes) -> int:
     return max(1, data.count(b"\n"))
 
 
-def _raw_chunks(kind: str, source, chunksize: int) -> Iterator[pd.DataFrame]:
-    if kind == "xlsx":
-        frame = pd.read_excel(
-            io.BytesIO(source) if isinstance(source, bytes) else source,
-            engine="calamine",
-            dtype=str,
-        ).fillna("")
-        for start in range(0, len(frame), chunksize):
-            yield frame.iloc[start : start + chunksize]
+_DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+:[A-Z]+(\d+)"')
+
+
+def count_rows(filename: str, data: bytes) -> int:
+    """About how many rows the file has, for a progress bar (0: unknown). XLSX: the sheet's
+    own <dimension> (the largest sheet), read from the head of its XML."""
+    if not filename.lower().endswith(".xlsx"):
+        return count_lines(data)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            sheets = [i for i in archive.infolist() if i.filename.startswith("xl/worksheets/")]
+            if not sheets:
+                return 0
+            with archive.open(max(sheets, key=lambda i: i.file_size)) as sheet:
+                found = _DIMENSION.search(sheet.read(4096))
+    except (zipfile.BadZipFile, OSError):
+        return 0
+    return int(found.group(1)) if found else 0
+
+
+def _cell_text(value: Any) -> str:
+    """An XLSX cell as text, whichever reader read it: whole numbers without ".0", dates
+    as ISO (calamine reads a date cell as a date, openpyxl as a date-time at midnight)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime):  # a date cell, as openpyxl reads it
+        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time | timedelta):
+        return str(value)
+    return str(value)
+
+
+def _header_names(cells: list[str]) -> list[str]:
+    """Column names as pandas gives them: "Unnamed: i" for a blank one, "n.1" for a repeat."""
+    names, seen = [], {}
+    for position, cell in enumerate(cells):
+        name = cell.strip() or f"Unnamed: {position}"
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        names.append(name if count == 0 else f"{name}.{count}")
+    return names
+
+
+def _xlsx_rows(source: bytes | str) -> Iterator[list[Any]]:
+    """The first sheet's rows from sheet row 1 and column A, as lists of cell values."""
+    data = source if isinstance(source, bytes) else None
+    with zipfile.ZipFile(io.BytesIO(data) if data is not None else source) as archive:
+        sheet_xml = max(
+            (i.file_size for i in archive.infolist() if i.filename.startswith("xl/worksheets/")),
+            default=0,
+        )
+    if sheet_xml <= XLSX_IN_MEMORY_BYTES:
+        from python_calamine import CalamineWorkbook
+
+        book = (
+            CalamineWorkbook.from_filelike(io.BytesIO(data))
+            if data is not None
+            else CalamineWorkbook.from_path(source)
+        )
+        try:
+            sheet = book.get_sheet_by_index(0)
+            padding = [None] * sheet.start[1] if sheet.start else []
+            for row in sheet.iter_rows():  # from row 1, but from the first used column
+                yield padding + row
+        finally:
+            book.close()
         return
+    from openpyxl import load_workbook
+
+    book = load_workbook(
+        io.BytesIO(data) if data is not None else source, read_only=True, data_only=True
+    )
+    try:
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            yield list(row)
+    finally:
+        book.close()
+
+
+def _xlsx_tables(source: bytes | str, chunksize: int) -> Iterator[tuple[int, Any]]:
+    """(sheet row of the header, column names), then (sheet row of the chunk's first row,
+    DataFrame of text) per chunk of `chunksize` rows. Empty rows before the header are
+    skipped; later ones are kept (as in a CSV file), so rows keep their sheet numbers."""
+    rows = _xlsx_rows(source)
+    names: list[str] = []
+    number = 0
+    for cells in rows:
+        number += 1
+        texts = [_cell_text(c) for c in cells]
+        if any(t.strip() for t in texts):
+            names = _header_names(texts)
+            break
+    yield number, names
+    if not names:
+        return
+    width = len(names)
+
+    def frame(block: list[list[str]]) -> pd.DataFrame:
+        columns = list(zip(*block, strict=True)) if block else [()] * width
+        return pd.DataFrame(
+            {
+                name: np.array(column, dtype=object)
+                for name, column in zip(names, columns, strict=True)
+            },
+            columns=names,
+        )
+
+    block: list[list[str]] = []
+    first = number + 1
+    for cells in rows:
+        texts = [_cell_text(c) for c in cells[:width]]
+        if len(texts) < width:
+            texts += [""] * (width - len(texts))
+        block.append(texts)
+        if len(block) >= chunksize:
+            yield first, frame(block)
+            first += len(block)
+            block = []
+    if block:
+        yield first, frame(block)
+
+
+def _raw_chunks(kind: str, source, chunksize: int) -> Iterator[pd.DataFrame]:
+    for _line, frame in _numbered_chunks(kind, source, chunksize):
+        yield frame
+
+
+def _numbered_chunks(kind: str, source, chunksize: int) -> Iterator[tuple[int, pd.DataFrame]]:
+    """(file line of the chunk's first row, chunk of text cells), header excluded."""
+    if kind == "xlsx":
+        tables: Iterable = _xlsx_tables(source, chunksize)
+        _header_line, names = next(tables)
+        if names:
+            yield from tables
+        return
+    line = 2
+    for frame in _csv_chunks(source, chunksize):
+        yield line, frame
+        line += len(frame)
+
+
+def _csv_chunks(source, chunksize: int) -> Iterator[pd.DataFrame]:
     data = source if isinstance(source, bytes) else None
     if data is None:
         with open(source, "rb") as fh:
@@ -252,14 +401,12 @@ def iter_chunks(
     chunksize: int = CHUNK_ROWS,
 ) -> Iterator[pd.DataFrame]:
     """Standard chunks (line, site, kpi, date, value, n, source) from a file's bytes or path.
-    `line` is the file line (header = 1)."""
+    `line` is the file line (CSV: header = 1) or the sheet row (XLSX)."""
     kind = "xlsx" if filename.lower().endswith(".xlsx") else "csv"
-    offset = 2
     try:
-        for raw in _raw_chunks(kind, source, chunksize):
+        for first, raw in _numbered_chunks(kind, source, chunksize):
             raw = raw.reset_index(drop=True)
-            lines = np.arange(offset, offset + len(raw), dtype=np.int64)
-            offset += len(raw)
+            lines = np.arange(first, first + len(raw), dtype=np.int64)
             if layout == "long":
                 frame = pd.DataFrame({"line": lines})
                 for key in (*LONG_FIELDS, *OPTIONAL_FIELDS):

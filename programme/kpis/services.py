@@ -290,7 +290,7 @@ def _upload_run(session: Session, params: dict[str, Any], progress, dry_run: boo
 
     upload = session.get(KpiUpload, params["upload_id"])
     user = session.get(User, params["user_id"])
-    total = importing.count_lines(upload.content) if upload.filename.lower().endswith(".csv") else 0
+    total = importing.count_rows(upload.filename, upload.content)
     language = params.get("language") or "fr"
 
     def report(rows: int) -> None:

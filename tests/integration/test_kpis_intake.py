@@ -300,3 +300,53 @@ def test_completeness_reads_the_measurements_site_by_site(session, admin):
             details = " | ".join(row[-1] for row in plan)
             assert "SCAN measurement" not in details, details
             assert "(site_id=? AND kpi_id=? AND period_date>? AND period_date<?)" in details
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_xlsx_rows_are_reported_with_their_sheet_row_numbers(
+    monkeypatch, session, admin, in_memory
+):
+    """Either XLSX reader: errors name the sheet rows (the header on row 2 here), nothing is
+    written; once fixed, every row is imported."""
+    import io
+
+    import xlsxwriter
+
+    from programme.kpis import importing
+
+    if not in_memory:
+        monkeypatch.setattr(importing, "XLSX_IN_MEMORY_BYTES", 0)
+    site = make_site("PAR-001")
+
+    def workbook(bad: bool) -> bytes:
+        buffer = io.BytesIO()
+        book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+        sheet = book.add_worksheet()
+        sheet.write_row(1, 0, ["site", "kpi", "date", "value", "n"])
+        for i in range(6):
+            day = (MONDAY - timedelta(days=i)).isoformat()
+            code = "NOPE" if bad and i == 2 else site.code
+            value = 700 if bad and i == 4 else 5 + i
+            sheet.write_row(2 + i, 0, [code, "WAIT", day, value, 30])
+        book.close()
+        return buffer.getvalue()
+
+    columns = {k: k for k in ("site", "kpi", "date", "value", "n")}
+    with pytest.raises(IntakeRejected) as caught:
+        ingest(
+            session,
+            admin,
+            iter_chunks("export.xlsx", workbook(True), "long", columns, chunksize=2),
+            default_source="export.xlsx",
+        )
+    session.rollback()
+    assert [(e.row, e.field) for e in caught.value.errors] == [(5, "site"), (7, "value")]
+    assert _count(session, Measurement) == 0
+    result = ingest(
+        session,
+        admin,
+        iter_chunks("export.xlsx", workbook(False), "long", columns, chunksize=2),
+        default_source="export.xlsx",
+    )
+    session.commit()
+    assert result.created == 6 and _count(session, Measurement) == 6
