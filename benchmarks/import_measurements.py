@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -120,15 +121,35 @@ def phase_setup(url: str, sites: int) -> dict:
     return {}
 
 
-def phase_raw(url: str, csv_path: str) -> dict:
+@contextmanager
+def raw_cursor(url: str):
+    """(DBAPI connection, cursor) of the app's engine for `url`."""
     from programme.extensions import db
-    from programme.kpis.importing import _raw_chunks
 
     app = app_for(url)
     with app.app_context():
         conn = db.engine.raw_connection()
-        raw = conn.driver_connection
-        cur = raw.cursor()
+        try:
+            raw = conn.driver_connection
+            yield raw, raw.cursor()
+        finally:
+            conn.close()
+
+
+def copy_file(cur, csv_path: str, table: str) -> None:
+    """PostgreSQL: the CSV file as it is into `table` (site, kpi, day, value, n)."""
+    with (
+        open(csv_path, "rb") as fh,
+        cur.copy(f"COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+    ):
+        while block := fh.read(1 << 20):
+            copy.write(block)
+
+
+def phase_raw(url: str, csv_path: str) -> dict:
+    from programme.kpis.importing import _raw_chunks
+
+    with raw_cursor(url) as (raw, cur):
         postgres = url.startswith("postgresql")
         if postgres:
             cur.execute(
@@ -138,12 +159,7 @@ def phase_raw(url: str, csv_path: str) -> dict:
             cur.execute("TRUNCATE bench_raw")
             raw.commit()
             started = time.perf_counter()
-            with (
-                open(csv_path, "rb") as fh,
-                cur.copy("COPY bench_raw FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
-            ):
-                while block := fh.read(1 << 20):
-                    copy.write(block)
+            copy_file(cur, csv_path, "bench_raw")
             raw.commit()
         else:
             cur.execute(
@@ -164,20 +180,14 @@ def phase_raw(url: str, csv_path: str) -> dict:
         rows = cur.fetchone()[0]
         cur.execute("DROP TABLE bench_raw")
         raw.commit()
-        conn.close()
     return {"seconds": elapsed, "rows": rows}
 
 
 def phase_straight(url: str, csv_path: str) -> dict:
     """The same rows straight into `measurement` (then emptied again): the ceiling."""
-    from programme.extensions import db
     from programme.kpis.importing import _raw_chunks
 
-    app = app_for(url)
-    with app.app_context():
-        conn = db.engine.raw_connection()
-        raw = conn.driver_connection
-        cur = raw.cursor()
+    with raw_cursor(url) as (raw, cur):
         postgres = url.startswith("postgresql")
         columns = (
             "site_id, kpi_id, period_date, value, n, source, revision, entered_by_id, "
@@ -189,12 +199,7 @@ def phase_straight(url: str, csv_path: str) -> dict:
                 "CREATE TEMP TABLE bench_raw (site text, kpi text, day date, "
                 "value double precision, n integer)"
             )
-            with (
-                open(csv_path, "rb") as fh,
-                cur.copy("COPY bench_raw FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
-            ):
-                while block := fh.read(1 << 20):
-                    copy.write(block)
+            copy_file(cur, csv_path, "bench_raw")
             cur.execute(
                 f"INSERT INTO measurement ({columns}) SELECT s.id, k.id, r.day, r.value, r.n, "
                 "'benchmark.csv', 1, NULL, 'benchmark', now() FROM bench_raw r "
@@ -226,7 +231,6 @@ def phase_straight(url: str, csv_path: str) -> dict:
         rows = cur.fetchone()[0]
         cur.execute("DELETE FROM measurement")
         raw.commit()
-        conn.close()
     return {"seconds": elapsed, "rows": rows}
 
 

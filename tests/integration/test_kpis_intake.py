@@ -15,6 +15,7 @@ from programme.kpis.models import KpiWeekRollup, Measurement, MeasurementRevisio
 from programme.kpis.services import rebuild_rollups, recomputed_rollups, stored_rollups
 from tests.factories import make_site, make_user
 from tests.kpi_factories import MONDAY, TODAY, assign, csv_bytes, default_kpis, item, put
+from tests.sql_plans import captured_statements, sqlite_plan
 
 
 def _count(session, model):
@@ -265,8 +266,6 @@ def test_new_rows_over_several_chunks_keep_their_sources_reasons_and_weeks(sessi
 def test_completeness_reads_the_measurements_site_by_site(session, admin):
     """Completeness goes through the unique key (site, KPI, date, source), one range per
     site: never a scan of the measurement table (it has no (KPI, date) index)."""
-    from sqlalchemy import event
-
     from programme.extensions import db
     from programme.kpis.models import Kpi
     from programme.kpis.queries import completeness
@@ -276,17 +275,9 @@ def test_completeness_reads_the_measurements_site_by_site(session, admin):
     put(admin, [item(b, "WAIT", TODAY - timedelta(days=d)) for d in range(1, 4)])
     put(admin, [item(b, "WAIT", TODAY - timedelta(days=2), 9)], source="other")  # same day
     wait = db.session.query(Kpi).filter_by(code="WAIT").one()
-    statements = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        statements.append((statement, parameters))
-
     engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with captured_statements(engine) as statements:
         regions, sites, start, end = completeness(db.session, admin, wait, days=28)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
     present = {row.site_id: (row.present, row.expected) for row in sites}
     assert present == {a.id: (10, 28), b.id: (3, 28)}  # two sources on one day count once
     assert sum(r.present for r in regions) == 13
@@ -294,12 +285,10 @@ def test_completeness_reads_the_measurements_site_by_site(session, admin):
         return
     reads = [(s, p) for s, p in statements if "measurement" in s]
     assert reads
-    with engine.connect() as conn:
-        for statement, parameters in reads:
-            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
-            details = " | ".join(row[-1] for row in plan)
-            assert "SCAN measurement" not in details, details
-            assert "(site_id=? AND kpi_id=? AND period_date>? AND period_date<?)" in details
+    for statement, parameters in reads:
+        details = sqlite_plan(engine, statement, parameters)
+        assert "SCAN measurement" not in details, details
+        assert "(site_id=? AND kpi_id=? AND period_date>? AND period_date<?)" in details
 
 
 @pytest.mark.parametrize("in_memory", [True, False])

@@ -19,6 +19,7 @@ from programme.pilots.results import (
 )
 from tests.factories import make_site, make_user
 from tests.kpi_factories import MONDAY, default_kpis, item, put
+from tests.sql_plans import captured_statements, sqlite_plan
 
 START = MONDAY - timedelta(weeks=6)
 PERIODS = Periods(
@@ -148,8 +149,6 @@ def test_rates_from_the_database_are_pooled():
 def test_results_read_through_indexes_never_a_table_scan(session):
     """Every statement the results run is an index search on SQLite (EXPLAIN QUERY PLAN):
     the pilot's sites and periods, never the whole measurement or rollup table."""
-    from sqlalchemy import event
-
     if session.get_bind().dialect.name != "sqlite":
         pytest.skip("query plans checked on SQLite")
     default_kpis()
@@ -157,29 +156,19 @@ def test_results_read_through_indexes_never_a_table_scan(session):
     sites = [make_site(f"S{i}") for i in range(4)]
     put(admin, [r for s in sites for r in _series(s, lambda i: 10.0, lambda i: 9.0)])
     wait = db.session.query(Kpi).filter_by(code="WAIT").one()
-    statements = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        statements.append((statement, parameters))
-
     engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with captured_statements(engine) as statements:
         ids = [s.id for s in sites]
         kpi_result(db.session, wait, ids[:2], ids[2:], PERIODS, -0.2)
         shifted = Periods(PERIODS.baseline_start + timedelta(days=1), PERIODS.baseline_end,
                           PERIODS.pilot_start, PERIODS.pilot_end)  # fmt: skip
         kpi_result(db.session, wait, ids[:2], ids[2:], shifted, -0.2)
         weekly_arm_series(db.session, wait.id, ids[:2], ids[2:], PERIODS)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
     reads = [(s, p) for s, p in statements if "measurement" in s or "kpi_rollup_week" in s]
     assert len(reads) >= 5
-    with engine.connect() as conn:
-        for statement, parameters in reads:
-            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
-            details = " | ".join(row[-1] for row in plan)
-            assert "SCAN measurement" not in details and "SCAN kpi_rollup_week" not in details, (
-                statement,
-                details,
-            )
+    for statement, parameters in reads:
+        details = sqlite_plan(engine, statement, parameters)
+        assert "SCAN measurement" not in details and "SCAN kpi_rollup_week" not in details, (
+            statement,
+            details,
+        )
