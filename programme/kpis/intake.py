@@ -7,8 +7,9 @@ Rows arrive as pandas DataFrames of text (`line`, `site`, `kpi`, `date`, `value`
 optional `source`, `reason`), in chunks, so a million-row file never sits in memory.
 Validation is vectorised per chunk. Valid rows go to a temporary staging table (COPY on
 PostgreSQL, executemany on SQLite), and their sums per site, KPI and week to a second one;
-duplicates inside the batch are found across chunks with one sort of 64-bit keys. Only when no row is wrong does the pipeline write, with a
-handful of set-based statements in the caller's transaction:
+duplicates inside the batch are found across chunks with one sort of 64-bit keys. Only when
+no row is wrong does the pipeline write, with a handful of set-based statements in the
+caller's transaction:
 
 1. superseded values → `measurement_revision` (who entered them, who replaced them, why);
 2. rollup deltas (new rows, and new − old for corrections) → `kpi_rollup_week` upsert;
@@ -49,6 +50,14 @@ TAG_STAGING = "kpi_intake_tag"
 # The staged rows' sums per site, KPI and ISO week, chunk by chunk: a batch of new rows
 # updates the weekly rollups from these (a seventh of the rows) instead of grouping them all.
 WEEK_STAGING = "kpi_intake_week"
+# The same DDL on both databases (SQLite reads "double precision" as REAL).
+_STAGING_COLUMNS = {
+    STAGING: "site_id integer, kpi_id integer, day date, value double precision, n integer, "
+    "tag integer",
+    TAG_STAGING: "tag integer PRIMARY KEY, source varchar(120), reason varchar(500)",
+    WEEK_STAGING: "site_id integer, kpi_id integer, week date, sum_vn double precision, "
+    "sum_n bigint, count integer, sum_v double precision, sum_v2 double precision",
+}
 # SQLite page cache (KiB) for the connection while it imports: the default 2 MB makes every
 # index insertion of a large import a page-cache miss (2-3x slower); restored afterwards.
 SQLITE_IMPORT_CACHE_KIB = 65_536
@@ -226,50 +235,26 @@ class Batch:
 
     def _create_staging(self) -> None:
         conn = self.session.connection()
-        if self._dialect == "postgresql":
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGING}")
+        postgres = self._dialect == "postgresql"
+        for table, columns in _STAGING_COLUMNS.items():
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self._temp(table)}")
             conn.exec_driver_sql(
-                f"CREATE TEMP TABLE {STAGING} (site_id integer, kpi_id integer, day date, "
-                "value double precision, n integer, tag integer) ON COMMIT DROP"
+                f"CREATE TEMP TABLE {table} ({columns}){' ON COMMIT DROP' if postgres else ''}"
             )
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {TAG_STAGING}")
-            conn.exec_driver_sql(
-                f"CREATE TEMP TABLE {TAG_STAGING} (tag integer PRIMARY KEY, "
-                "source varchar(120), reason varchar(500)) ON COMMIT DROP"
-            )
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {WEEK_STAGING}")
-            conn.exec_driver_sql(
-                f"CREATE TEMP TABLE {WEEK_STAGING} (site_id integer, kpi_id integer, "
-                "week date, sum_vn double precision, sum_n bigint, count integer, "
-                "sum_v double precision, sum_v2 double precision) ON COMMIT DROP"
-            )
-        else:
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGING}")
-            conn.exec_driver_sql(
-                f"CREATE TEMP TABLE {STAGING} (site_id INTEGER, kpi_id INTEGER, "
-                "day DATE, value FLOAT, n INTEGER, tag INTEGER)"
-            )
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{TAG_STAGING}")
-            conn.exec_driver_sql(
-                f"CREATE TEMP TABLE {TAG_STAGING} (tag INTEGER PRIMARY KEY, "
-                "source VARCHAR(120), reason VARCHAR(500))"
-            )
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{WEEK_STAGING}")
-            conn.exec_driver_sql(
-                f"CREATE TEMP TABLE {WEEK_STAGING} (site_id INTEGER, kpi_id INTEGER, "
-                "week DATE, sum_vn FLOAT, sum_n BIGINT, count INTEGER, sum_v FLOAT, "
-                "sum_v2 FLOAT)"
-            )
+        if not postgres:
             for schema in ("main", "temp"):
                 size = conn.exec_driver_sql(f"PRAGMA {schema}.cache_size").scalar()
                 self._saved_cache.append((schema, int(size)))
                 conn.exec_driver_sql(f"PRAGMA {schema}.cache_size = -{SQLITE_IMPORT_CACHE_KIB}")
 
+    def _temp(self, table: str) -> str:
+        """A temporary table's name as statements write it (SQLite: in the temp schema)."""
+        return table if self._dialect == "postgresql" else f"temp.{table}"
+
     def drop_staging(self) -> None:
         conn = self.session.connection()
         for table in (STAGING, TAG_STAGING, WEEK_STAGING):
-            name = table if self._dialect == "postgresql" else f"temp.{table}"
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self._temp(table)}")
         self.restore_settings()
 
     def restore_settings(self) -> None:
@@ -300,7 +285,8 @@ class Batch:
         else:
             cursor = raw.cursor()
             cursor.executemany(
-                f"INSERT INTO temp.{table} ({names}) VALUES ({', '.join('?' * len(columns))})",
+                f"INSERT INTO {self._temp(table)} ({names}) "
+                f"VALUES ({', '.join('?' * len(columns))})",
                 zip(*columns.values(), strict=True),
             )
             cursor.close()
@@ -679,16 +665,15 @@ class Batch:
     )
     _CHANGED = "(m.value <> s.value OR m.n <> s.n)"
 
-    def _staging_name(self) -> str:
-        """The staged rows with their source, reason and ISO week (a derived table that
-        the databases flatten into each statement's join)."""
+    def _staged_rows(self) -> str:
+        """The staged rows with their source, reason and ISO week: a derived table that the
+        databases flatten into each statement's join. Stages the tag table on first use."""
         self._stage_tags()
+        rows, tags = self._temp(STAGING), self._temp(TAG_STAGING)
         if self._dialect == "postgresql":
-            rows, tags = STAGING, TAG_STAGING
             week = "(r.day - (EXTRACT(ISODOW FROM r.day)::integer - 1))"
             join = f"{rows} r JOIN {tags} g ON g.tag = r.tag"
         else:
-            rows, tags = f"temp.{STAGING}", f"temp.{TAG_STAGING}"
             week = (
                 "date(r.day, '-' || ((CAST(strftime('%w', r.day) AS INTEGER) + 6) % 7) || ' days')"
             )
@@ -702,7 +687,7 @@ class Batch:
     def preview(self) -> IntakeResult:
         """What `write()` would do, without writing."""
         self.check()
-        st = self._staging_name()
+        st = self._staged_rows()
         created, corrected = self.session.execute(
             text(
                 f"SELECT COALESCE(SUM(CASE WHEN m.id IS NULL THEN 1 ELSE 0 END), 0), "
@@ -721,7 +706,7 @@ class Batch:
     def write(self, label: str) -> IntakeResult:
         self.check()
         session = self.session
-        st = self._staging_name()
+        st = self._staged_rows()
         user_id, actor = current_actor()
         params = {"uid": user_id, "actor": actor[:200], "now": utcnow()}
         typed = [
@@ -770,10 +755,9 @@ class Batch:
                     f"WHERE m.id IS NULL OR {self._CHANGED}"
                 )
             else:
-                weeks = WEEK_STAGING if self._dialect == "postgresql" else f"temp.{WEEK_STAGING}"
                 deltas = (
                     "SELECT site_id, kpi_id, week, sum_vn AS dvn, sum_n AS dn, count AS dc, "
-                    f"sum_v AS dv, sum_v2 AS dv2 FROM {weeks}"
+                    f"sum_v AS dv, sum_v2 AS dv2 FROM {self._temp(WEEK_STAGING)}"
                 )
             session.execute(
                 text(
