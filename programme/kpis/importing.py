@@ -20,7 +20,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 
 import numpy as np
@@ -252,8 +252,6 @@ def _cell_text(value: Any) -> str:
         return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, time | timedelta):
-        return str(value)
     return str(value)
 
 
@@ -298,7 +296,11 @@ def _xlsx_rows(source: bytes | str) -> Iterator[list[Any]]:
         io.BytesIO(data) if data is not None else source, read_only=True, data_only=True
     )
     try:
-        for row in book.worksheets[0].iter_rows(values_only=True):
+        sheet = book.worksheets[0]
+        # Read to the last row there is, not to the one the file's <dimension> claims: some
+        # tools write a wrong one, and openpyxl would silently stop there.
+        sheet.reset_dimensions()
+        for row in sheet.iter_rows(values_only=True):
             yield list(row)
     finally:
         book.close()

@@ -82,6 +82,26 @@ def test_the_streaming_reader_is_used_above_the_threshold(monkeypatch):
     assert _rows(awkward_workbook(), chunksize=2) == EXPECTED
 
 
+def test_a_wrong_dimension_does_not_cut_the_sheet_short(monkeypatch):
+    """Some tools write <dimension ref="A1"/> whatever the sheet holds: every row is read."""
+    import re
+    import zipfile
+
+    monkeypatch.setattr(importing, "XLSX_IN_MEMORY_BYTES", 0)
+    original = zipfile.ZipFile(io.BytesIO(awkward_workbook()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as copy:
+        for info in original.infolist():
+            content = original.read(info)
+            if info.filename.startswith("xl/worksheets/"):
+                content, count = re.subn(
+                    rb'<dimension ref="[^"]+"/>', b'<dimension ref="A1"/>', content
+                )
+                assert count == 1
+            copy.writestr(info, content)
+    assert _rows(buffer.getvalue(), chunksize=2) == EXPECTED
+
+
 def test_an_empty_workbook_has_no_header():
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
