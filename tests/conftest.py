@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
@@ -64,8 +63,15 @@ def _clean(app) -> None:
         tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
         with _db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                quoted = ", ".join(f'"{name}"' for name in tables)
-                conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+                # DELETE, children first, then every sequence back to 1: what TRUNCATE ...
+                # RESTART IDENTITY does, without creating and unlinking a file per table
+                # and index on every test (≈ 0.4 s a test on this machine's disk).
+                conn.exec_driver_sql("; ".join(f'DELETE FROM "{name}"' for name in tables))
+                conn.exec_driver_sql(
+                    "SELECT setval(c.oid, 1, false) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+                )
             else:
                 conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
                 for name in tables:
