@@ -10,6 +10,19 @@ from flask_babel import gettext as _
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 
 
+def value_axis(y_title: str, rate: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(y axis, tooltip of the value) for a KPI: a rate as a percentage, a mean with two
+    decimals. Each call returns new dicts (a spec may change its own)."""
+    y_axis: dict[str, Any] = {"title": y_title}
+    tooltip: dict[str, Any] = {"field": "value", "type": "quantitative", "title": y_title}
+    if rate:
+        y_axis["format"] = ".0%"
+        tooltip["format"] = ".1%"
+    else:
+        tooltip["format"] = ".2f"
+    return y_axis, tooltip
+
+
 def weekly_series_spec(
     title: str, y_title: str, points: list[dict[str, Any]], rate: bool
 ) -> dict[str, Any]:
@@ -24,13 +37,7 @@ def weekly_series_spec(
         }
         for p in points
     ]
-    y_axis: dict[str, Any] = {"title": y_title}
-    tooltip_value: dict[str, Any] = {"field": "value", "type": "quantitative", "title": y_title}
-    if rate:
-        y_axis["format"] = ".0%"
-        tooltip_value["format"] = ".1%"
-    else:
-        tooltip_value["format"] = ".2f"
+    y_axis, tooltip_value = value_axis(y_title, rate)
     return {
         "$schema": SCHEMA,
         "title": title,

@@ -9,7 +9,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from programme.kpis.charts import SCHEMA
+from programme.kpis.charts import SCHEMA, value_axis
 from programme.pilots import results
 
 
@@ -26,13 +26,7 @@ def arm_points(session: Session, kpi, pilot, periods: results.Periods) -> list[d
 
 def pilot_spec(kpi, points: list[dict[str, Any]], periods: results.Periods) -> dict[str, Any]:
     y_title = f"{kpi.name} ({kpi.unit})" if kpi.unit else kpi.name
-    y_axis: dict[str, Any] = {"title": y_title}
-    value_tip: dict[str, Any] = {"field": "value", "type": "quantitative", "title": y_title}
-    if kpi.kind == "rate":
-        y_axis["format"] = ".0%"
-        value_tip["format"] = ".1%"
-    else:
-        value_tip["format"] = ".2f"
+    y_axis, value_tip = value_axis(y_title, kpi.kind == "rate")
     bands = [
         {
             "start": periods.baseline_start.isoformat(),

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from programme.kpis.charts import SCHEMA, weekly_series_spec
+from programme.kpis.charts import SCHEMA, value_axis, weekly_series_spec
 
 RAG_COLOURS = {"red": "#b91c1c", "amber": "#b45309", "green": "#15803d"}
 
@@ -157,9 +157,7 @@ def event_time_spec(trend, wave_name: str) -> dict[str, Any]:
     phases coloured, go-live marked."""
     rate = trend.kind == "rate"
     unit = f" ({trend.unit})" if trend.unit else ""
-    y_axis: dict[str, Any] = {"title": f"{trend.name}{unit}"}
-    if rate:
-        y_axis["format"] = ".0%"
+    y_axis, _tooltip = value_axis(f"{trend.name}{unit}", rate)
     values = [
         {
             "offset": p["offset"],

@@ -77,7 +77,7 @@ from sqlalchemy.orm import Session
 from programme.audit import AuditEvent
 from programme.database import newest_value
 from programme.deployment.models import Wave, WaveSite
-from programme.kpis.charts import SCHEMA
+from programme.kpis.charts import SCHEMA, value_axis
 from programme.kpis.models import Kpi, KpiWeekRollup, Measurement, MeasurementRevision
 from programme.network.models import Region, Site
 from programme.pilots.models import Package
@@ -1314,13 +1314,7 @@ def impact_chart(result: ImpactResult) -> dict[str, Any]:
     if not result.event_time:
         return {}
     y_title = f"{result.kpi_name} ({result.unit})" if result.unit else result.kpi_name
-    y_axis: dict[str, Any] = {"title": y_title}
-    value_tip: dict[str, Any] = {"field": "value", "type": "quantitative", "title": y_title}
-    if result.kind == "rate":
-        y_axis["format"] = ".0%"
-        value_tip["format"] = ".1%"
-    else:
-        value_tip["format"] = ".2f"
+    y_axis, value_tip = value_axis(y_title, result.kind == "rate")
     week_title = _("Weeks since go-live")
     return {
         "$schema": SCHEMA,
