@@ -169,6 +169,7 @@ def phase_raw(url: str, csv_path: str) -> dict:
             cur.execute("DELETE FROM bench_raw")
             raw.commit()
             started = time.perf_counter()
+            cur.execute("BEGIN")  # the driver is in autocommit mode (programme/database.py)
             for chunk in _raw_chunks("csv", csv_path, 50_000):
                 cur.executemany(
                     "INSERT INTO bench_raw VALUES (?,?,?,?,?)",
@@ -212,6 +213,7 @@ def phase_straight(url: str, csv_path: str) -> dict:
             kpis = dict(cur.execute("SELECT code, id FROM kpi").fetchall())
             stamp = "2026-01-01 00:00:00.000000"
             started = time.perf_counter()
+            cur.execute("BEGIN")
             for chunk in _raw_chunks("csv", csv_path, 50_000):
                 cur.executemany(
                     f"INSERT INTO measurement ({columns}) VALUES "

@@ -21,6 +21,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     INSTANCE.mkdir(parents=True, exist_ok=True)
 
+    from programme.observability import init_request_logging
+
+    init_request_logging(app)  # first: its timer starts before any other before_request
+
     from programme import models  # noqa: F401  (every model registered on the metadata)
     from programme.extensions import babel, csrf, db, limiter, login_manager, migrate
 

@@ -46,6 +46,9 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = database_url()
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted
+        # (docs/deploy.md); 0: none, the peer address is the client.
+        self.PROXY_HOPS = int(os.environ.get("PROXY_HOPS") or 0)
         production = os.environ.get("PROGRAMME_ENV", "").lower() == "production"
         secure = production or os.environ.get("PREFERRED_URL_SCHEME") == "https"
         self.PREFERRED_URL_SCHEME = "https" if secure else "http"

@@ -1,7 +1,11 @@
-"""Declarative base, naming convention, mixins and SQLite connection pragmas."""
+"""Declarative base, naming convention, mixins, SQLite connection pragmas and how SQLite
+transactions begin."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Integer, MetaData, event, select
@@ -62,6 +66,61 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     # SQLite's lower() only folds ASCII, so "Évry" never matched a search for "évry";
     # fold every letter, as PostgreSQL's lower() does.
     dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+
+
+# --- how SQLite transactions begin ---------------------------------------------------------
+#
+# A DEFERRED transaction that reads, then writes, cannot upgrade its lock while another
+# connection writes: SQLite answers "database is locked" at once, whatever the busy timeout
+# (in WAL mode its snapshot is stale by then). A transaction that begins IMMEDIATE takes
+# the write lock first, so concurrent writers queue on the busy timeout instead.
+#
+# SQLAlchemy's pysqlite recipe ("Serializable isolation / Savepoints / Transactional DDL")
+# does it: the driver's own transaction handling is switched off (isolation_level None)
+# and the "begin" event emits BEGIN IMMEDIATE. We use it for the transactions of requests
+# that change something (POST, PUT, PATCH, DELETE). Every other transaction (pages, CLI,
+# jobs) keeps the driver's usual behaviour: reads outside a snapshot and a DEFERRED BEGIN
+# before the first write. So readers never wait for a writer, a page always reads the
+# latest commit, and a job's progress updates, written on a connection of their own while
+# its transaction is open, are not blocked by it.
+
+_begin_mode: ContextVar[str | None] = ContextVar("sqlite_begin_mode", default=None)
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@contextmanager
+def sqlite_begin(mode: str) -> Iterator[None]:
+    """Transactions begun inside the block on SQLite are "IMMEDIATE" or "DEFERRED",
+    whatever the request method."""
+    token = _begin_mode.set(mode)
+    try:
+        yield
+    finally:
+        _begin_mode.reset(token)
+
+
+def sqlite_begin_mode() -> str:
+    """IMMEDIATE inside a request that changes something, else DEFERRED."""
+    chosen = _begin_mode.get()
+    if chosen:
+        return chosen
+    from flask import has_request_context, request
+
+    if has_request_context() and request.method in UNSAFE_METHODS:
+        return "IMMEDIATE"
+    return "DEFERRED"
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):
+    if conn.dialect.name != "sqlite" or conn.dialect.driver != "pysqlite":
+        return
+    raw = conn.connection.driver_connection
+    if sqlite_begin_mode() == "IMMEDIATE":
+        raw.isolation_level = None  # the driver opens no transaction of its own
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        raw.isolation_level = ""  # the driver's default: BEGIN before the first write
 
 
 def _unicode_lower(value):

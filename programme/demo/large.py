@@ -523,6 +523,7 @@ def _load_measurements(session, series: Series, site_rows, kpi_ids, plan, admin_
                 f"'{SOURCE}', 1, {int(admin_id) if admin_id else 'NULL'}, '{ACTOR}', '{stamp}')"
             )
             pending: list = []
+            cursor.execute("BEGIN")  # the driver is in autocommit mode (programme/database.py)
             for site, kpi, d, v, n in batches():
                 pending.extend(zip([site] * len(d), [kpi] * len(d), d.tolist(), v.tolist(),
                                    n.tolist(), strict=True))  # fmt: skip

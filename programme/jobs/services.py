@@ -16,6 +16,7 @@ import importlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,9 +25,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from programme.audit import acting_as
-from programme.database import utcnow
+from programme.database import sqlite_begin, utcnow
 from programme.extensions import db
 from programme.jobs.models import Job
+from programme.observability import log_job
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,10 @@ def start(job_id: int) -> None:
     app = current_app._get_current_object()
     how = runner(app)
     if how == "inline":
+        # End the caller's read since its commit (nothing is pending: the job is
+        # committed): on SQLite a POST's transaction holds the write lock, which the job's
+        # progress updates would wait for.
+        db.session.rollback()
         run_job(app, job_id)
     elif how == "rq":
         from redis import Redis
@@ -97,7 +103,9 @@ def _set(job_id: int, **values) -> None:
 
 
 def run_job(app: Flask, job_id: int) -> None:
-    with app.app_context():
+    # DEFERRED on SQLite even when run inside a POST (inline runner): the progress updates
+    # are written on a connection of their own while the job's transaction is open.
+    with app.app_context(), sqlite_begin("DEFERRED"):
         session = db.session
         job = session.get(Job, job_id)
         if job is None or job.status != "queued":
@@ -111,6 +119,7 @@ def run_job(app: Flask, job_id: int) -> None:
             actor = f"job:{user.email}" if user else "job"
         session.rollback()
         _set(job_id, status="running", started_at=utcnow(), progress=0)
+        clock, status = time.perf_counter(), "failed"
 
         def progress(percent: int, message: str | None = None) -> None:
             _set(job_id, progress=max(0, min(100, int(percent))), message=message)
@@ -131,6 +140,7 @@ def run_job(app: Flask, job_id: int) -> None:
                 finished_at=utcnow(),
             )
         else:
+            status = "done"
             _set(
                 job_id,
                 status="done",
@@ -141,3 +151,4 @@ def run_job(app: Flask, job_id: int) -> None:
             )
         finally:
             session.remove()
+            log_job(job_id, kind, status, clock)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from flask_login import current_user
-from sqlalchemy import text
 
 from programme.auth.permissions import require
-from programme.extensions import db
+from programme.extensions import db, limiter
 from programme.network import queries as network_queries
 from programme.network.models import SITE_TYPES
+from programme.web.health import readiness
 from programme.web.htmx import render
 
 bp = Blueprint("web", __name__)
@@ -58,6 +58,17 @@ def home():
 
 
 @bp.get("/healthz")
+@limiter.exempt
 def healthz():
-    db.session.execute(text("SELECT 1"))
+    """The process answers (no database access: a database outage must not get every
+    app server restarted; /readyz reports it)."""
     return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+@limiter.exempt
+def readyz():
+    """200 when the database, its migrations and Redis (when configured) are fine, else
+    503 naming what failed."""
+    result = readiness(current_app)
+    return jsonify(result), 200 if result["status"] == "ok" else 503

@@ -44,7 +44,7 @@ ADMIN_ONLY = frozenset({ADMIN})
 ANONYMOUS = "anonymous"
 
 # Routes that are not in the matrix: public by design (tested in test_auth.py) or static files.
-PUBLIC_RULES = {"/healthz", "/login", "/logout", "/language"}
+PUBLIC_RULES = {"/healthz", "/readyz", "/login", "/logout", "/language"}
 # The shareable team-feel form: the signed link is the key (tests/web/test_pilots_pages.py).
 PUBLIC_RULES |= {"/pulse/<token>"}
 EXCLUDED_ENDPOINTS = {"static"}
