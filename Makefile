@@ -1,13 +1,15 @@
-# Programme: `make run` serves the demo, `make test` runs the whole suite.
+# Programme: `make run` serves the demo, `make test` runs the whole suite,
+# `make serve` runs the production stack (docs/deploy.md).
 SHELL := /bin/bash
 PYTHON ?= python3
+PORT ?= 5000
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-only translations extract-messages browser-deps pdf-deps vendor lint format clean
+.PHONY: run serve test test-only translations extract-messages browser-deps pdf-deps vendor lint format clean
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +28,18 @@ run: $(RUN_STAMP) translations pdf-deps
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
 	$(FLASK) demo-accounts
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+# The production stack from the Procfile (gunicorn + the job worker) under honcho, on
+# PostgreSQL and Redis: DATABASE_URL and REDIS_URL from the environment, else the local
+# servers below (the database is created when missing), migrated before it starts.
+serve: export DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/programme
+serve: export REDIS_URL ?= redis://127.0.0.1:6379/0
+serve: $(RUN_STAMP) translations pdf-deps
+	$(BIN)/python scripts/ensure_database.py
+	$(FLASK) db upgrade
+	$(FLASK) ensure-kpis
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile -p $(PORT)
 
 # Chromium from Debian for the browser tests (Playwright's own download does not work here).
 # Pango for WeasyPrint (PDF reports) usually comes with it; install it if it is missing.
