@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 
@@ -49,3 +50,26 @@ def register_error_handlers(app: Flask) -> None:
 
         db.session.rollback()
         return page(500, messages[500]())
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError):
+        # The database is locked past the busy timeout (SQLite), restarting or out of
+        # reach (PostgreSQL): nothing was written (the transaction is rolled back), and
+        # trying again shortly is the right thing to do. SQLite also reports some bugs
+        # (a missing column) as OperationalError: those stay 500s.
+        reason = str(error.orig)
+        if type(error.orig).__module__.startswith("sqlite3") and not (
+            "locked" in reason or "busy" in reason
+        ):
+            return _unexpected(error)
+        app.logger.warning("database unavailable: %s", reason)
+        from programme.extensions import db
+
+        db.session.rollback()
+        message = _("The database is busy or unavailable. Try again in a moment.")
+        try:
+            response = app.make_response(page(503, message))
+        except Exception:  # the page itself needs the database (the signed-in user)
+            response = app.make_response((message, 503, {"Content-Type": "text/plain"}))
+        response.headers["Retry-After"] = "2"
+        return response

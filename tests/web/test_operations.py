@@ -212,3 +212,57 @@ def test_proxy_hops_makes_the_forwarded_client_the_remote_address(database_url, 
     # One proxy: the address it appended (the last one) is the client.
     assert _peer(behind_proxy, caplog, **forwarded) == "203.0.113.9"
     assert _peer(behind_proxy, caplog) == "10.0.0.2"
+
+
+# --- database unavailable ----------------------------------------------------------------
+
+
+def _locked(*_args, **_kwargs):
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    raise OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
+
+
+def test_a_locked_database_answers_503_to_try_again_not_500(client, session, monkeypatch):
+    from programme.api import tokens
+
+    monkeypatch.setattr(tokens, "user_for_token", _locked)
+    response = client.post(
+        "/api/v1/measurements",
+        json=[],
+        headers={"Authorization": "Bearer whatever", "Accept-Language": "fr"},
+    )
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "2"
+    assert response.get_json() == {
+        "error": "La base de données est occupée ou indisponible. Réessayez dans un instant."
+    }
+
+
+def test_a_page_says_the_database_is_busy_in_the_users_language(client, session, monkeypatch):
+    from programme.network import queries
+
+    login_as(client, make_user("admin", language="en"))
+    monkeypatch.setattr(queries, "network_summary", _locked)
+    response = client.get("/")
+    assert response.status_code == 503
+    assert "The database is busy or unavailable. Try again in a moment." in response.text
+
+
+def test_a_sqlite_error_that_is_a_bug_stays_a_500(client, session, monkeypatch, database_url):
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from programme.network import queries
+
+    def bug(*_args, **_kwargs):
+        raise OperationalError("SELECT nope", {}, sqlite3.OperationalError("no such column: nope"))
+
+    login_as(client, make_user("admin", language="en"))
+    monkeypatch.setattr(queries, "network_summary", bug)
+    response = client.get("/")
+    assert response.status_code == 500
+    assert "Retry-After" not in response.headers
