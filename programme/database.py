@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Integer, MetaData, event, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 NAMING_CONVENTION = {
@@ -85,6 +86,8 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 # its transaction is open, are not blocked by it.
 
 _begin_mode: ContextVar[str | None] = ContextVar("sqlite_begin_mode", default=None)
+# BEGIN IMMEDIATE waits up to this many busy timeouts for the write lock (3 × 5 s).
+BEGIN_IMMEDIATE_ATTEMPTS = 3
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -118,7 +121,15 @@ def _sqlite_begin(conn):
     raw = conn.connection.driver_connection
     if sqlite_begin_mode() == "IMMEDIATE":
         raw.isolation_level = None  # the driver opens no transaction of its own
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        for attempt in range(1, BEGIN_IMMEDIATE_ATTEMPTS + 1):
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as error:
+                # Still locked after the busy timeout: nothing has been done yet, so
+                # waiting again is safe (a long import may hold the lock that long).
+                if attempt == BEGIN_IMMEDIATE_ATTEMPTS or "locked" not in str(error.orig):
+                    raise
     else:
         raw.isolation_level = ""  # the driver's default: BEGIN before the first write
 

@@ -86,3 +86,71 @@ def test_embedded_default_is_a_sqlite_file_under_instance(monkeypatch):
     assert database_url() == f"sqlite:///{INSTANCE / 'programme.db'}"
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/db")
     assert database_url() == "postgresql+psycopg://u@h/db"
+
+
+def _locked_engine(tmp_path):
+    """An engine on a fresh file, its connections waiting only 100 ms for a lock, and a
+    second driver connection to hold the write lock."""
+    import sqlite3
+
+    path = tmp_path / "locks.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE item (x INTEGER)")
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    return engine, holder
+
+
+def _insert_immediate(engine) -> None:
+    from programme.database import sqlite_begin
+
+    with engine.connect() as conn:
+        conn.connection.driver_connection.execute("PRAGMA busy_timeout=100")
+        with sqlite_begin("IMMEDIATE"), conn.begin():
+            conn.exec_driver_sql("INSERT INTO item VALUES (1)")
+
+
+def test_a_writer_waits_for_the_lock_longer_than_one_busy_timeout(tmp_path):
+    """BEGIN IMMEDIATE is tried again when the lock is still held after the busy timeout
+    (here 100 ms, 3 attempts): a writer released after 150 ms gets through."""
+    import threading
+    import time
+
+    engine, holder = _locked_engine(tmp_path)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.15, lambda: holder.execute("COMMIT"))
+    release.start()
+    started = time.monotonic()
+    _insert_immediate(engine)
+    release.join()
+    assert time.monotonic() - started >= 0.1  # it did wait for the holder
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM item").scalar() == 1
+    holder.close()
+    engine.dispose()
+
+
+def test_a_writer_gives_up_when_the_lock_is_never_released(tmp_path):
+    import pytest
+    from sqlalchemy.exc import OperationalError
+
+    engine, holder = _locked_engine(tmp_path)
+    holder.execute("BEGIN IMMEDIATE")
+    with pytest.raises(OperationalError, match="database is locked"):
+        _insert_immediate(engine)
+    holder.execute("ROLLBACK")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM item").scalar() == 0
+    holder.close()
+    engine.dispose()
+
+
+def test_writes_in_a_post_begin_immediate_and_pages_do_not(app):
+    from programme.database import sqlite_begin_mode
+
+    with app.test_request_context("/sites", method="POST"):
+        assert sqlite_begin_mode() == "IMMEDIATE"
+    with app.test_request_context("/sites", method="GET"):
+        assert sqlite_begin_mode() == "DEFERRED"
+    with app.app_context():
+        assert sqlite_begin_mode() == "DEFERRED"  # CLI, jobs
