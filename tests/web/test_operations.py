@@ -203,7 +203,11 @@ def _peer(app, caplog, **headers) -> str:
 
 
 def test_proxy_hops_makes_the_forwarded_client_the_remote_address(database_url, caplog):
-    settings = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url}
+    settings = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "RATELIMIT_STORAGE_URI": "memory://",  # the limiter is shared with the test app
+    }
     direct = create_app(settings)
     behind_proxy = create_app({**settings, "PROXY_HOPS": 1})
     forwarded = {"X-Forwarded-For": "198.51.100.4, 203.0.113.9"}
