@@ -469,6 +469,7 @@ def main() -> int:
         "PORT": str(free_port()),
         "SECRET_KEY": os.environ.get("SECRET_KEY", "faults-benchmark-secret"),
         "PYTHONPATH": str(ROOT),
+        "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
     }
     recreate_database(args.database)
     flask(env, "db", "upgrade")

@@ -114,8 +114,8 @@ def start_stack(env: dict) -> subprocess.Popen:
         [str(VENV_BIN / "honcho"), "start", "-f", "Procfile"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=open(os.environ.get("LOAD_STACK_LOG", os.devnull), "ab"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
@@ -577,6 +577,7 @@ def main() -> int:
         "PORT": str(port),
         "SECRET_KEY": os.environ.get("SECRET_KEY", "load-benchmark-secret"),
         "PYTHONPATH": str(ROOT),
+        "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
     }
     prepare_database(args.database, args.reuse)
     import redis
