@@ -241,7 +241,12 @@ class CoachWriter(WebUser):
         state = random.choice(["in_progress", "in_place", "sustained"])
         with self.client.post(
             action,
-            data={"state": state, "version": version, "csrf_token": self.csrf},
+            data={
+                "state": state,
+                "version": version,
+                "note": "Load test: state set by the coach",
+                "csrf_token": self.csrf,
+            },
             headers={"HX-Request": "true", "X-CSRFToken": self.csrf},
             name="checklist tick",
             catch_response=True,
@@ -472,7 +477,7 @@ def summarise(stats) -> dict:
         "p95": total.get_response_time_percentile(0.95),
         "p99": total.get_response_time_percentile(0.99),
         "read_p95": pct(read_times, 0.95),
-        "errors": {f"{k[1]} {k[0]}": v.occurrences for k, v in stats.errors.items()},
+        "errors": {f"{e.method} {e.name}: {e.error}": e.occurrences for e in stats.errors.values()},
         "by_name": {
             name: (e.num_requests, e.num_failures, e.get_response_time_percentile(0.95))
             for (name, _m), e in sorted(stats.entries.items())
