@@ -99,8 +99,8 @@ class Stack:
             args,
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=open(os.environ.get("FAULTS_STACK_LOG", os.devnull), "ab"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self.wait_ready()
@@ -114,18 +114,33 @@ class Stack:
             time.sleep(0.3)
         raise RuntimeError("the stack did not start")
 
+    def descendants(self) -> list[tuple[int, int, str]]:
+        """(pid, parent pid, command line) of every process under this stack's honcho."""
+        table = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                except OSError:
+                    continue
+                table[int(entry.name)] = (_ppid(int(entry.name)), cmd)
+        mine, frontier = [], [self.proc.pid]
+        while frontier:
+            parent = frontier.pop()
+            for pid, (ppid, cmd) in table.items():
+                if ppid == parent:
+                    mine.append((pid, ppid, cmd))
+                    frontier.append(pid)
+        return mine
+
     def pids(self, pattern: str) -> list[int]:
-        out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
-        return [int(p) for p in out.split()]
+        return [pid for pid, _ppid_, cmd in self.descendants() if pattern in cmd]
 
     def web_workers(self) -> list[int]:
-        """gunicorn's worker processes: children of its master."""
-        masters = [p for p in self.pids("gunicorn") if _ppid(p) not in self.pids("gunicorn")]
-        workers = []
-        for master in masters:
-            out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True)
-            workers += [int(p) for p in out.stdout.split()]
-        return workers
+        """gunicorn's worker processes: gunicorn processes whose parent is gunicorn."""
+        procs = self.descendants()
+        gunicorns = {pid for pid, _p, cmd in procs if "gunicorn" in cmd}
+        return [pid for pid, ppid, _c in procs if pid in gunicorns and ppid in gunicorns]
 
     def stop(self) -> None:
         try:
