@@ -36,7 +36,9 @@ def json_formatter() -> logging.Formatter:
 
 def configure_logging(app: Flask) -> None:
     """The two loggers write JSON lines to stderr (gunicorn and the worker collect it).
-    Records still propagate, so pytest's caplog and any root handler see them."""
+    Under test they keep propagating (pytest's caplog reads them); otherwise they stop at
+    their own handler, so Flask's plain handler on the app's logger ("programme") does not
+    print each line a second time."""
     for name in (REQUEST_LOGGER, JOB_LOGGER):
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)
@@ -48,6 +50,7 @@ def configure_logging(app: Flask) -> None:
         handler.setFormatter(json_formatter())
         handler._programme_json = True
         logger.addHandler(handler)
+        logger.propagate = False
 
 
 def request_id() -> str | None:
