@@ -6,7 +6,7 @@ import contextlib
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from programme.auth.models import User
@@ -98,10 +98,30 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
         return None
     if not user.active:
         return None
+    values = {"last_login_at": utcnow(), "updated_at": User.updated_at}
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
+        values["password_hash"] = hash_password(password)
+    # A statement on these columns only, outside optimistic locking: a login is not an edit
+    # of the account, so it neither bumps `version` (which would make concurrent logins and a
+    # concurrent administrator's save fail as stale) nor touches `updated_at`.
+    session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     return user
+
+
+def adopt_language(session: Session, user: User, language: str) -> None:
+    """The language chosen before logging in becomes the account's, when it has none yet
+    (a statement guarded on that, outside optimistic locking, like the login time)."""
+    session.execute(
+        update(User)
+        .where(User.id == user.id, User.language.is_(None))
+        .values(language=language, updated_at=User.updated_at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def change_password(session: Session, user: User, current: str, new: str) -> None:

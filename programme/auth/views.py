@@ -54,19 +54,23 @@ def _account_key() -> str:
     return "login-account:" + services.normalise_email(request.form.get("email", ""))
 
 
-def _failed(response) -> bool:
-    return response.status_code != 302
+def _wrong_credentials(response) -> bool:
+    """Only a wrong email or password counts towards throttling: not a success, not an
+    incomplete form, not a server error."""
+    return response.status_code == 401
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
+    methods=["POST"],
+    deduct_when=_wrong_credentials,
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
     key_func=_account_key,
     methods=["POST"],
-    deduct_when=_failed,
+    deduct_when=_wrong_credentials,
 )
 def login():
     if current_user.is_authenticated:
@@ -79,7 +83,7 @@ def login():
             language = session.get("language")
             session.clear()  # no session fixation: start a fresh session
             if language and not user.language:
-                user.language = language
+                services.adopt_language(db.session, user, language)
             login_user(user, remember=form.remember.data)
             with acting_as(user.email, user.id):
                 record_event(db.session, "user", "login", "login", entity_id=str(user.id))
