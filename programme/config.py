@@ -65,6 +65,13 @@ class Config:
         self.LANGUAGES = ["fr", "en"]
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = False
+        # Redis is an accelerator, never a single point of failure: when the limits storage
+        # cannot be reached, every limit (logins, API) carries on in this process's memory and
+        # Flask-Limiter retries Redis with a back-off; an unreachable server is given up on
+        # within a second instead of holding the request (see extensions.py for the warning).
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_SWALLOW_ERRORS = True
+        self.RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
         self.LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 5 minutes")
         self.LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per 5 minutes")
         self.DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-Programme-2026")
