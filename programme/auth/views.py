@@ -84,6 +84,9 @@ def login():
             session.clear()  # no session fixation: start a fresh session
             if language and not user.language:
                 services.adopt_language(db.session, user, language)
+            services.open_login_session(
+                db.session, user, current_app.config["REMEMBER_COOKIE_DURATION"]
+            )
             login_user(user, remember=form.remember.data)
             with acting_as(user.email, user.id):
                 record_event(db.session, "user", "login", "login", entity_id=str(user.id))
@@ -105,6 +108,10 @@ def logout():
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
+    if current_user.is_authenticated:
+        # End this session on the server too: a copy of its cookies no longer works.
+        services.close_login_session(db.session, current_user)
+        db.session.commit()
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")
@@ -151,7 +158,8 @@ def account_password():
             )
         except services.AccountError as error:
             db.session.rollback()
-            getattr(form, error.field or "new_password").errors.append(str(error))
+            field = "current_password" if error.field == "current_password" else "new_password"
+            getattr(form, field).errors.append(str(error))
         else:
             db.session.commit()
             # Keep this session (and its remember-me cookie, if it had one); end the others.
@@ -283,7 +291,7 @@ def user_edit(user_id: int):
             user.active = form.active.data
             try:
                 if form.password.data:
-                    services.check_password_strength(form.password.data)
+                    services.check_password_strength(form.password.data, user.email)
                     services.set_password(user, form.password.data)
                 db.session.commit()
             except services.AccountError as error:

@@ -3,10 +3,13 @@ of them counts towards the throttling of the account."""
 
 from __future__ import annotations
 
+import http.client
 import threading
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode
 
 import pytest
-import requests
 from werkzeug.serving import make_server
 
 from programme.auth.models import User
@@ -20,26 +23,45 @@ def server(app):
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
+    yield httpd.server_port
     httpd.shutdown()
     thread.join()
 
 
-def _login(base: str, email: str, password: str = PASSWORD) -> requests.Response:
-    return requests.post(
-        f"{base}/login",
-        data={"email": email, "password": password},
-        headers={"Accept-Language": "en"},
-        allow_redirects=False,
-        timeout=60,
-    )
+@dataclass
+class Reply:
+    status_code: int
+    location: str
+    cookie: str
+
+
+def _request(port: int, method: str, path: str, body: str = "", cookie: str = "") -> Reply:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Accept-Language": "en", "Content-Type": "application/x-www-form-urlencoded"}
+    if cookie:
+        headers["Cookie"] = cookie
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        jar = SimpleCookie()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            jar.load(header)
+        sent = "; ".join(f"{k}={m.value}" for k, m in jar.items())
+        return Reply(response.status, response.headers.get("Location", ""), sent)
+    finally:
+        connection.close()
+
+
+def _login(port: int, email: str, password: str = PASSWORD) -> Reply:
+    return _request(port, "POST", "/login", urlencode({"email": email, "password": password}))
 
 
 def test_simultaneous_correct_logins_all_succeed(server, session):
     user = make_user("executive", email="busy@example.org")
     version = user.version
     barrier = threading.Barrier(LOGINS)
-    results: list[requests.Response | BaseException] = []
+    results: list[Reply | BaseException] = []
 
     def one_login():
         barrier.wait()
@@ -54,13 +76,12 @@ def test_simultaneous_correct_logins_all_succeed(server, session):
     for thread in threads:
         thread.join()
 
-    statuses = [r.status_code if isinstance(r, requests.Response) else repr(r) for r in results]
+    statuses = [r.status_code if isinstance(r, Reply) else repr(r) for r in results]
     assert statuses == [302] * LOGINS
-    assert all(r.headers["Location"].endswith("/") for r in results)
+    assert all(r.location.endswith("/") for r in results)
     # every browser is logged in
-    for response in results:
-        home = requests.get(f"{server}/account", cookies=response.cookies, allow_redirects=False)
-        assert home.status_code == 200
+    for reply in results:
+        assert _request(server, "GET", "/account", cookie=reply.cookie).status_code == 200
 
     # none of them counted as a failure: the account is not throttled afterwards
     after = _login(server, user.email)
