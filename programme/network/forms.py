@@ -11,6 +11,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from programme.network.models import CHANNELS, OPERATORS, SITE_TYPES
 from programme.network.services import NEW_REGION
+from programme.web.forms import BLANK_LABEL
 
 
 def region_choices(regions) -> list[tuple[str, str]]:
@@ -29,7 +30,11 @@ class MultiCheckboxField(SelectMultipleField):
 class SiteForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    type = SelectField(_l("Type"), choices=[(k, v) for k, v in SITE_TYPES.items()])
+    type = SelectField(
+        _l("Type"),
+        choices=[("", BLANK_LABEL)] + [(k, v) for k, v in SITE_TYPES.items()],
+        validators=[InputRequired(message=_l("Choose the site's type."))],
+    )
     # The region is picked from the list (values are region names, filled in by the view);
     # a new one takes an explicit choice, its name and a confirmation: a typo never
     # silently creates a region that would split every roll-up.
