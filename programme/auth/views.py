@@ -177,6 +177,7 @@ def account_logout_everywhere():
     if not form.validate_on_submit():
         abort(400)
     services.end_other_sessions(current_user)
+    services.close_login_session(db.session, current_user)
     db.session.commit()
     logout_user()
     session.clear()

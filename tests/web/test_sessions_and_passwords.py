@@ -288,3 +288,33 @@ def test_set_password_cli_accepts_a_strong_password(app, session):
     assert result.exit_code == 0, result.output
     session.expire_all()
     assert session.get(User, user.id).password_hash != before
+
+
+def test_log_out_everywhere_ends_every_login_session_on_the_server(client, session, new_client):
+    user = make_user("coach")
+    phone = new_client()
+    assert location(login(client, user.email, remember=True)) == "/"
+    assert location(login(phone, user.email)) == "/"
+    copied = client.get_cookie(SESSION_COOKIE).value
+
+    assert location(phone.post("/account/logout-everywhere")) == "/login"
+
+    assert count(session, LoginSession) == 0
+    assert not _logged_in(client)
+    assert not _logged_in(_replay(new_client, SESSION_COOKIE, copied))
+
+
+def test_a_password_change_keeps_only_this_devices_login_session(client, session, new_client):
+    user = make_user("coach")
+    phone = new_client()
+    assert location(login(client, user.email)) == "/"
+    assert location(login(phone, user.email)) == "/"
+    response = client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": "Radium-Polonium-1898",
+              "confirm": "Radium-Polonium-1898"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert count(session, LoginSession) == 1
+    assert _logged_in(client)
+    assert not _logged_in(phone)
