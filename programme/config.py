@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +57,8 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = secure
         self.REMEMBER_COOKIE_HTTPONLY = True
+        # "Keep me signed in" lasts this long; a login session (see auth/services.py) too.
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_DAYS", 30)))
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_SECURE = secure
         self.WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
@@ -68,6 +71,13 @@ class Config:
         self.LANGUAGES = ["fr", "en"]
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = False
+        # Redis is an accelerator, never a single point of failure: when the limits storage
+        # cannot be reached, every limit (logins, API) carries on in this process's memory and
+        # Flask-Limiter retries Redis with a back-off; an unreachable server is given up on
+        # within a second instead of holding the request (see extensions.py for the warning).
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_SWALLOW_ERRORS = True
+        self.RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
         self.LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 5 minutes")
         self.LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per 5 minutes")
         self.DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-Programme-2026")

@@ -82,3 +82,18 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+
+// A part of a form that only matters for one choice of a select (the site form's
+// "New region…"): shown by default (no-JS users see it), hidden while another option is
+// chosen. <fieldset data-reveal-for="select id" data-reveal-value="value">.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-reveal-for]").forEach((part) => {
+    const select = document.getElementById(part.dataset.revealFor);
+    if (!select) return;
+    const update = () => {
+      part.hidden = select.value !== part.dataset.revealValue;
+    };
+    select.addEventListener("change", update);
+    update();
+  });
+});

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 
+from flask import current_app
+
 from programme.auth.models import User
-from programme.auth.services import hash_password
+from programme.auth.services import hash_password, open_login_session
 from programme.extensions import db
 from programme.network.models import Region, Site
 
@@ -50,7 +52,10 @@ def make_user(role: str = "admin", email: str | None = None, **values) -> User:
 
 
 def login_as(client, user: User) -> None:
-    """Log a test client in without going through the form (the form has its own tests)."""
+    """Log a test client in without going through the form (the form has its own tests):
+    a login session on the server, its id in the client's session cookie."""
+    login_id = open_login_session(db.session, user, current_app.config["REMEMBER_COOKIE_DURATION"])
+    db.session.commit()
     with client.session_transaction() as sess:
-        sess["_user_id"] = user.get_id()
+        sess["_user_id"] = login_id
         sess["_fresh"] = True

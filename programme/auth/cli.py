@@ -57,7 +57,7 @@ def register_cli(app: Flask) -> None:
         password = _read_password()
         try:
             with force_locale("en"):
-                services.check_password_strength(password)
+                services.check_password_strength(password, user.email)
         except services.AccountError as error:
             raise click.ClickException(str(error)) from None
         with acting_as("cli:set-password"):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
 from programme.auth.roles import ROLE_LABELS
+from programme.web.forms import BLANK_LABEL
 
 LANGUAGE_CHOICES = [("fr", "Français"), ("en", "English")]
 
@@ -41,13 +42,18 @@ class EmptyForm(FlaskForm):
 
 
 def _role_choices():
-    return [(role, label) for role, label in ROLE_LABELS.items()]
+    # No default role: an account created without a choice would otherwise be an admin.
+    return [("", BLANK_LABEL)] + [(role, label) for role, label in ROLE_LABELS.items()]
 
 
 class UserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
-    role = SelectField(_l("Role"), choices=_role_choices)
+    role = SelectField(
+        _l("Role"),
+        choices=_role_choices,
+        validators=[InputRequired(message=_l("Choose a role."))],
+    )
     language = SelectField(_l("Language"), choices=[("", "—"), *LANGUAGE_CHOICES])
     site_id = SelectField(_l("Site (site manager's perimeter)"), coerce=str, validate_choice=False)
     region_id = SelectField(

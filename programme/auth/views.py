@@ -54,19 +54,23 @@ def _account_key() -> str:
     return "login-account:" + services.normalise_email(request.form.get("email", ""))
 
 
-def _failed(response) -> bool:
-    return response.status_code != 302
+def _wrong_credentials(response) -> bool:
+    """Only a wrong email or password counts towards throttling: not a success, not an
+    incomplete form, not a server error."""
+    return response.status_code == 401
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
+    methods=["POST"],
+    deduct_when=_wrong_credentials,
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
     key_func=_account_key,
     methods=["POST"],
-    deduct_when=_failed,
+    deduct_when=_wrong_credentials,
 )
 def login():
     if current_user.is_authenticated:
@@ -79,7 +83,10 @@ def login():
             language = session.get("language")
             session.clear()  # no session fixation: start a fresh session
             if language and not user.language:
-                user.language = language
+                services.adopt_language(db.session, user, language)
+            services.open_login_session(
+                db.session, user, current_app.config["REMEMBER_COOKIE_DURATION"]
+            )
             login_user(user, remember=form.remember.data)
             with acting_as(user.email, user.id):
                 record_event(db.session, "user", "login", "login", entity_id=str(user.id))
@@ -101,6 +108,10 @@ def logout():
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
+    if current_user.is_authenticated:
+        # End this session on the server too: a copy of its cookies no longer works.
+        services.close_login_session(db.session, current_user)
+        db.session.commit()
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")
@@ -147,7 +158,8 @@ def account_password():
             )
         except services.AccountError as error:
             db.session.rollback()
-            getattr(form, error.field or "new_password").errors.append(str(error))
+            field = "current_password" if error.field == "current_password" else "new_password"
+            getattr(form, field).errors.append(str(error))
         else:
             db.session.commit()
             # Keep this session (and its remember-me cookie, if it had one); end the others.
@@ -165,6 +177,7 @@ def account_logout_everywhere():
     if not form.validate_on_submit():
         abort(400)
     services.end_other_sessions(current_user)
+    services.close_login_session(db.session, current_user)
     db.session.commit()
     logout_user()
     session.clear()
@@ -279,7 +292,7 @@ def user_edit(user_id: int):
             user.active = form.active.data
             try:
                 if form.password.data:
-                    services.check_password_strength(form.password.data)
+                    services.check_password_strength(form.password.data, user.email)
                     services.set_password(user, form.password.data)
                 db.session.commit()
             except services.AccountError as error:

@@ -21,11 +21,16 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from programme.deployment.models import BLOCKER_CATEGORIES, DEFAULT_CAPACITY, WAVE_STATUSES
 from programme.network.forms import MultiCheckboxField
+from programme.web.forms import BLANK_LABEL, optional_int
 
 
 class WaveForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    package = SelectField(_l("Package deployed"), coerce=int, validators=[InputRequired()])
+    package = SelectField(
+        _l("Package deployed"),
+        coerce=optional_int,
+        validators=[DataRequired(message=_l("Choose the package this wave deploys."))],
+    )
     start = DateField(_l("Planned start"), validators=[InputRequired()])
     go_live = DateField(_l("Go-live"), validators=[InputRequired()])
     status = SelectField(
@@ -35,8 +40,12 @@ class WaveForm(FlaskForm):
 
 
 class AssignmentForm(FlaskForm):
-    site = SelectField(_l("Site"), coerce=int, validators=[InputRequired()])
-    coach = SelectField(_l("Coach"), coerce=int, validators=[InputRequired()])
+    site = SelectField(
+        _l("Site"), coerce=optional_int, validators=[DataRequired(message=_l("Choose a site."))]
+    )
+    coach = SelectField(
+        _l("Coach"), coerce=optional_int, validators=[DataRequired(message=_l("Choose a coach."))]
+    )
     start = DateField(_l("From"), validators=[InputRequired()])
     end = DateField(_l("To"), validators=[InputRequired()])
 
@@ -57,11 +66,12 @@ class VisitForm(FlaskForm):
 
 
 class EngagementForm(FlaskForm):
+    # No default: an unchosen score is refused, never saved as 1/5.
     score = SelectField(
         _l("Engagement of the site manager (1 to 5)"),
-        coerce=int,
-        choices=[(i, str(i)) for i in range(1, 6)],
-        validators=[InputRequired()],
+        coerce=optional_int,
+        choices=[("", BLANK_LABEL)] + [(str(i), str(i)) for i in range(1, 6)],
+        validators=[DataRequired(message=_l("Choose a score from 1 to 5."))],
     )
     recorded_on = DateField(_l("Date"), validators=[InputRequired()])
     note = TextAreaField(_l("Note"), validators=[Optional()])

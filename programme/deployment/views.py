@@ -45,6 +45,7 @@ from programme.deployment.models import (
 from programme.extensions import db
 from programme.network.models import SITE_TYPES, Person, Region, Site
 from programme.pilots.models import Package
+from programme.web.forms import BLANK_LABEL
 from programme.web.htmx import render
 
 bp = Blueprint("deployment", __name__)
@@ -97,7 +98,7 @@ def wave_list():
 
 
 def _prepare(form: WaveForm) -> None:
-    form.package.choices = [
+    form.package.choices = [("", BLANK_LABEL)] + [
         (p.id, p.name) for p in db.session.scalars(select(Package).order_by(Package.name))
     ]
 
@@ -213,8 +214,10 @@ def wave_edit(wave_id: int):
 
 def _assignment_form(wave: Wave, form: AssignmentForm | None = None) -> AssignmentForm:
     form = form or AssignmentForm(formdata=None, start=wave.start, end=wave.go_live)
-    form.site.choices = [(ws.site_id, f"{ws.site.code} · {ws.site.name}") for ws in wave.sites]
-    form.coach.choices = [
+    form.site.choices = [("", BLANK_LABEL)] + [
+        (ws.site_id, f"{ws.site.code} · {ws.site.name}") for ws in wave.sites
+    ]
+    form.coach.choices = [("", BLANK_LABEL)] + [
         (c.id, c.name) for c in db.session.scalars(select(Coach).join(Coach.person))
     ]
     return form

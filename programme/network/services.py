@@ -226,12 +226,30 @@ def validate_site(
 
 def find_region(session: Session, name: str) -> Region | None:
     """Match names case-insensitively, accents included (SQLite's lower() is ASCII-only,
-    so compare in Python: a network has a handful of regions)."""
+    so compare in Python: a network has a handful of regions); failing that, a name that
+    differs only by accents, spaces or dashes ("Auvergne Rhone-Alpes") is the same region,
+    never a new one that would split every roll-up."""
     wanted = name.strip().casefold()
     exact = session.scalar(select(Region).where(Region.name == name.strip()))
     if exact is not None:
         return exact
-    return next((r for r in session.scalars(select(Region)) if r.name.casefold() == wanted), None)
+    regions = list(session.scalars(select(Region)))
+    found = next((r for r in regions if r.name.casefold() == wanted), None)
+    if found is None and fold(name):
+        found = next((r for r in regions if fold(r.name) == fold(name)), None)
+    return found
+
+
+def unknown_region_error(name: str, row: int | None = None) -> FieldError:
+    if row is None:  # the site form
+        message = _("Unknown region “%(name)s”: choose one from the list.", name=name)
+    else:  # a file row
+        message = _(
+            "Unknown region “%(name)s”: correct the name, or tick “Create the regions "
+            "that do not exist yet” to add it to the network.",
+            name=name,
+        )
+    return FieldError("region", message, row)
 
 
 def get_or_create_region(session: Session, name: str) -> Region:
@@ -296,14 +314,30 @@ def find_site(session: Session, code: str) -> Site | None:
     return session.scalar(select(Site).where(Site.code == code.strip().upper()))
 
 
-def save_site(session: Session, raw: dict[str, Any], site: Site | None = None) -> Site:
-    """Create (site=None) or update a site from raw values; raises ValidationFailed."""
+def save_site(
+    session: Session,
+    raw: dict[str, Any],
+    site: Site | None = None,
+    *,
+    create_region: bool = False,
+    extra_errors: Iterable[FieldError] = (),
+) -> Site:
+    """Create (site=None) or update a site from raw values; raises ValidationFailed with
+    every error (`extra_errors`: those the caller found, reported together). The region
+    must exist unless `create_region` (the user confirmed a new one)."""
+    extra = list(extra_errors)
     values, errors = validate_site(raw)
+    if extra:
+        # the caller's errors about the region choice replace "required" on the region
+        errors = [e for e in errors if e.field != "region"] + extra
+    if values is not None and not create_region and find_region(session, values.region) is None:
+        errors.append(unknown_region_error(values.region))
+    if values is not None:
+        other = find_site(session, values.code)
+        if other is not None and other is not site:
+            errors.append(FieldError("code", _("Another site already has this code.")))
     if errors:
         raise ValidationFailed(errors)
-    other = find_site(session, values.code)
-    if other is not None and other is not site:
-        raise ValidationFailed([FieldError("code", _("Another site already has this code."))])
     if site is None:
         site = Site(code=values.code)
         apply_site_values(session, site, values)
@@ -312,6 +346,57 @@ def save_site(session: Session, raw: dict[str, Any], site: Site | None = None) -
         apply_site_values(session, site, values)
     session.flush()
     return site
+
+
+NEW_REGION = "__new__"  # the site form's "New region…" choice
+
+
+def save_site_choosing_region(
+    session: Session,
+    raw: dict[str, Any],
+    site: Site | None = None,
+    *,
+    choice: str,
+    new_region: str = "",
+    confirmed: bool = False,
+) -> Site:
+    """The site form: the region is picked from the list (`choice`, a region's name);
+    NEW_REGION needs a name that is not already a region and the confirmation. Every
+    problem is reported at once (ValidationFailed)."""
+    values = dict(raw)
+    choice = choice.strip()
+    problems: list[FieldError] = []
+    create = False
+    if choice == NEW_REGION:
+        name = new_region.strip()
+        values["region"] = name
+        existing = find_region(session, name) if name else None
+        if not name:
+            problems.append(FieldError("new_region", _("Type the new region's name.")))
+        elif existing is not None:
+            problems.append(
+                FieldError(
+                    "new_region",
+                    _(
+                        "The region “%(name)s” already exists: choose it in the list.",
+                        name=existing.name,
+                    ),
+                )
+            )
+        elif not confirmed:
+            problems.append(
+                FieldError(
+                    "confirm_new_region",
+                    _("Tick this box to confirm that “%(name)s” is a new region.", name=name),
+                )
+            )
+        else:
+            create = True
+    elif not choice:
+        problems.append(FieldError("region", _("Choose a region, or “New region…” to create one.")))
+    else:
+        values["region"] = choice
+    return save_site(session, values, site, create_region=create, extra_errors=problems)
 
 
 @dataclass
@@ -329,11 +414,13 @@ def upsert_sites(
     rows: Iterable[tuple[int, dict[str, Any]]],
     *,
     update_only: bool = False,
+    create_regions: bool = True,
     source: str = "import",
 ) -> UpsertResult:
     """Validate every row, then write all of them or none.
 
     `rows` are (row number, raw values). Raises ValidationFailed with every error found.
+    Without `create_regions`, a region that does not exist is an error on its row.
     The caller owns the transaction: it commits on success and rolls back on failure."""
     rows = list(rows)
     errors: list[FieldError] = []
@@ -375,6 +462,13 @@ def upsert_sites(
                         seen[values.code],
                     )
                 )
+    if not create_regions:
+        known: dict[str, bool] = {}
+        for values in validated:
+            if values.region not in known:
+                known[values.region] = find_region(session, values.region) is not None
+            if not known[values.region]:
+                errors.append(unknown_region_error(values.region, seen[values.code]))
     if errors:
         errors.sort(
             key=lambda e: (e.row or 0, SITE_FIELDS.index(e.field) if e.field in SITE_FIELDS else 99)

@@ -12,14 +12,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from programme.auth.permissions import can, get_site_or_403, require
 from programme.extensions import db
 from programme.network import queries
-from programme.network.forms import RegionForm, SiteForm, SiteImportForm
+from programme.network.forms import RegionForm, SiteForm, SiteImportForm, region_choices
 from programme.network.importing import FileRejected, site_rows
 from programme.network.models import OPERATORS, SITE_TYPES, Person, Site
 from programme.network.services import (
     ValidationFailed,
     find_region,
     get_or_create_region,
-    save_site,
+    save_site_choosing_region,
     upsert_sites,
 )
 from programme.web.htmx import render
@@ -90,6 +90,21 @@ def _form_values(form: SiteForm) -> dict:
     }
 
 
+def _save_from_form(form: SiteForm, site: Site | None = None) -> Site:
+    return save_site_choosing_region(
+        db.session,
+        _form_values(form),
+        site,
+        choice=form.region.data or "",
+        new_region=form.new_region.data or "",
+        confirmed=bool(form.confirm_new_region.data),
+    )
+
+
+def _region_choices(form: SiteForm) -> None:
+    form.region.choices = region_choices(queries.all_regions(db.session))
+
+
 def _attach_errors(form: SiteForm, failure: ValidationFailed) -> None:
     for error in failure.errors:
         field = getattr(form, error.field, None)
@@ -101,11 +116,12 @@ def _attach_errors(form: SiteForm, failure: ValidationFailed) -> None:
 @require("edit_network")
 def site_new():
     form = SiteForm()
+    _region_choices(form)
     if request.method == "GET":
         form.channels.data = ["in_person"]
     if form.validate_on_submit():
         try:
-            site = save_site(db.session, _form_values(form))
+            site = _save_from_form(form)
             db.session.commit()
         except ValidationFailed as failure:
             db.session.rollback()
@@ -128,6 +144,7 @@ def site_new():
 def site_edit(site_id: int):
     site = get_site_or_403(site_id, "edit_network")
     form = SiteForm()
+    _region_choices(form)
     conflict = False
     if request.method == "GET":
         form.process(
@@ -152,7 +169,7 @@ def site_edit(site_id: int):
             conflict = True
         else:
             try:
-                save_site(db.session, _form_values(form), site)
+                _save_from_form(form, site)
                 db.session.commit()
             except ValidationFailed as failure:
                 db.session.rollback()
@@ -208,7 +225,11 @@ def site_import():
             try:
                 rows = site_rows(filename, data)
                 result = upsert_sites(
-                    db.session, rows, update_only=form.update_only.data, source=filename
+                    db.session,
+                    rows,
+                    update_only=form.update_only.data,
+                    create_regions=form.create_regions.data,
+                    source=filename,
                 )
                 db.session.commit()
             except FileRejected as rejected:

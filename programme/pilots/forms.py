@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from programme.network.forms import MultiCheckboxField
 from programme.pilots.models import DECISIONS, DEPLOYMENT_STEPS, ELEMENT_KINDS, SUPPORTING_FUNCTIONS
+from programme.web.forms import BLANK_LABEL
 
 
 class PilotForm(FlaskForm):
@@ -77,10 +78,12 @@ class DecisionForm(FlaskForm):
 
 
 class ElementForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=[(k, v) for k, v in ELEMENT_KINDS.items()])
+    kind = SelectField(
+        _l("Kind"), choices=[("", BLANK_LABEL)] + [(k, v) for k, v in ELEMENT_KINDS.items()]
+    )
     title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional()])
     deployment_step = SelectField(
         _l("Deployment step that installs it"),
-        choices=[(k, v) for k, v in DEPLOYMENT_STEPS.items()],
+        choices=[("", BLANK_LABEL)] + [(k, v) for k, v in DEPLOYMENT_STEPS.items()],
     )

@@ -71,3 +71,38 @@ def test_admin_finds_and_renames_a_site_on_a_phone(app, open_page):
     assert page.get_by_role("status").inner_text() == "Site BRE-001 saved."
     _visit_checks(page)
     save_screenshot(page, "sites-admin-mobile")
+
+
+def test_admin_creates_a_site_in_a_new_region_after_confirming_it(app, open_page):
+    """The new region's name and confirmation appear only with "New region…" chosen (the
+    refusals without confirmation are in tests/web/test_site_regions.py)."""
+    with app.app_context():
+        email = make_user("admin").email
+        make_region("Bretagne")
+    page = open_page("mobile")
+    page.goto("/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+    page.goto("/sites/new")
+    new_region = page.locator("fieldset.new-region")
+    assert new_region.is_hidden()  # nothing chosen yet: only the list
+    _visit_checks(page)
+    page.locator("#code").fill("OCC-001")
+    page.locator("#name").fill("Agence Toulouse Capitole")
+    page.locator("#type").select_option("branch")
+    page.locator("#region").select_option("__new__")
+    assert new_region.is_visible()
+    page.locator("#new_region").fill("Occitanie")
+    _visit_checks(page)
+    page.locator("#confirm_new_region").check()
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/sites/\d+$"))
+    assert page.get_by_role("status").inner_text() == "Site OCC-001 created."
+    assert "Occitanie" in page.locator("main").inner_text()
+
+    page.goto("/sites/new")
+    page.locator("#region").select_option("Bretagne")
+    assert new_region.is_hidden()

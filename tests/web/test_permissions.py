@@ -128,7 +128,7 @@ def user_edit_form(w: World) -> dict[str, Any]:
 
 def import_form(w: World) -> dict[str, Any]:
     csv = "code,name,type,region\nIMP-001,Agence importée,branch,Bretagne\n".encode()
-    return {"file": (io.BytesIO(csv), "sites.csv")}
+    return {"file": (io.BytesIO(csv), "sites.csv"), "create_regions": "y"}
 
 
 def password_form(w: World) -> dict[str, Any]:

@@ -29,11 +29,15 @@ def admin(client, session):
 
 
 def site_form(**values):
+    """A creation creates its region through "New region…" (confirmed); an edit (with a
+    version) or an explicit `region` picks an existing one from the list."""
     form = {
         "code": "PAR-010",
         "name": "Agence Paris Bastille",
         "type": "branch",
-        "region": "Île-de-France",
+        "region": "__new__",
+        "new_region": "Île-de-France",
+        "confirm_new_region": "y",
         "country": "FR",
         "city": "Paris",
         "time_zone": "Europe/Paris",
@@ -43,6 +47,10 @@ def site_form(**values):
         "manager_name": "Nadia Benali",
         "manager_email": "nadia.benali@example.org",
     }
+    if "region" in values or "version" in values:
+        form["region"] = values.pop("region", "Île-de-France")
+        form.pop("new_region")
+        form.pop("confirm_new_region")
     form.update(values)
     return form
 
@@ -259,7 +267,7 @@ def test_create_site_refused(client, admin, session, values, field, message):
     make_site("PAR-001", region=make_region("Normandie"))
     before = _snapshot(session)
 
-    response = client.post("/sites/new", data=site_form(region="Région toute neuve", **values))
+    response = client.post("/sites/new", data=site_form(new_region="Région toute neuve", **values))
 
     assert response.status_code == 422
     error = field_error(page(response), field)
@@ -413,10 +421,15 @@ GOOD_XLSX_ROWS = [
 ]
 
 
-def _upload(client, data: bytes, filename: str, update_only: bool = False):
+def _upload(
+    client, data: bytes, filename: str, update_only: bool = False, create_regions: bool = True
+):
+    """Most files here bring new regions: "create missing regions" is ticked unless said."""
     form = {"file": (io.BytesIO(data), filename)}
     if update_only:
         form["update_only"] = "y"
+    if create_regions:
+        form["create_regions"] = "y"
     return client.post("/sites/import", data=form, content_type="multipart/form-data")
 
 
