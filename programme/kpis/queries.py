@@ -99,7 +99,7 @@ def completeness(
         .distinct()
     )
     visible = filter_sites(select(Site.id), user).where(Site.id.in_(reporting))
-    # Site by site through the measurement table's unique key (site, KPI, date, source):
+    # Site by site through the measurement table's unique key (site, KPI, date):
     # one range per site, never a scan of the KPI's whole history.
     present = func.count(func.distinct(Measurement.period_date))
     rows = session.execute(

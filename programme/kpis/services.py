@@ -35,6 +35,9 @@ DEFAULT_KPIS = [
     ("PICKUP", "Call pick-up rate", "Taux de décroché", "", "rate", "higher", 0, 1, "day"),
 ]  # fmt: skip
 
+# The source of the values typed in the web app (entry grid, day form, corrections).
+MANUAL_SOURCE = "form"
+
 KPI_FIELDS = ("code", "name_en", "name_fr", "unit", "kind", "better", "min_value", "max_value")
 
 
@@ -142,7 +145,9 @@ def unassign_site(session: Session, user_id: int, site_id: int) -> bool:
 def correct_measurement(
     session: Session, user, measurement: Measurement, value: str, n: str, reason: str
 ):
-    """A correction goes through the intake pipeline like everything else."""
+    """A correction goes through the intake pipeline like everything else. It is recorded
+    as typed in the web app (not as the source it corrects), so that source re-sending its
+    value later does not undo it."""
     if not (reason or "").strip():
         raise IntakeRejected([_reason_required()], 1)
     frame = records_frame(
@@ -153,12 +158,12 @@ def correct_measurement(
                 "date": measurement.period_date.isoformat(),
                 "value": value,
                 "n": n,
-                "source": measurement.source,
+                "source": MANUAL_SOURCE,
                 "reason": reason.strip(),
             }
         ]
     )
-    return ingest(session, user, [frame], default_source=measurement.source, label="correction")
+    return ingest(session, user, [frame], default_source=MANUAL_SOURCE, label="correction")
 
 
 def _reason_required():
