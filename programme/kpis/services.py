@@ -4,6 +4,7 @@ rollup rebuild, file uploads and the jobs that check and import them."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,6 +109,26 @@ def _has_measurements(session: Session, kpi: Kpi) -> bool:
         session.scalar(select(KpiWeekRollup.site_id).where(KpiWeekRollup.kpi_id == kpi.id).limit(1))
         is not None
     )
+
+
+# --- the KPI a user works on first ---------------------------------------------------------
+
+# Domains above this one (pilots) tell which KPI a user works on, e.g. their pilot's: the
+# entry grid opens on it. Registered at import, so that kpis never imports pilots.
+_preferred_kpi_finders: list[Callable[[Session, int], int | None]] = []
+
+
+def register_preferred_kpi(finder: Callable[[Session, int], int | None]) -> None:
+    if finder not in _preferred_kpi_finders:
+        _preferred_kpi_finders.append(finder)
+
+
+def preferred_kpi_id(session: Session, user_id: int) -> int | None:
+    for finder in _preferred_kpi_finders:
+        kpi_id = finder(session, user_id)
+        if kpi_id is not None:
+            return kpi_id
+    return None
 
 
 # --- site assignments (pilot team members) -------------------------------------------------
