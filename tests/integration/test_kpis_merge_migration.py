@@ -146,9 +146,9 @@ def test_duplicates_are_merged_into_one_value_with_its_history(app, database_url
             rollup = conn.execute(
                 text("SELECT week_start, sum_vn, sum_n, count FROM kpi_rollup_week")
             ).all()
-            # the new key refuses a second value for the same day, whatever its source
-            with pytest.raises(IntegrityError), conn.begin():
-                _insert_measurement(conn, 9, 1, kpi, day, "api", 1.0, 1, "2026-12-02 09:00:00")
+        # the new key refuses a second value for the same day, whatever its source
+        with pytest.raises(IntegrityError), db.engine.begin() as other:
+            _insert_measurement(other, 9, 1, kpi, day, "api", 1.0, 1, "2026-12-02 09:00:00")
     assert [(str(r[1])[:10], r[2], r[3], r[4], r[5]) for r in current] == [
         (day, "form", 6.8, 120, 4),
         (other_day, "qms.csv", 5.0, 10, 1),

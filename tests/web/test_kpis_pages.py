@@ -152,6 +152,13 @@ def test_correction_form_keeps_the_old_value_with_who_and_why(client, session, w
     assert response.status_code == 302
     text = page(client.get(f"/measurements/{m.id}"))
     assert "wrong export" in text and "7.5" in text and world["pilot"].email in text
+    assert "<td>test</td>" in text  # the replaced value's source
+    # the correction is recorded as typed in the web app: the source re-sending its old
+    # value does not undo it
+    with force_locale("en"):
+        assert put(world["admin"], [item(world["rennes"], value=7.5, n=100)]).unchanged == 1
+    session.refresh(m)
+    assert (m.value, m.source) == (9.0, "form")
     login_as(client, make_user("coach"))
     assert (
         client.post(
