@@ -359,10 +359,16 @@ def test_a_satisfaction_of_11_is_refused_in_its_cell(client, session, world):
 
 
 def test_a_value_from_the_api_shows_in_the_grid_marked_with_its_source(client, session, world):
-    from flask_babel import force_locale
+    from programme.api.tokens import create_token
+    from programme.extensions import db
 
-    with force_locale("en"):
-        put(world["admin"], [item(world["rennes"], value=7.8, n=50)], source="qms-feed")
+    _row, token = create_token(db.session, world["admin"], "qms-feed")
+    db.session.commit()
+    api = {"Authorization": f"Bearer {token}"}
+    feed = [item(world["rennes"], value=7.8, n=50)]
+    pushed = client.post("/api/v1/measurements", json=feed, headers=api)
+    assert pushed.status_code == 201
+    assert pushed.get_json() == {"created": 1, "unchanged": 0, "corrected": 0}
     login_as(client, world["pilot"])
     text = page(
         client.get(
@@ -387,6 +393,11 @@ def test_a_value_from_the_api_shows_in_the_grid_marked_with_its_source(client, s
     assert (m.value, m.source) == (6.8, "form")
     assert _count(session, Measurement, Measurement.period_date == MONDAY) == 1
     assert session.scalar(select(MeasurementRevision.source)) == "qms-feed"
+    # the feed sent again does not undo the correction
+    again = client.post("/api/v1/measurements", json=feed, headers=api)
+    assert again.get_json() == {"created": 0, "unchanged": 1, "corrected": 0}
+    session.refresh(m)
+    assert (m.value, m.source) == (6.8, "form")
 
 
 def test_the_grid_opens_on_the_pilots_kpi_else_the_last_one_used(client, session, world):
