@@ -179,3 +179,18 @@ def test_the_phone_form_one_site_one_day(app, open_page):
     page.get_by_role("button", name=re.compile("Next day")).click()
     page.wait_for_url(re.compile(f"date={DAY}"))
     assert shown  # the grid's phone link opened a day of the shown week
+
+
+def test_seven_days_fit_1366_px_in_french_with_the_source_tooltip(app, open_page):
+    email = _world(app)
+    page = open_page("desktop", locale="fr-FR")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    _login(page, email)
+    page.goto(f"/measurements/grid?kpi=CONV&week={WEEK}")
+    assert "Plage valide\u00a0: de 0 à 1." in page.locator("#grid-help").inner_text()
+    page.goto(f"/measurements/grid?kpi=WAIT&week={WEEK}")
+    assert_no_horizontal_overflow(page, 1366)
+    assert page.locator(".grid-week").evaluate("e => e.scrollWidth <= e.clientWidth")
+    title = page.locator(f"#c-WAIT-BRE-001-{DAY} .cell-source").get_attribute("title")
+    assert title.startswith("Provient de «\u00a0qms-feed\u00a0», saisie par ")
+    check_page(page, "desktop")
