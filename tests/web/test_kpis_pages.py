@@ -440,3 +440,9 @@ def test_the_day_form_shows_one_site_and_one_day_with_the_kpis_as_rows(client, s
     response = client.post("/measurements/grid/cell", data={"site": "BRE-001", "kpi": "WAIT", "date": MONDAY.isoformat(), "value": "5", "n": "9", "view": "day"})  # fmt: skip
     assert response.status_code == 302 and "view=day" in response.headers["Location"]
     assert _count(session, Measurement) == 2
+    # the same permission as the grid: roles that do not write measurements, and anonymous
+    login_as(client, make_user("coach"))
+    assert client.get("/measurements/grid?view=day&site=BRE-001").status_code == 403
+    client.post("/logout")
+    anonymous = client.get("/measurements/grid?view=day&site=BRE-001")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
