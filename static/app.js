@@ -67,10 +67,27 @@ document.addEventListener("keydown", (event) => {
   }
   event.preventDefault();
   if (target) {
-    input.dispatchEvent(new Event("change", { bubbles: true }));
-    target.focus();
+    target.focus(); // leaving the cell saves it (focusout below)
     target.select();
   }
+});
+
+// A grid cell is saved once, with its value and n together, when the focus leaves the
+// cell after a change (moving from value to n sends nothing). The form's hx-trigger is
+// the "cell-save" event. An emptied cell without a stored value sends nothing either.
+document.addEventListener("input", (event) => {
+  const form = event.target.closest && event.target.closest("[data-cell-form]");
+  if (form && event.target.dataset.cell) form.dataset.dirty = "1";
+});
+document.addEventListener("focusout", (event) => {
+  const form = event.target.closest && event.target.closest("[data-cell-form]");
+  if (!form || form.dataset.dirty !== "1") return;
+  if (event.relatedTarget && form.contains(event.relatedTarget)) return;
+  const value = form.querySelector("[data-cell=value]").value.trim();
+  const n = form.querySelector("[data-cell=n]").value.trim();
+  if (!value && !n && !("current" in form.dataset)) return;
+  delete form.dataset.dirty;
+  htmx.trigger(form, "cell-save");
 });
 
 // Deployment checklists: a stale save (409) or a refused one (422) comes back with the

@@ -11,14 +11,23 @@ duplicates inside the batch are found across chunks with one sort of 64-bit keys
 no row is wrong does the pipeline write, with a handful of set-based statements in the
 caller's transaction:
 
-1. superseded values → `measurement_revision` (who entered them, who replaced them, why);
+1. superseded values → `measurement_revision` (their source, who entered them, who
+   replaced them, why);
 2. rollup deltas (new rows, and new − old for corrections) → `kpi_rollup_week` upsert;
    when none of the batch's rows exists yet, the deltas are the staged weekly sums;
 3. corrections → `UPDATE measurement ... FROM staging`;
 4. new rows → `INSERT INTO measurement SELECT ... FROM staging WHERE NOT EXISTS`;
 5. one audit summary event.
 
-The same site, KPI, date and source again with the same value and n is a no-op.
+A measurement is one site, KPI and date, whatever the source (grid, file, API). For each
+incoming row:
+
+- the same value and n as the current one: unchanged;
+- exactly what the same source sent last for that key, even if another source has
+  corrected it since (its newest entry in the history): unchanged, so re-sending a feed
+  never flips a correction back;
+- anything else: a correction. The new value counts; the previous one goes to the history
+  with its source, who, when and why.
 The caller owns the transaction (commit on success; on IntakeRejected, roll back).
 """
 
@@ -223,8 +232,6 @@ class Batch:
         self.rows = 0
         self._keys: list[np.ndarray] = []
         self._lines: list[np.ndarray] = []
-        self._source_keys: list[np.ndarray] = []
-        self._sources: dict[str, int] = {}
         self._tags: dict[tuple[str, str | None], int] = {}
         self._tags_staged = False
         self._dialect = session.get_bind().dialect.name
@@ -522,15 +529,11 @@ class Batch:
         days = day_numbers[good]
         site_column = site_ids[good].astype(np.int64)
         kpi_column = kpi_ids[good].astype(np.int64)
-        # in-batch duplicates: site, KPI and day in one 63-bit key, plus the source's number
+        # in-batch duplicates: site, KPI and day (whatever the source) in one 63-bit key
         key = ((kpi_column << 27) | site_column) << 20 | (
             days + 40_000
         )  # kpi < 2^16, site < 2^27, day < 2^20: fits in 63 bits
-        source_numbers = np.array(
-            [self._source_code(source) for source in distinct_sources], dtype=np.int64
-        )
         self._keys.append(key)
-        self._source_keys.append(source_numbers[source_inverse[good]])
         self._lines.append(lines[good])
         # Dates as shared str objects, one per distinct day.
         day_inverse, distinct_days = pd.factorize(days)
@@ -619,21 +622,14 @@ class Batch:
             },
         )
 
-    def _source_code(self, source: str) -> int:
-        code = self._sources.get(source)
-        if code is None:
-            code = self._sources[source] = len(self._sources)
-        return code
-
     def _check_duplicates(self) -> None:
         if not self._keys:
             return
         keys = np.concatenate(self._keys)
-        sources = np.concatenate(self._source_keys)
         lines = np.concatenate(self._lines)
-        order = np.lexsort((lines, sources, keys))
-        keys, sources, lines = keys[order], sources[order], lines[order]
-        same = (keys[1:] == keys[:-1]) & (sources[1:] == sources[:-1])
+        order = np.lexsort((lines, keys))
+        keys, lines = keys[order], lines[order]
+        same = keys[1:] == keys[:-1]
         if not same.any():
             return
         # the first row of each run of equal keys
@@ -645,7 +641,7 @@ class Batch:
                 lines[index],
                 "date",
                 _(
-                    "Same site, KPI, date and source as row %(other)s: keep one of them.",
+                    "Same site, KPI and date as row %(other)s: keep one of them.",
                     other=int(group_first[index]),
                 ),
             )
@@ -659,11 +655,20 @@ class Batch:
 
     # --- writing ---------------------------------------------------------------------------
 
-    _KEY = (
-        "m.site_id = s.site_id AND m.kpi_id = s.kpi_id AND m.period_date = s.day "
-        "AND m.source = s.source"
+    _KEY = "m.site_id = s.site_id AND m.kpi_id = s.kpi_id AND m.period_date = s.day"
+    # A staged row changes its measurement when it differs from the current value, unless
+    # another source gave the current value and the row is exactly what its own source sent
+    # last: that source's newest entry in the history (a few rows per measurement, through
+    # the revisions' measurement index). The history is only read for rows that differ
+    # and come from another source than the current value, so re-sending a file costs
+    # nothing more.
+    _CHANGED = (
+        "((m.value <> s.value OR m.n <> s.n) AND NOT (m.source <> s.source AND EXISTS ("
+        "SELECT 1 FROM measurement_revision r WHERE r.measurement_id = m.id "
+        "AND r.source = s.source AND r.value = s.value AND r.n = s.n AND NOT EXISTS ("
+        "SELECT 1 FROM measurement_revision l WHERE l.measurement_id = m.id "
+        "AND l.source = s.source AND l.revision > r.revision))))"
     )
-    _CHANGED = "(m.value <> s.value OR m.n <> s.n)"
 
     def _staged_rows(self) -> str:
         """The staged rows with their source, reason and ISO week: a derived table that the
@@ -735,10 +740,10 @@ class Batch:
         new_rows = self.rows - existing
         if changed:
             run(
-                "INSERT INTO measurement_revision (measurement_id, revision, value, n, "
+                "INSERT INTO measurement_revision (measurement_id, revision, source, value, n, "
                 "entered_by_id, entered_by, entered_at, replaced_by_id, replaced_by, "
                 "replaced_at, reason) "
-                "SELECT m.id, m.revision, m.value, m.n, m.entered_by_id, m.entered_by, "
+                "SELECT m.id, m.revision, m.source, m.value, m.n, m.entered_by_id, m.entered_by, "
                 f"m.entered_at, :uid, :actor, :now, s.reason FROM {st} s "
                 f"JOIN measurement m ON {self._KEY} WHERE {self._CHANGED}"
             )
@@ -779,7 +784,7 @@ class Batch:
             key = self._KEY.replace("m.", "measurement.")
             changes = self._CHANGED.replace("m.", "measurement.")
             corrected = run(
-                "UPDATE measurement SET value = s.value, n = s.n, "
+                "UPDATE measurement SET value = s.value, n = s.n, source = s.source, "
                 "revision = measurement.revision + 1, "
                 "entered_by_id = :uid, entered_by = :actor, entered_at = :now "
                 f"FROM {st} s WHERE {key} AND {changes}"

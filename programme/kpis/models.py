@@ -78,18 +78,20 @@ class Kpi(Audited, VersionedMixin, TimestampMixin, Base):
 
 
 class Measurement(Base):
-    """One site, KPI, period date and source: the value that counts now.
+    """One site, KPI and period date: the one value that counts now, whatever its source
+    (grid, file, API). `source` says where the current value came from.
 
-    Never deleted; a correction copies the previous value into `measurement_revision`
-    and increments `revision`. Written only by the intake pipeline (bulk SQL).
+    Never deleted; a correction copies the previous value (with its source) into
+    `measurement_revision` and increments `revision`. Written only by the intake pipeline
+    (bulk SQL).
 
-    Its one index besides the primary key is the unique key (site, KPI, date, source):
-    readers go site by site through it (or read the weekly rollups). A second index on
-    (KPI, date) cost about a third of the time of every large import and was dropped."""
+    Its one index besides the primary key is the unique key (site, KPI, date): readers go
+    site by site through it (or read the weekly rollups). A second index on (KPI, date)
+    cost about a third of the time of every large import and was dropped."""
 
     __tablename__ = "measurement"
     __table_args__ = (
-        UniqueConstraint("site_id", "kpi_id", "period_date", "source", name="uq_measurement_key"),
+        UniqueConstraint("site_id", "kpi_id", "period_date", name="uq_measurement_key"),
         CheckConstraint("n > 0", name="n_positive"),
     )
 
@@ -110,8 +112,9 @@ class Measurement(Base):
 
 
 class MeasurementRevision(Base):
-    """A value that was replaced by a correction, with who entered it, who replaced it,
-    when and why."""
+    """A value that was replaced by a correction, with its source, who entered it, who
+    replaced it, when and why. What a source sent last for a key is found here when another
+    source has corrected it since (so re-sending a feed never flips a correction back)."""
 
     __tablename__ = "measurement_revision"
 
@@ -120,6 +123,7 @@ class MeasurementRevision(Base):
         BigInteger().with_variant(Integer, "sqlite"), ForeignKey("measurement.id"), index=True
     )
     revision: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(120))
     value: Mapped[float] = mapped_column(Float)
     n: Mapped[int] = mapped_column(Integer)
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

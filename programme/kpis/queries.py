@@ -99,7 +99,7 @@ def completeness(
         .distinct()
     )
     visible = filter_sites(select(Site.id), user).where(Site.id.in_(reporting))
-    # Site by site through the measurement table's unique key (site, KPI, date, source):
+    # Site by site through the measurement table's unique key (site, KPI, date):
     # one range per site, never a scan of the KPI's whole history.
     present = func.count(func.distinct(Measurement.period_date))
     rows = session.execute(
@@ -158,8 +158,9 @@ def revisions(session: Session, measurement_id: int) -> list[MeasurementRevision
 
 
 def grid_values(
-    session: Session, kpi_id: int, site_ids: list[int], first: date, last: date, source: str
+    session: Session, kpi_id: int, site_ids: list[int], first: date, last: date
 ) -> dict[tuple[int, str], Measurement]:
+    """The current value of each (site, day) of the grid, whatever its source."""
     rows = session.scalars(
         select(Measurement).where(
             and_(
@@ -167,8 +168,31 @@ def grid_values(
                 Measurement.site_id.in_(site_ids),
                 Measurement.period_date >= first,
                 Measurement.period_date <= last,
-                Measurement.source == source,
             )
         )
     )
     return {(m.site_id, m.period_date.isoformat()): m for m in rows}
+
+
+def day_values(
+    session: Session, site_id: int, first: date, last: date
+) -> dict[tuple[int, str], Measurement]:
+    """The current value of each (KPI, date) of one site between two dates (the day form)."""
+    rows = session.scalars(
+        select(Measurement).where(
+            Measurement.site_id == site_id,
+            Measurement.period_date >= first,
+            Measurement.period_date <= last,
+        )
+    )
+    return {(m.kpi_id, m.period_date.isoformat()): m for m in rows}
+
+
+def cell_value(session: Session, site_id: int, kpi_id: int, day: date) -> Measurement | None:
+    return session.scalar(
+        select(Measurement).where(
+            Measurement.site_id == site_id,
+            Measurement.kpi_id == kpi_id,
+            Measurement.period_date == day,
+        )
+    )

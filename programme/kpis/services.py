@@ -4,6 +4,7 @@ rollup rebuild, file uploads and the jobs that check and import them."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,9 @@ DEFAULT_KPIS = [
     ("FCR", "First-contact resolution", "Résolution au premier contact", "", "rate", "higher", 0, 1, "day"),
     ("PICKUP", "Call pick-up rate", "Taux de décroché", "", "rate", "higher", 0, 1, "day"),
 ]  # fmt: skip
+
+# The source of the values typed in the web app (entry grid, day form, corrections).
+MANUAL_SOURCE = "form"
 
 KPI_FIELDS = ("code", "name_en", "name_fr", "unit", "kind", "better", "min_value", "max_value")
 
@@ -107,6 +111,26 @@ def _has_measurements(session: Session, kpi: Kpi) -> bool:
     )
 
 
+# --- the KPI a user works on first ---------------------------------------------------------
+
+# Domains above this one (pilots) tell which KPI a user works on, e.g. their pilot's: the
+# entry grid opens on it. Registered at import, so that kpis never imports pilots.
+_preferred_kpi_finders: list[Callable[[Session, int], int | None]] = []
+
+
+def register_preferred_kpi(finder: Callable[[Session, int], int | None]) -> None:
+    if finder not in _preferred_kpi_finders:
+        _preferred_kpi_finders.append(finder)
+
+
+def preferred_kpi_id(session: Session, user_id: int) -> int | None:
+    for finder in _preferred_kpi_finders:
+        kpi_id = finder(session, user_id)
+        if kpi_id is not None:
+            return kpi_id
+    return None
+
+
 # --- site assignments (pilot team members) -------------------------------------------------
 
 
@@ -142,7 +166,9 @@ def unassign_site(session: Session, user_id: int, site_id: int) -> bool:
 def correct_measurement(
     session: Session, user, measurement: Measurement, value: str, n: str, reason: str
 ):
-    """A correction goes through the intake pipeline like everything else."""
+    """A correction goes through the intake pipeline like everything else. It is recorded
+    as typed in the web app (not as the source it corrects), so that source re-sending its
+    value later does not undo it."""
     if not (reason or "").strip():
         raise IntakeRejected([_reason_required()], 1)
     frame = records_frame(
@@ -153,12 +179,12 @@ def correct_measurement(
                 "date": measurement.period_date.isoformat(),
                 "value": value,
                 "n": n,
-                "source": measurement.source,
+                "source": MANUAL_SOURCE,
                 "reason": reason.strip(),
             }
         ]
     )
-    return ingest(session, user, [frame], default_source=measurement.source, label="correction")
+    return ingest(session, user, [frame], default_source=MANUAL_SOURCE, label="correction")
 
 
 def _reason_required():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import session as http_session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -33,14 +34,14 @@ from programme.kpis.forms import (
     KpiForm,
     UploadForm,
 )
-from programme.kpis.intake import IntakeRejected, ingest, records_frame, week_start
+from programme.kpis.intake import IntakeError, IntakeRejected, ingest, records_frame, week_start
 from programme.kpis.models import Kpi, KpiUpload, Measurement, PilotSiteAssignment
 from programme.network.models import Site
 from programme.web.htmx import is_htmx, render
 
 bp = Blueprint("kpis", __name__)
 
-GRID_SOURCE = "form"
+GRID_SOURCE = services.MANUAL_SOURCE
 GRID_PAGE_SIZE = 40
 
 
@@ -282,13 +283,30 @@ def _grid_sites(search: str, page: int) -> tuple[list[Site], int]:
     return sites, pages
 
 
+def _grid_kpi(kpis: list[Kpi]) -> Kpi:
+    """The KPI asked for; else the user's pilot's; else the last one used (remembered in
+    the session); else the first."""
+    chosen = next((k for k in kpis if k.code == request.args.get("kpi", "")), None)
+    if chosen is None:
+        preferred = services.preferred_kpi_id(db.session, current_user.id)
+        chosen = next((k for k in kpis if k.id == preferred), None)
+    if chosen is None:
+        chosen = next((k for k in kpis if k.code == http_session.get("grid_kpi")), None)
+    chosen = chosen or kpis[0]
+    if http_session.get("grid_kpi") != chosen.code:
+        http_session["grid_kpi"] = chosen.code
+    return chosen
+
+
 @bp.get("/measurements/grid")
 @require("write_measurements")
 def grid():
     kpis = queries.catalogue(db.session, active_only=True)
     if not kpis:
         abort(404)
-    kpi = next((k for k in kpis if k.code == request.args.get("kpi", "")), kpis[0])
+    if request.args.get("view") == "day":
+        return _day_form(kpis)
+    kpi = _grid_kpi(kpis)
     monday = _grid_week()
     days = [monday] if kpi.period == "week" else [monday + timedelta(days=i) for i in range(7)]
     q = request.args.get("q", "")[:60]
@@ -297,10 +315,9 @@ def grid():
     except ValueError:
         page = 1
     sites, pages = _grid_sites(q, page)
-    values = queries.grid_values(
-        db.session, kpi.id, [s.id for s in sites], days[0], days[-1], GRID_SOURCE
-    )
+    values = queries.grid_values(db.session, kpi.id, [s.id for s in sites], days[0], days[-1])
     iso = monday.isocalendar()
+    today = date.today()
     return render(
         "kpis/grid.html",
         kpi=kpi,
@@ -311,11 +328,13 @@ def grid():
         week=f"{iso[0]}-W{iso[1]:02d}",
         previous_week=_iso_week(monday - timedelta(days=7)),
         next_week=_iso_week(monday + timedelta(days=7)),
-        today=date.today(),
+        phone_day=min(today, monday + timedelta(days=6)),
+        today=today,
         q=q,
         page=page,
         pages=pages,
         locale=str(get_locale() or "fr"),
+        grid_source=GRID_SOURCE,
     )
 
 
@@ -324,59 +343,135 @@ def _iso_week(day: date) -> str:
     return f"{iso[0]}-W{iso[1]:02d}"
 
 
+def _day_form(kpis: list[Kpi]):
+    """One site and one day, the KPIs as rows (the grid on a phone)."""
+    sites, _pages = _grid_sites("", 1)
+    code = request.args.get("site", "").strip().upper()
+    site = db.session.scalar(select(Site).where(Site.code == code)) if code else None
+    if site is None:
+        site = sites[0] if sites else None
+    elif not may_write_site(db.session, current_user, site.id):
+        abort(403)
+    today = date.today()
+    try:
+        day = min(date.fromisoformat(request.args.get("date", "")), today)
+    except ValueError:
+        day = today
+    monday = week_start(day)
+    rows = [(k, monday if k.period == "week" else day) for k in kpis]
+    values = queries.day_values(db.session, site.id, monday, day) if site else {}
+    return render(
+        "kpis/grid_day.html",
+        site=site,
+        sites=_day_form_sites(sites, site),
+        day=day,
+        rows=rows,
+        values=values,
+        previous_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1) if day < today else None,
+        week=_iso_week(day),
+        today=today,
+        grid_source=GRID_SOURCE,
+    )
+
+
+def _day_form_sites(first_page: list[Site], site: Site | None) -> list[Site]:
+    """The sites the day form offers: the user's writable sites (the first hundreds)."""
+    writable = writable_site_ids(db.session, current_user)
+    stmt = select(Site).order_by(Site.code).limit(500)
+    if writable is not None:
+        stmt = filter_sites(stmt.where(Site.id.in_(writable or [-1])), current_user)
+    sites = list(db.session.scalars(stmt))
+    if site is not None and site not in sites:
+        sites.insert(0, site)
+    return sites
+
+
+def _cell(kpi: Kpi, site: Site, day: str, status: int = 200, **context):
+    return render(
+        "kpis/_grid_cell.html",
+        kpi=kpi,
+        site=site,
+        day=day,
+        status=status,
+        grid_source=GRID_SOURCE,
+        **{"errors": [], "saved": None, "confirm": False, "reason": "", **context},
+    )
+
+
+def _current_cell(site: Site, kpi: Kpi, day: str) -> Measurement | None:
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        return None
+    return queries.cell_value(db.session, site.id, kpi.id, when)
+
+
+def _shown(number: float | int | None) -> str:
+    return "" if number is None else f"{number:g}"
+
+
 @bp.post("/measurements/grid/cell")
 @require("write_measurements")
 def grid_cell():
-    """Save one cell through the intake pipeline; htmx gets the cell back, with its state."""
+    """Save one cell (value and n together) through the intake pipeline; htmx gets the cell
+    back with its state. A change to an existing value first comes back asking for a reason
+    (prefilled, editable); nothing is written until the user confirms. A refused cell comes
+    back with status 422, what was typed and the message inside it."""
     kpi = db.session.scalar(select(Kpi).where(Kpi.code == request.form.get("kpi", "")))
     site = db.session.scalar(select(Site).where(Site.code == request.form.get("site", "")))
     if kpi is None or site is None:
         abort(404)
     if not may_write_site(db.session, current_user, site.id):
         abort(403)
-    day = request.form.get("date", "")
+    day = request.form.get("date", "")[:10]
     value, n = request.form.get("value", "").strip(), request.form.get("n", "").strip()
+    reason = request.form.get("reason")
+    current = _current_cell(site, kpi, day)
+    if request.form.get("cancel") or (not value and not n and current is None):
+        if current is not None:
+            value, n = _shown(current.value), _shown(current.n)
+        return _cell(kpi, site, day, value=value if current else "", n=n if current else "",
+                     current=current)  # fmt: skip
+    default_reason = _("Corrected in the entry grid")
+    row = {"site": site.code, "kpi": kpi.code, "date": day, "value": value, "n": n}
     errors: list = []
     saved = None
-    status = 200
-    if value or n:
-        frame = records_frame(
-            [
-                {
-                    "site": site.code,
-                    "kpi": kpi.code,
-                    "date": day,
-                    "value": value,
-                    "n": n,
-                    "reason": _("Changed in the entry grid"),
-                }
-            ]
-        )
-        try:
-            saved = ingest(db.session, current_user, [frame], default_source=GRID_SOURCE)
-            db.session.commit()
-        except IntakeRejected as rejected:
+    try:
+        if reason is not None and not reason.strip():
+            raise IntakeRejected(
+                [IntakeError(0, "reason", _("Say why the value is corrected."))], 1
+            )
+        if reason is None and current is not None and is_htmx():
+            preview = ingest(
+                db.session, current_user, [records_frame([row])],
+                default_source=GRID_SOURCE, dry_run=True,
+            )  # fmt: skip
             db.session.rollback()
-            errors = rejected.errors
-            status = 422
+            if preview.corrected:
+                return _cell(kpi, site, day, value=value, n=n, current=current, confirm=True,
+                             reason=default_reason)  # fmt: skip
+        row["reason"] = (reason or "").strip() or default_reason
+        saved = ingest(db.session, current_user, [records_frame([row])], default_source=GRID_SOURCE)
+        db.session.commit()
+    except IntakeRejected as rejected:
+        db.session.rollback()
+        errors = rejected.errors
     if not is_htmx():
         if errors:
             for error in errors:
                 flash(f"{site.code} {day} – {error.field}: {error.message}", "error")
         elif saved is not None:
             flash(_("Saved."), "success")
+        if request.form.get("view") == "day":
+            return redirect(url_for("kpis.grid", view="day", site=site.code, date=day))
         return redirect(url_for("kpis.grid", kpi=kpi.code, week=request.form.get("week", "")))
-    return render(
-        "kpis/_grid_cell.html",
-        kpi=kpi,
-        site=site,
-        day=day,
-        value=value,
-        n=n,
-        errors=errors,
-        saved=saved,
-        status=status,
-    )
+    if errors:
+        return _cell(kpi, site, day, 422, value=value, n=n, errors=errors,
+                     current=_current_cell(site, kpi, day), confirm=reason is not None,
+                     reason=reason or "")  # fmt: skip
+    return _cell(kpi, site, day, value=value, n=n, saved=saved,
+                 current=_current_cell(site, kpi, day))  # fmt: skip
 
 
 # --- file import ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from programme.kpis.models import Kpi, KpiWeekRollup
+from programme.kpis.services import register_preferred_kpi
 from programme.network.models import Site
 from programme.pilots import results
 from programme.pilots.models import (
@@ -504,3 +505,28 @@ def weeks_between(start: date | None, end: date | None) -> int:
     if not start or not end or end < start:
         return 0
     return max(1, round(((end - start).days + 1) / 7))
+
+
+# --- the KPI a pilot member works on ----------------------------------------------------------
+
+_STAGE_ORDER = {"running": 0, "evaluating": 1, "design": 2, "decided": 3}
+
+
+def member_kpi_id(session: Session, user_id: int) -> int | None:
+    """The first KPI of the user's pilot (a running one first, then the newest): the
+    measurement entry grid opens on it."""
+    rows = session.execute(
+        select(Pilot.id, Pilot.stage, PilotKpi.kpi_id)
+        .join(PilotMember, PilotMember.pilot_id == Pilot.id)
+        .join(PilotKpi, PilotKpi.pilot_id == Pilot.id)
+        .join(Kpi, Kpi.id == PilotKpi.kpi_id)
+        .where(PilotMember.user_id == user_id, Kpi.active.is_(True))
+        .order_by(Pilot.id.desc(), PilotKpi.id)
+    ).all()
+    if not rows:
+        return None
+    best = min(rows, key=lambda row: (_STAGE_ORDER.get(row[1], 9), -row[0]))
+    return next(kpi for pilot_id, _stage, kpi in rows if pilot_id == best[0])
+
+
+register_preferred_kpi(member_kpi_id)

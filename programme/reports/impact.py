@@ -586,7 +586,7 @@ def read_sums(
             daily, [("wave", Integer), ("phase", Integer), ("lo", Date), ("hi", Date)], "days"
         )
         m = Measurement
-        # Site by site through the measurement table's unique key (site, KPI, date, source).
+        # Site by site through the measurement table's unique key (site, KPI, date).
         in_range = and_(
             m.site_id == Site.id,
             m.kpi_id == kpi_id,

@@ -143,8 +143,9 @@ def test_rollups_equal_a_recomputation_after_a_mixed_sequence(session, admin):
     result = ingest(session, admin, chunks, default_source="file.csv")
     session.commit()
     assert (result.created, result.corrected) == (1, 1)
-    # the same site/KPI/date from another source adds a second measurement
-    put(admin, [item(a, "WAIT", days[0], 12, 10)], source="api-client")
+    # the same site/KPI/date from another source corrects the one value of that day
+    again = put(admin, [item(a, "WAIT", days[0], 12, 10)], source="api-client")
+    assert (again.created, again.corrected) == (0, 1)
     stored, recomputed = stored_rollups(session), recomputed_rollups(session)
     assert stored.keys() == recomputed.keys()
     for key, values in recomputed.items():
@@ -163,7 +164,8 @@ def test_dry_run_counts_without_writing(session, admin):
     put(admin, [item(site)])
     preview = ingest(
         session, admin,
-        [records_frame([item(site), item(site, "CSAT", value=4), item(site, value=8, source="b")])],
+        [records_frame([item(site, source="b"), item(site, "CSAT", value=4),
+                        item(site, day=MONDAY - timedelta(days=1), value=8, source="b")])],
         default_source="test", dry_run=True,
     )  # fmt: skip
     session.rollback()
@@ -264,7 +266,7 @@ def test_new_rows_over_several_chunks_keep_their_sources_reasons_and_weeks(sessi
 
 
 def test_completeness_reads_the_measurements_site_by_site(session, admin):
-    """Completeness goes through the unique key (site, KPI, date, source), one range per
+    """Completeness goes through the unique key (site, KPI, date), one range per
     site: never a scan of the measurement table (it has no (KPI, date) index)."""
     from programme.extensions import db
     from programme.kpis.models import Kpi
@@ -273,13 +275,13 @@ def test_completeness_reads_the_measurements_site_by_site(session, admin):
     a, b = make_site("PAR-001"), make_site("LYO-001")
     put(admin, [item(a, "WAIT", TODAY - timedelta(days=d)) for d in range(1, 11)])
     put(admin, [item(b, "WAIT", TODAY - timedelta(days=d)) for d in range(1, 4)])
-    put(admin, [item(b, "WAIT", TODAY - timedelta(days=2), 9)], source="other")  # same day
+    put(admin, [item(b, "WAIT", TODAY - timedelta(days=2), 9)], source="other")  # corrects
     wait = db.session.query(Kpi).filter_by(code="WAIT").one()
     engine = session.get_bind()
     with captured_statements(engine) as statements:
         regions, sites, start, end = completeness(db.session, admin, wait, days=28)
     present = {row.site_id: (row.present, row.expected) for row in sites}
-    assert present == {a.id: (10, 28), b.id: (3, 28)}  # two sources on one day count once
+    assert present == {a.id: (10, 28), b.id: (3, 28)}  # one value per day, whatever the source
     assert sum(r.present for r in regions) == 13
     if engine.dialect.name != "sqlite":
         return
@@ -339,3 +341,104 @@ def test_xlsx_rows_are_reported_with_their_sheet_row_numbers(
     )
     session.commit()
     assert result.created == 6 and _count(session, Measurement) == 6
+
+
+# --- one value per site, KPI and date, whatever the source ----------------------------------
+
+
+def _assert_rollups_match(session):
+    stored, recomputed = stored_rollups(session), recomputed_rollups(session)
+    assert stored.keys() == recomputed.keys()
+    for key, values in recomputed.items():
+        assert stored[key] == pytest.approx(values), key
+
+
+def _current(session, site):
+    m = session.scalar(select(Measurement).where(Measurement.site_id == site.id))
+    return (m.value, m.n, m.source, m.revision)
+
+
+def _history(session):
+    return [
+        (r.revision, r.source, r.value, r.n, r.reason)
+        for r in session.scalars(select(MeasurementRevision).order_by(MeasurementRevision.revision))
+    ]
+
+
+def test_grid_file_and_api_count_one_value_with_every_source_in_the_history(session, admin):
+    site = make_site("ARA-001")
+    assert put(admin, [item(site, value=7.8, n=50)], source="seed-demo").created == 1
+    grid = put(admin, [item(site, value=6.8, n=120, reason="Corrected in the entry grid")],
+               source="form")  # fmt: skip
+    assert (grid.created, grid.corrected) == (0, 1)
+    data = csv_bytes([[site.code, "WAIT", MONDAY.isoformat(), "7,1", 90]], sep=";")
+    chunks = iter_chunks(
+        "qms.csv", data, "long", {k: k for k in ("site", "kpi", "date", "value", "n")}
+    )
+    with_file = ingest(session, admin, chunks, default_source="qms.csv")
+    session.commit()
+    assert (with_file.created, with_file.corrected) == (0, 1)
+    assert _count(session, Measurement) == 1
+    assert _current(session, site) == (7.1, 90, "qms.csv", 3)
+    assert _history(session) == [
+        (1, "seed-demo", 7.8, 50, "Corrected in the entry grid"),
+        (2, "form", 6.8, 120, None),
+    ]
+    # the weekly rollup counts one value for the day
+    rollup = session.scalar(select(KpiWeekRollup).where(KpiWeekRollup.site_id == site.id))
+    assert (rollup.count, rollup.sum_n, rollup.sum_vn) == (1, 90, pytest.approx(7.1 * 90))
+    _assert_rollups_match(session)
+
+
+def test_a_feed_sent_again_never_flips_a_correction_back(session, admin):
+    site = make_site("ARA-001")
+    put(admin, [item(site, value=7.8, n=50)], source="qms")
+    put(admin, [item(site, value=6.8, n=120, reason="typo")], source="form")
+    # the feed sends exactly what it sent last: unchanged, the correction stays
+    again = put(admin, [item(site, value=7.8, n=50)], source="qms")
+    assert (again.created, again.corrected, again.unchanged) == (0, 0, 1)
+    assert _current(session, site) == (6.8, 120, "form", 2)
+    # a dry run says the same
+    preview = ingest(
+        session, admin, [records_frame([item(site, value=7.8, n=50)])], default_source="qms",
+        dry_run=True,
+    )  # fmt: skip
+    session.rollback()
+    assert (preview.corrected, preview.unchanged) == (0, 1)
+    # another source sending that old value is a correction
+    other = put(admin, [item(site, value=7.8, n=50)], source="api")
+    assert other.corrected == 1
+    assert _current(session, site) == (7.8, 50, "api", 3)
+    # the feed sending a new value for the day is a correction too
+    newer = put(admin, [item(site, value=8.0, n=55)], source="qms")
+    assert newer.corrected == 1
+    assert _current(session, site) == (8.0, 55, "qms", 4)
+    # and from then on what the feed sent last is 8.0, no longer 7.8
+    put(admin, [item(site, value=6.0, n=10)], source="form")
+    assert put(admin, [item(site, value=7.8, n=50)], source="qms").corrected == 1
+    assert [(r[0], r[1], r[2]) for r in _history(session)] == [
+        (1, "qms", 7.8),
+        (2, "form", 6.8),
+        (3, "api", 7.8),
+        (4, "qms", 8.0),
+        (5, "form", 6.0),
+    ]
+    _assert_rollups_match(session)
+
+
+def test_the_same_value_from_another_source_is_unchanged(session, admin):
+    site = make_site("ARA-001")
+    put(admin, [item(site, value=7.8, n=50)], source="qms")
+    same = put(admin, [item(site, value=7.8, n=50)], source="api")
+    assert (same.corrected, same.unchanged) == (0, 1)
+    assert _current(session, site) == (7.8, 50, "qms", 1)
+
+
+def test_one_batch_may_not_give_two_values_for_one_day_even_from_two_sources(session, admin):
+    site = make_site("ARA-001")
+    with pytest.raises(IntakeRejected) as rejected:
+        put(admin, [item(site, source="qms"), item(site, value=8, source="api")])
+    assert [(e.row, e.field, e.message) for e in rejected.value.errors] == [
+        (1, "date", "Same site, KPI and date as row 0: keep one of them.")
+    ]
+    assert _count(session, Measurement) == 0

@@ -114,9 +114,22 @@ def test_grid_cell_saves_through_the_pipeline_and_shows_errors_inline(client, se
         bad.status_code == 422 and 'aria-invalid="true"' in page(bad) and "valid range" in page(bad)
     )
     assert session.scalar(select(Measurement.value)) == 7.5
-    changed = client.post("/measurements/grid/cell", data={"site": "BRE-001", "kpi": "WAIT", "date": day, "value": "8", "n": "40"}, headers=htmx)  # fmt: skip
+    # a change asks for its reason first (prefilled), and writes nothing until confirmed
+    asked = client.post("/measurements/grid/cell", data={"site": "BRE-001", "kpi": "WAIT", "date": day, "value": "8", "n": "40"}, headers=htmx)  # fmt: skip
+    assert asked.status_code == 200
+    assert 'name="reason"' in page(asked) and 'value="Corrected in the entry grid"' in page(asked)
+    assert _count(session, MeasurementRevision) == 0
+    no_reason = client.post("/measurements/grid/cell", data={"site": "BRE-001", "kpi": "WAIT", "date": day, "value": "8", "n": "40", "reason": " "}, headers=htmx)  # fmt: skip
+    assert no_reason.status_code == 422 and "Say why the value is corrected." in page(no_reason)
+    assert _count(session, MeasurementRevision) == 0
+    changed = client.post("/measurements/grid/cell", data={"site": "BRE-001", "kpi": "WAIT", "date": day, "value": "8", "n": "40", "reason": "Recount of the queue"}, headers=htmx)  # fmt: skip
     assert "Corrected" in page(changed)
-    assert _count(session, MeasurementRevision) == 1
+    revision = session.scalar(select(MeasurementRevision))
+    assert (revision.value, revision.source, revision.reason) == (
+        7.5,
+        "form",
+        "Recount of the queue",
+    )
     denied = client.post("/measurements/grid/cell", data={"site": "BRE-002", "kpi": "WAIT", "date": day, "value": "8", "n": "40"}, headers=htmx)  # fmt: skip
     assert denied.status_code == 403
     assert _count(session, Measurement, Measurement.site_id == world["brest"].id) == 0
@@ -139,6 +152,13 @@ def test_correction_form_keeps_the_old_value_with_who_and_why(client, session, w
     assert response.status_code == 302
     text = page(client.get(f"/measurements/{m.id}"))
     assert "wrong export" in text and "7.5" in text and world["pilot"].email in text
+    assert "<td>test</td>" in text  # the replaced value's source
+    # the correction is recorded as typed in the web app: the source re-sending its old
+    # value does not undo it
+    with force_locale("en"):
+        assert put(world["admin"], [item(world["rennes"], value=7.5, n=100)]).unchanged == 1
+    session.refresh(m)
+    assert (m.value, m.source) == (9.0, "form")
     login_as(client, make_user("coach"))
     assert (
         client.post(
@@ -295,3 +315,134 @@ def test_future_days_are_not_editable_in_the_grid(client, session, world):
     iso = (TODAY + timedelta(days=7)).isocalendar()
     text = page(client.get(f"/measurements/grid?kpi=WAIT&week={iso[0]}-W{iso[1]:02d}"))
     assert 'name="value"' not in text
+
+
+def _cell(client, **fields):
+    data = {"site": "BRE-001", "kpi": "WAIT", "date": MONDAY.isoformat(), **fields}
+    return client.post("/measurements/grid/cell", data=data, headers={"HX-Request": "true"})
+
+
+@pytest.mark.parametrize(
+    ("value", "n", "field", "message"),
+    [
+        ("abc", "40", "v", "Not a number."),
+        ("99999999", "40", "v", "Outside the valid range of WAIT (0 to 600)."),
+        ("7", "-3", "n", "n must be at least 1."),
+        ("7", "", "n", "The sample size n is required."),
+        ("", "40", "v", "This value is required."),
+    ],
+)
+def test_a_refused_cell_comes_back_422_with_its_message_inside_and_nothing_written(
+    client, session, world, value, n, field, message
+):
+    login_as(client, world["pilot"])
+    response = _cell(client, value=value, n=n)
+    assert response.status_code == 422
+    text = page(response)
+    cell = f"c-WAIT-BRE-001-{MONDAY.isoformat()}"
+    assert text.lstrip().startswith("<td") and f'id="{cell}"' in text
+    assert message in text
+    assert f'id="{cell}-e"' in text and 'aria-live="assertive"' in text
+    invalid = text.split(f'id="{cell}-{field}"')[1].split(">")[0]
+    assert 'aria-invalid="true"' in invalid and f'aria-describedby="{cell}-e"' in invalid
+    assert f'value="{value}"' in text and f'value="{n}"' in text  # what was typed stays
+    assert _count(session, Measurement) == 0
+
+
+def test_a_satisfaction_of_11_is_refused_in_its_cell(client, session, world):
+    login_as(client, world["pilot"])
+    response = _cell(client, kpi="CSAT", value="11", n="20")
+    assert response.status_code == 422 and "Outside the valid range of CSAT (1 to 5)." in page(
+        response
+    )
+    assert _count(session, Measurement) == 0
+
+
+def test_a_value_from_the_api_shows_in_the_grid_marked_with_its_source(client, session, world):
+    from programme.api.tokens import create_token
+    from programme.extensions import db
+
+    _row, token = create_token(db.session, world["admin"], "qms-feed")
+    db.session.commit()
+    api = {"Authorization": f"Bearer {token}"}
+    feed = [item(world["rennes"], value=7.8, n=50)]
+    pushed = client.post("/api/v1/measurements", json=feed, headers=api)
+    assert pushed.status_code == 201
+    assert pushed.get_json() == {"created": 1, "unchanged": 0, "corrected": 0}
+    login_as(client, world["pilot"])
+    text = page(
+        client.get(
+            f"/measurements/grid?kpi=WAIT&week={MONDAY.isocalendar()[0]}-W{MONDAY.isocalendar()[1]:02d}"
+        )
+    )
+    cell = f"c-WAIT-BRE-001-{MONDAY.isoformat()}"
+    assert 'value="7.8"' in text and 'value="50"' in text
+    assert "cell-marked" in text and f'id="{cell}-s"' in text
+    assert "From “qms-feed”, entered by" in text
+    # a value typed in the grid is not marked
+    _cell(client, date=(MONDAY + timedelta(days=1)).isoformat(), value="6", n="10")
+    text = page(
+        client.get(
+            f"/measurements/grid?kpi=WAIT&week={MONDAY.isocalendar()[0]}-W{MONDAY.isocalendar()[1]:02d}"
+        )
+    )
+    assert text.count("cell-marked") == 1
+    # correcting the API's value in the grid: one value for the day, the API's in its history
+    _cell(client, value="6.8", n="120", reason="Corrected in the entry grid")
+    m = session.scalar(select(Measurement).where(Measurement.period_date == MONDAY))
+    assert (m.value, m.source) == (6.8, "form")
+    assert _count(session, Measurement, Measurement.period_date == MONDAY) == 1
+    assert session.scalar(select(MeasurementRevision.source)) == "qms-feed"
+    # the feed sent again does not undo the correction
+    again = client.post("/api/v1/measurements", json=feed, headers=api)
+    assert again.get_json() == {"created": 0, "unchanged": 1, "corrected": 0}
+    session.refresh(m)
+    assert (m.value, m.source) == (6.8, "form")
+
+
+def test_the_grid_opens_on_the_pilots_kpi_else_the_last_one_used(client, session, world):
+    login_as(client, world["pilot"])
+    assert 'value="WAIT" selected' in page(client.get("/measurements/grid?kpi=WAIT"))
+    assert 'value="CSAT" selected' in page(client.get("/measurements/grid?kpi=CSAT"))
+    assert 'value="CSAT" selected' in page(client.get("/measurements/grid"))  # remembered
+    from tests.pilot_factories import make_pilot
+
+    make_pilot(world["admin"], members=[world["pilot"]], pilot_sites=("BRE-001",),
+               control_sites=("BRE-002",), kpis=[("FCR", 0.1)])  # fmt: skip
+    assert 'value="FCR" selected' in page(client.get("/measurements/grid"))
+
+
+def test_help_text_reads_correctly_without_a_unit(client, session, world):
+    login_as(client, world["pilot"])
+    text = page(client.get("/measurements/grid?kpi=CONV"))
+    assert "Valid range: 0 to 1." in text
+    text = page(client.get("/measurements/grid?kpi=WAIT"))
+    assert "Valid range: 0 to 600 min." in text
+
+
+def test_the_day_form_shows_one_site_and_one_day_with_the_kpis_as_rows(client, session, world):
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        put(world["admin"], [item(world["rennes"], "CSAT", value=4.2, n=30)], source="survey")
+    login_as(client, world["pilot"])
+    text = page(client.get(f"/measurements/grid?view=day&site=BRE-001&date={MONDAY.isoformat()}"))
+    for code in ("WAIT", "CONV", "CSAT", "FCR", "PICKUP", "NPS"):
+        assert f"c-{code}-BRE-001-" in text
+    assert 'value="4.2"' in text and "From “survey”" in text
+    previous = (MONDAY - timedelta(days=1)).isoformat()
+    following = (MONDAY + timedelta(days=1)).isoformat()
+    assert f"date={previous}" in text and f"date={following}" in text
+    assert 'name="view" value="day"' in text
+    # a site the user may not write to
+    assert client.get("/measurements/grid?view=day&site=BRE-002").status_code == 403
+    # saving from the day form without htmx comes back to the day form
+    response = client.post("/measurements/grid/cell", data={"site": "BRE-001", "kpi": "WAIT", "date": MONDAY.isoformat(), "value": "5", "n": "9", "view": "day"})  # fmt: skip
+    assert response.status_code == 302 and "view=day" in response.headers["Location"]
+    assert _count(session, Measurement) == 2
+    # the same permission as the grid: roles that do not write measurements, and anonymous
+    login_as(client, make_user("coach"))
+    assert client.get("/measurements/grid?view=day&site=BRE-001").status_code == 403
+    client.post("/logout")
+    anonymous = client.get("/measurements/grid?view=day&site=BRE-001")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
