@@ -10,7 +10,7 @@ they were entered. The weekly rollups are then rebuilt from the current values.
 Plain SQL on purpose (no import of the application's code, which may change later).
 
 Revision ID: d4f81b2c9e37
-Revises: c3e7a91d4b60
+Revises: c4f64843943d
 Create Date: 2026-12-06 14:00:00.000000
 
 """
@@ -22,7 +22,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd4f81b2c9e37'
-down_revision = 'c3e7a91d4b60'
+down_revision = 'c4f64843943d'
 branch_labels = None
 depends_on = None
 

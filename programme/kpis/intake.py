@@ -53,6 +53,11 @@ from programme.kpis.models import Kpi
 FIELDS = ("site", "kpi", "date", "value", "n", "source", "reason")
 MAX_REPORTED_ERRORS = 1000  # every error is counted; the first thousand are listed
 STAGING = "kpi_intake_staging"
+# Concurrent writers lock sites in this many buckets (PostgreSQL advisory locks, one key
+# space for the intake): enough for writers of different sites to run side by side, few
+# enough to stay far below the server's lock table.
+SITE_LOCK_BUCKETS = 64
+SITE_LOCK_SPACE = 7341
 # Each staged row's source and reason, as a number into this small table: a text column
 # staged per row cost more than the validation of the row.
 TAG_STAGING = "kpi_intake_tag"
@@ -708,6 +713,21 @@ class Batch:
             unchanged=self.rows - created - corrected,
         )
 
+    def _lock_sites(self) -> None:
+        """PostgreSQL: writers of the same sites take turns (a transaction lock per bucket
+        of sites, in order). Each statement below then sees what an earlier writer of the
+        same key committed, so two batches carrying one key concurrently give a value and
+        a correction instead of a unique-key error, and no deadlock. SQLite needs none:
+        its write transactions already take turns (BEGIN IMMEDIATE)."""
+        buckets = self.session.scalars(
+            text(f"SELECT DISTINCT site_id % {SITE_LOCK_BUCKETS} FROM {STAGING} ORDER BY 1")
+        ).all()
+        for bucket in buckets:
+            self.session.execute(
+                text("SELECT pg_advisory_xact_lock(:space, :bucket)"),
+                {"space": SITE_LOCK_SPACE, "bucket": int(bucket)},
+            )
+
     def write(self, label: str) -> IntakeResult:
         self.check()
         session = self.session
@@ -725,6 +745,7 @@ class Batch:
             return session.execute(stmt, {k: params[k] for k in names})
 
         if self._dialect == "postgresql":
+            self._lock_sites()
             # A temporary table has no statistics until analysed: without them the joins
             # below are planned for a guess of its size.
             session.execute(text(f"ANALYZE {STAGING}, {TAG_STAGING}"))
@@ -771,6 +792,9 @@ class Batch:
                     "SELECT site_id, kpi_id, week, SUM(dvn), SUM(dn), SUM(dc), SUM(dv), "
                     f"SUM(dv2) FROM ({deltas}) AS d "
                     "WHERE true GROUP BY site_id, kpi_id, week "
+                    # Rows locked in key order: two batches touching the same weeks
+                    # wait for each other instead of deadlocking (PostgreSQL).
+                    "ORDER BY site_id, kpi_id, week "
                     "ON CONFLICT (site_id, kpi_id, week_start) DO UPDATE SET "
                     "sum_vn = kpi_rollup_week.sum_vn + excluded.sum_vn, "
                     "sum_n = kpi_rollup_week.sum_n + excluded.sum_n, "
