@@ -83,7 +83,7 @@ def _path_parameters(rule) -> list[dict[str, Any]]:
     parameters = []
     for name, converter in rule._converters.items():
         if isinstance(converter, IntegerConverter):
-            schema = {"type": "integer", "minimum": 1, "maximum": INT64_MAX}
+            schema = {"type": "integer", "minimum": 1, "maximum": INT64_MAX, "example": 1}
         else:
             schema = {"type": "string", "minLength": 1, "maxLength": 40}
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})

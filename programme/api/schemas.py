@@ -220,7 +220,10 @@ class Measurement(Out):
     n: int | None
     source: str
     revision: int
-    entered_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})] | None
+    entered_at: str | None = Field(
+        description="When it was entered: ISO 8601 in UTC, without offset "
+        "(2026-11-16T08:30:00.123456)."
+    )
 
 
 class MeasurementPage(Out):
