@@ -128,11 +128,18 @@ def check_declared_length() -> None:
 
 
 def _read_body() -> bytes:
-    """The raw body, read with a limit: a chunked body that runs past it is 413 too."""
+    """The raw body, read with a limit: a chunked body that runs past it is 413 too.
+
+    A chunked body has no Content-Length; the server de-chunks it and says so with
+    `wsgi.input_terminated` (gunicorn, the dev server). It is read directly, at most one
+    byte past the limit, since werkzeug's own stream stops quietly at the limit."""
     limit = max_body_bytes()
     check_declared_length()
     try:
-        raw = request.stream.read(limit + 1)
+        if request.content_length is None and request.environ.get("wsgi.input_terminated"):
+            raw = request.environ["wsgi.input"].read(limit + 1)
+        else:
+            raw = request.stream.read(limit + 1)
     except RequestEntityTooLarge:
         raise _too_large(limit) from None
     if len(raw) > limit:
