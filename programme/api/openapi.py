@@ -13,7 +13,7 @@ from flask import Flask
 from pydantic import BaseModel, TypeAdapter
 from werkzeug.routing import IntegerConverter
 
-from programme.api.schemas import INT64_MAX
+from programme.api.schemas import INT32_MAX
 
 REF = "#/components/schemas/{model}"
 
@@ -83,7 +83,7 @@ def _path_parameters(rule) -> list[dict[str, Any]]:
     parameters = []
     for name, converter in rule._converters.items():
         if isinstance(converter, IntegerConverter):
-            schema = {"type": "integer", "minimum": 1, "maximum": INT64_MAX, "example": 1}
+            schema = {"type": "integer", "minimum": 1, "maximum": INT32_MAX, "example": 1}
         else:
             schema = {"type": "string", "minLength": 1, "maxLength": 40}
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})

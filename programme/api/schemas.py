@@ -22,7 +22,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-INT64_MAX = 2**63 - 1
+INT64_MAX = 2**63 - 1  # BIGINT columns (measurement ids)
+INT32_MAX = 2**31 - 1  # INTEGER columns on PostgreSQL (other ids, sample sizes)
 MAX_ITEMS = 10_000
 PAGE_SIZE = 500
 MAX_PAGE_SIZE = 5000
@@ -67,7 +68,7 @@ IsoDate = Annotated[
 ]
 Text = Annotated[str, AfterValidator(_text)]
 Code = Annotated[str, AfterValidator(_text), Field(min_length=1, max_length=40)]
-Id = Annotated[int, Field(ge=1, le=INT64_MAX)]
+Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 QueryText = Annotated[str, AfterValidator(_text), Field(min_length=1, max_length=200)]
 QueryDate = IsoDate
@@ -187,7 +188,7 @@ class MeasurementInput(In):
     kpi: Annotated[Code, Field(description="KPI code.")]
     date: Annotated[IsoDate, Field(description="Not in the future; a Monday for weekly KPIs.")]
     value: Annotated[Number, Field(description="Within the KPI's range; a rate is successes / n.")]
-    n: Annotated[int, Field(ge=1, le=INT64_MAX, description="Sample size.")]
+    n: Annotated[int, Field(ge=1, le=INT32_MAX, description="Sample size.")]
     source: (
         Annotated[
             Text, Field(min_length=1, max_length=120, description="Defaults to the token's name.")
@@ -418,7 +419,7 @@ def _package_message():
 
 class ImpactQuery(Query):
     kpi: QueryText = Field(description="KPI code, e.g. WAIT.")
-    package: _query_int_type(1, INT64_MAX) | None = Field(  # type: ignore[valid-type]
+    package: _query_int_type(1, INT32_MAX) | None = Field(  # type: ignore[valid-type]
         None, description="Package id; may be left out when only one package has waves."
     )
     window_weeks: _query_int_type(1, 52) = 8  # type: ignore[valid-type]

@@ -369,7 +369,7 @@ def _pilot_or_error(pilot_id: int):
     from programme.auth.permissions import may_see_pilot
     from programme.pilots.models import Pilot
 
-    pilot = db.session.get(Pilot, pilot_id) if 0 < pilot_id <= s.INT64_MAX else None
+    pilot = db.session.get(Pilot, pilot_id) if 0 < pilot_id <= s.INT32_MAX else None
     if pilot is None:
         return None, _error(404, _("No such pilot."))
     if not can(g.api_user, "view_pilots") or not may_see_pilot(g.api_user, pilot):
@@ -546,7 +546,7 @@ def wave_get(wave_id: int):
     from programme.deployment import services as deployment
     from programme.deployment.models import Wave
 
-    wave = db.session.get(Wave, wave_id) if 0 < wave_id <= s.INT64_MAX else None
+    wave = db.session.get(Wave, wave_id) if 0 < wave_id <= s.INT32_MAX else None
     if wave is None:
         return _error(404, _("No such wave."))
     if not can(g.api_user, "view_deployment"):

@@ -279,6 +279,7 @@ def test_json_dates_are_yyyy_mm_dd_only(client, session, world, day):
         "/api/v1/pilots/10000000000000000000",
         "/api/v1/pilots/10000000000000000000/results",
         "/api/v1/waves/9223372036854775808",
+        "/api/v1/pilots/2147483648",  # beyond PostgreSQL's INTEGER ids
         "/api/v1/pilots/0",
     ],
 )
@@ -291,6 +292,7 @@ def test_ids_beyond_64_bits_in_paths_are_404(client, session, world, url):
     ("url", "field"),
     [
         ("/api/v1/impact?kpi=WAIT&package=1177928437073035828763", "package"),
+        ("/api/v1/impact?kpi=WAIT&package=2147483648", "package"),
         ("/api/v1/measurements?after=99999999999999999999", "after"),
         ("/api/v1/measurements?limit=-1", "limit"),
         ("/api/v1/measurements?to=", "to"),
@@ -314,6 +316,7 @@ def test_bad_or_empty_query_values_are_422(client, session, world, url, field):
     ("body", "field"),
     [
         ([item("BRE-001", n=10**20)], "n"),
+        ([item("BRE-001", n=2**31)], "n"),
         ([item("BRE-001", value=True)], "value"),
         ([item("BRE-001", value="7.5")], "value"),
         ([{**item("BRE-001"), "site": "BRE\x00001"}], "site"),
