@@ -27,7 +27,7 @@ from tests.deployment_factories import make_package, make_wave
 from tests.factories import make_user
 from tests.pilot_factories import make_pilot, measured_sites
 
-FUZZ_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "40"))
+FUZZ_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "30"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
