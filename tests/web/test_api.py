@@ -395,3 +395,9 @@ def test_a_chunked_body_over_the_limit_is_413(app, client, session, world):
         app.config.pop("API_MAX_BODY_BYTES")
     assert response.status_code == 413 and "error" in response.get_json()
     assert _count(session, Measurement) == 0
+
+
+def test_a_wrong_method_is_405_with_allow(client, session, world):
+    response = client.delete("/api/v1/pilots/1", headers=_bearer(make_user("admin")))
+    assert response.status_code == 405 and "error" in response.get_json()
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}

@@ -11,15 +11,11 @@ import os
 
 import pytest
 import schemathesis
+import schemathesis.specs.openapi.checks  # noqa: F401  (registers the OpenAPI checks)
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import CHECKS as REGISTERED_CHECKS
 from schemathesis.generation import GenerationMode
-from schemathesis.specs.openapi.checks import (
-    negative_data_rejection,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from programme.api.tokens import create_token
 from programme.extensions import db
@@ -28,12 +24,18 @@ from tests.factories import make_user
 from tests.pilot_factories import make_pilot, measured_sites
 
 FUZZ_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "30"))
+# Every check schemathesis has (no 500, documented statuses, content types, headers and
+# schemas, invalid data and invalid credentials refused, 405 with Allow, ...) except
+# positive_data_acceptance: a schema-valid body may still name an unknown site or KPI, or
+# a future date, which the domain refuses with 422 (documented).
 CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    response_schema_conformance,
-    negative_data_rejection,
+    check
+    for check in REGISTERED_CHECKS.get_all()
+    if check.__name__ not in {"positive_data_acceptance"}
 ]
+assert {"not_a_server_error", "negative_data_rejection", "response_schema_conformance"} <= {
+    check.__name__ for check in CHECKS
+}
 
 
 @pytest.fixture
@@ -49,10 +51,11 @@ def admin_headers(app):
         _row, token = create_token(db.session, admin, "fuzz")
         db.session.commit()
         db.session.remove()
-    previous = app.config.get("API_RATE_LIMIT")
-    app.config["API_RATE_LIMIT"] = "1000000 per minute"
+    names = ("API_RATE_LIMIT", "API_ANONYMOUS_RATE_LIMIT")
+    previous = {name: app.config.get(name) for name in names}
+    app.config.update(dict.fromkeys(names, "1000000 per minute"))
     yield {"Authorization": f"Bearer {token}"}
-    app.config["API_RATE_LIMIT"] = previous
+    app.config.update(previous)
 
 
 def test_the_api_holds_to_its_document(app, admin_headers):
