@@ -121,7 +121,9 @@ def _problem(problem: ApiProblem):
 def _authenticate():
     if request.endpoint == "api.openapi":
         return None
-    check_declared_length()
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(getattr(view, "api_operation", None), "body", None) is not None:
+        check_declared_length()  # a body too large is 413 before the token is looked up
     user, row = _token_identity()
     if user is None:
         scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")

@@ -401,3 +401,23 @@ def test_a_wrong_method_is_405_with_allow(client, session, world):
     response = client.delete("/api/v1/pilots/1", headers=_bearer(make_user("admin")))
     assert response.status_code == 405 and "error" in response.get_json()
     assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+
+
+def test_the_document_lists_the_shared_statuses_of_every_route(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            statuses = set(operation["responses"])
+            assert "429" in statuses, (method, path)
+            if path != "/openapi.json":
+                assert "401" in statuses, (method, path)
+            if "requestBody" in operation:
+                assert {"400", "413", "415", "422"} <= statuses, (method, path)
+            if "{" in path:
+                assert "404" in statuses, (method, path)
+            if any(p["in"] == "query" for p in operation.get("parameters", [])):
+                assert "422" in statuses, (method, path)
+    body = doc["paths"]["/measurements"]["post"]["requestBody"]["content"]["application/json"]
+    item_schema = doc["components"]["schemas"][body["schema"]["items"]["$ref"].rsplit("/", 1)[1]]
+    assert item_schema["properties"]["date"]["format"] == "date"
+    assert body["schema"]["maxItems"] == 10_000
