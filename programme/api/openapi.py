@@ -1,703 +1,158 @@
-"""The OpenAPI 3.1 document of /api/v1 (a test checks it names every route)."""
+"""The OpenAPI 3.1 document of /api/v1, built from the routes' declarations.
+
+Each /api/v1 view carries an `Operation` (programme/api/spec.py) naming its pydantic models
+(programme/api/schemas.py); the paths, parameters, bodies, responses and component
+schemas all come from them, so the document cannot drift from what is validated."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from flask import Flask
+from pydantic import BaseModel, TypeAdapter
+from werkzeug.routing import IntegerConverter
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+from programme.api.schemas import INT32_MAX
+
+REF = "#/components/schemas/{model}"
+
+DESCRIPTION = (
+    "Push KPI measurements and sync the network. Authenticate with a personal token: "
+    "`Authorization: Bearer <token>` (create it on the account page or with "
+    "`flask --app app create-token EMAIL`). The token acts with its owner's permissions. "
+    "Writes are all-or-nothing. Bodies are JSON (`Content-Type: application/json`), at "
+    "most 5 MB and 20 levels deep; dates are `YYYY-MM-DD`. Every error is JSON: "
+    '`{"error": "…"}`, or `{"errors": [{"index", "field", "message"}]}` for 422. Each token '
+    "may make API_RATE_LIMIT requests (600 a minute by default), and calls without a valid "
+    "token are limited per address; over the limit the answer is 429 with `Retry-After`."
+)
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+class _Components:
+    def __init__(self) -> None:
+        self.schemas: dict[str, Any] = {}
+
+    def schema(self, tp: Any, mode: str) -> dict[str, Any]:
+        """The JSON schema of a type, its models moved to components and referenced."""
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            generated = tp.model_json_schema(ref_template=REF, mode=mode)
+            self._add_defs(generated)
+            self.schemas.setdefault(tp.__name__, generated)
+            return {"$ref": REF.format(model=tp.__name__)}
+        generated = TypeAdapter(tp).json_schema(ref_template=REF, mode=mode)
+        self._add_defs(generated)
+        return generated
+
+    def _add_defs(self, generated: dict[str, Any]) -> None:
+        for name, definition in generated.pop("$defs", {}).items():
+            self.schemas.setdefault(name, definition)
 
 
-ERRORS = {
-    "401": {"$ref": "#/components/responses/Unauthorized"},
-}
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is absent or a string: drop the `null` branch of an optional one."""
+    options = schema.get("anyOf")
+    if options:
+        kept = [o for o in options if o.get("type") != "null"]
+        if len(kept) == 1:
+            rest = {k: v for k, v in schema.items() if k != "anyOf"}
+            return {**kept[0], **rest}
+    return schema
 
 
-def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
-    error = _ref("Error")
-    invalid = _json(_ref("ValidationErrors"), "Invalid items: nothing was written.")
-    too_large = _json(
-        error, f"Body larger than {max_bytes // (1024 * 1024)} MB or more than {max_items} items."
-    )
-    bad_json = _json(error, "The body is not valid JSON.")
-    forbidden = _json(error, "Authenticated, but the token's user may not do this.")
-    measurement_filters = [
-        {"name": "site", "in": "query", "schema": {"type": "string"}, "description": "Site code."},
-        {"name": "kpi", "in": "query", "schema": {"type": "string"}, "description": "KPI code."},
-        {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
-        {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
-        {
-            "name": "limit",
-            "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 500},
-        },
-        {
-            "name": "after",
-            "in": "query",
-            "schema": {"type": "integer", "minimum": 0},
-            "description": "Cursor: the last id of the previous page (use the `next` link).",
-        },
-    ]
-    pilot_id = {"name": "pilot_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-    number_or_null = {"type": ["number", "null"]}
-    pilot_schemas = {
-        "PilotKpi": {
-            "type": "object",
-            "required": ["kpi"],
-            "properties": {
-                "kpi": {"type": "string", "description": "KPI code."},
-                "target_relative": {
-                    "type": ["number", "null"],
-                    "description": "Relative change, e.g. -0.2 for −20 %.",
-                },
-            },
-        },
-        "PilotInput": {
-            "type": "object",
-            "required": [
-                "name",
-                "kpis",
-                "pilot_sites",
-                "baseline_start",
-                "baseline_end",
-                "pilot_start",
-                "pilot_end",
-            ],  # fmt: skip
-            "properties": {
-                "name": {"type": "string"},
-                "kpis": {"type": "array", "items": _ref("PilotKpi")},
-                "pilot_sites": {"type": "array", "items": {"type": "string"}},
-                "control_sites": {"type": "array", "items": {"type": "string"}},
-                "baseline_start": {"type": "string", "format": "date"},
-                "baseline_end": {"type": "string", "format": "date"},
-                "pilot_start": {"type": "string", "format": "date"},
-                "pilot_end": {"type": "string", "format": "date"},
-                "description": {"type": "string"},
-            },
-        },
-        "Pilot": {
-            "type": "object",
-            "required": ["id", "name", "stage"],
-            "properties": {
-                "id": {"type": "integer"},
-                "name": {"type": "string"},
-                "stage": {"enum": ["design", "running", "evaluating", "decided"]},
-                "baseline_start": {"type": "string", "format": "date"},
-                "baseline_end": {"type": "string", "format": "date"},
-                "pilot_start": {"type": "string", "format": "date"},
-                "pilot_end": {"type": "string", "format": "date"},
-                "pilot_sites": {"type": "array", "items": {"type": "string"}},
-                "control_sites": {"type": "array", "items": {"type": "string"}},
-                "kpis": {"type": "array", "items": _ref("PilotKpi")},
-                "improvements": {"type": "array", "items": {"type": "object"}},
-                "supporting_functions": {"type": "array", "items": {"type": "string"}},
-                "decision": {"type": ["object", "null"]},
-                "package": {"type": ["integer", "null"]},
-            },
-        },
-        "PilotResult": {
-            "type": "object",
-            "properties": {
-                "kpi": {"type": "string"},
-                "baseline_mean": number_or_null,
-                "pilot_mean": number_or_null,
-                "effect": number_or_null,
-                "relative_effect": number_or_null,
-                "ci_low": number_or_null,
-                "ci_high": number_or_null,
-                "p_value": number_or_null,
-                "n_pilot_sites": {"type": "integer"},
-                "n_control_sites": {"type": "integer"},
-                "completeness": number_or_null,
-                "target_reached": {"type": "boolean"},
-                "reading": {"type": "string"},
-            },
-        },
-        "PilotResults": {
-            "type": "object",
-            "properties": {
-                "pilot": {"type": "integer"},
-                "results": {"type": "array", "items": _ref("PilotResult")},
-            },
-        },
-    }
-    date_type = {"type": "string", "format": "date"}
-    states = ["not_started", "in_progress", "in_place", "sustained"]
-    deployment_schemas: dict[str, Any] = {
-        "Package": {
-            "type": "object",
-            "required": ["id", "name", "elements"],
-            "properties": {
-                "id": {"type": "integer"},
-                "name": {"type": "string"},
-                "elements": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "id": {"type": "integer"},
-                            "name": {"type": "string"},
-                            "kind": {"enum": ["process", "tool", "indicator", "routine"]},
-                        },
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    generated = model.model_json_schema(mode="validation")
+    required = set(generated.get("required", []))
+    parameters = []
+    for name, schema in generated["properties"].items():
+        schema = _without_null(dict(schema))
+        schema.pop("title", None)
+        description = schema.pop("description", None)
+        if schema.get("type") == "string" and "format" not in schema:
+            schema.setdefault("minLength", 1)  # an empty value is refused
+        if schema.get("type") == "string" and schema.get("format") == "date":
+            schema["pattern"] = r"^\d{4}-\d{2}-\d{2}$"
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": schema}
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
+
+
+def _path_parameters(rule) -> list[dict[str, Any]]:
+    parameters = []
+    for name, converter in rule._converters.items():
+        if isinstance(converter, IntegerConverter):
+            schema = {"type": "integer", "minimum": 1, "maximum": INT32_MAX, "example": 1}
+        else:
+            schema = {"type": "string", "minLength": 1, "maxLength": 40}
+        parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return parameters
+
+
+def _response(components: _Components, status: int, model: Any, description: str):
+    response: dict[str, Any] = {"description": description}
+    if model is not None:
+        response["content"] = {
+            "application/json": {"schema": components.schema(model, "serialization")}
+        }
+    if status == 429:
+        response["headers"] = {
+            "Retry-After": {
+                "description": "Seconds to wait before the next call.",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 0},
+            }
+        }
+    if status == 401:
+        response["headers"] = {
+            "WWW-Authenticate": {"required": True, "schema": {"type": "string"}},
+        }
+    return response
+
+
+def openapi_document(app: Flask, prefix: str = "/api/v1") -> dict[str, Any]:
+    components = _Components()
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith(prefix + "/"):
+            continue
+        view = app.view_functions[rule.endpoint]
+        op = getattr(view, "api_operation", None)
+        if op is None:
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len(prefix) :])
+        parameters = _path_parameters(rule)
+        if op.query is not None:
+            parameters += _query_parameters(op.query)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            entry: dict[str, Any] = {"summary": op.summary, "operationId": op.operation_id}
+            if op.description:
+                entry["description"] = op.description
+            if parameters:
+                entry["parameters"] = parameters
+            if op.body is not None:
+                entry["requestBody"] = {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": components.schema(op.body, "validation")}
                     },
-                },
-            },
-        },
-        "WaveInput": {
-            "type": "object",
-            "required": ["name", "package", "start", "go_live"],
-            "properties": {
-                "name": {"type": "string"},
-                "package": {"type": "integer"},
-                "start": date_type,
-                "go_live": date_type,
-                "sites": {"type": "array", "items": {"type": "string"}},
-            },
-        },
-        "Wave": {
-            "type": "object",
-            "required": ["id", "name", "package", "start", "go_live", "status", "sites"],
-            "properties": {
-                "id": {"type": "integer"},
-                "name": {"type": "string"},
-                "package": {"type": "integer"},
-                "start": date_type,
-                "go_live": date_type,
-                "status": {"enum": ["planned", "preparing", "deploying", "stabilising", "closed"]},
-                "sites": {"type": "array", "items": {"type": "string"}},
-                "progress": {"type": "number", "minimum": 0, "maximum": 1},
-            },
-        },
-        "SiteProgress": {
-            "type": "object",
-            "properties": {
-                "site": {"type": "string"},
-                "wave": {"type": ["integer", "null"]},
-                "progress": {"type": ["number", "null"]},
-                "items": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "element": {"type": "integer"},
-                            "name": {"type": "string"},
-                            "kind": {"type": "string"},
-                            "state": {"enum": states},
-                            "state_on": {"type": ["string", "null"], "format": "date"},
-                            "updated_by": {"type": ["string", "null"]},
-                            "evidence": {"type": ["string", "null"]},
-                        },
-                    },
-                },
-            },
-        },
-    }
+                }
+            if not op.authenticated:
+                entry["security"] = []
+            entry["responses"] = {
+                str(status): _response(components, status, model, description)
+                for status, (model, description) in op.all_responses().items()
+            }
+            paths.setdefault(path, {})[method.lower()] = entry
     return {
         "openapi": "3.1.0",
-        "info": {
-            "title": "Programme API",
-            "version": "1.0.0",
-            "description": (
-                "Push KPI measurements and sync the network. Authenticate with a personal "
-                "token: `Authorization: Bearer <token>` (create it on the account page or with "
-                "`flask --app app create-token EMAIL`). The token acts with its owner's "
-                "permissions. Writes are all-or-nothing."
-            ),
-        },
-        "servers": [{"url": "/api/v1"}],
+        "info": {"title": "Programme API", "version": "1.1.0", "description": DESCRIPTION},
+        "servers": [{"url": prefix}],
         "security": [{"bearer": []}],
-        "paths": {
-            "/kpis": {
-                "get": {
-                    "summary": "The KPI catalogue",
-                    "operationId": "listKpis",
-                    "responses": {
-                        "200": _json({"type": "array", "items": _ref("Kpi")}, "The KPIs."),
-                        **ERRORS,
-                    },
-                }
-            },
-            "/sites": {
-                "get": {
-                    "summary": "The sites the token's user may see",
-                    "operationId": "listSites",
-                    "responses": {
-                        "200": _json({"type": "array", "items": _ref("Site")}, "The sites."),
-                        **ERRORS,
-                    },
-                },
-                "post": {
-                    "summary": "Create or update sites by code (programme office only)",
-                    "operationId": "upsertSites",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "array",
-                                    "maxItems": max_items,
-                                    "items": _ref("SiteInput"),
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "201": _json(_ref("SiteCounts"), "Sites written."),
-                        "400": bad_json,
-                        **ERRORS,
-                        "403": forbidden,
-                        "413": too_large,
-                        "422": invalid,
-                    },
-                },
-            },
-            "/measurements": {
-                "get": {
-                    "summary": "Measurements of the sites the token's user may see",
-                    "operationId": "listMeasurements",
-                    "parameters": measurement_filters,
-                    "responses": {
-                        "200": _json(_ref("MeasurementPage"), "One page, oldest id first."),
-                        **ERRORS,
-                        "422": _json(_ref("ValidationErrors"), "Unknown filter value."),
-                    },
-                },
-                "post": {
-                    "summary": "Add measurements (same value again: unchanged; new value: correction)",
-                    "operationId": "postMeasurements",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "array",
-                                    "maxItems": max_items,
-                                    "items": _ref("MeasurementInput"),
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "201": _json(_ref("MeasurementCounts"), "All items written."),
-                        "400": bad_json,
-                        **ERRORS,
-                        "403": _json(
-                            _ref("Forbidden"),
-                            "The user may not write one of the sites (or may not write at all).",
-                        ),
-                        "413": too_large,
-                        "422": invalid,
-                    },
-                },
-            },
-            "/pilots": {
-                "post": {
-                    "summary": "Create a pilot (programme office only)",
-                    "operationId": "createPilot",
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _ref("PilotInput")}},
-                    },
-                    "responses": {
-                        "201": _json(_ref("Pilot"), "The pilot, created at the design stage."),
-                        "400": bad_json,
-                        **ERRORS,
-                        "403": forbidden,
-                        "422": _json(
-                            _ref("ValidationErrors"),
-                            "Per-field errors (overlapping periods, a site in both arms, "
-                            "unknown codes, a target of the wrong sign): nothing was written.",
-                        ),
-                    },
-                }
-            },
-            "/pilots/{pilot_id}": {
-                "get": {
-                    "summary": "One pilot's design and decision",
-                    "operationId": "getPilot",
-                    "parameters": [pilot_id],
-                    "responses": {
-                        "200": _json(_ref("Pilot"), "The pilot."),
-                        **ERRORS,
-                        "403": forbidden,
-                        "404": _json(error, "No such pilot."),
-                    },
-                }
-            },
-            "/pilots/{pilot_id}/results": {
-                "get": {
-                    "summary": "The pilot's results per KPI",
-                    "description": (
-                        "Per site and phase, the n-weighted mean; per site Δ = pilot-phase "
-                        "mean − baseline mean; effect = mean Δ of the pilot sites − mean Δ of "
-                        "the control sites (one-sample without control); 95 % CI and p-value "
-                        "from Welch's t-test (one-sample t-test without control). Numbers "
-                        "are null where not computable; `reading` says why."
-                    ),
-                    "operationId": "getPilotResults",
-                    "parameters": [pilot_id],
-                    "responses": {
-                        "200": _json(_ref("PilotResults"), "One result per KPI of the pilot."),
-                        **ERRORS,
-                        "403": forbidden,
-                        "404": _json(error, "No such pilot."),
-                    },
-                }
-            },
-            "/packages": {
-                "get": {
-                    "summary": "Packages with their elements",
-                    "operationId": "listPackages",
-                    "responses": {
-                        "200": _json(
-                            {"type": "array", "items": _ref("Package")},
-                            "Every package, each with its elements.",
-                        ),
-                        **ERRORS,
-                        "403": forbidden,
-                    },
-                }
-            },
-            "/waves": {
-                "get": {
-                    "summary": "Deployment waves with their progress",
-                    "operationId": "listWaves",
-                    "responses": {
-                        "200": _json({"type": "array", "items": _ref("Wave")}, "Every wave."),
-                        **ERRORS,
-                        "403": forbidden,
-                    },
-                },
-                "post": {
-                    "summary": "Plan a wave (programme office only; past dates are allowed)",
-                    "operationId": "createWave",
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _ref("WaveInput")}},
-                    },
-                    "responses": {
-                        "201": _json(_ref("Wave"), "The wave, with one checklist per site."),
-                        "400": bad_json,
-                        **ERRORS,
-                        "403": forbidden,
-                        "422": _json(
-                            _ref("ValidationErrors"),
-                            "Per-field errors (go-live before start, a site already in another "
-                            "active wave of the same package, unknown codes): nothing was "
-                            "written.",
-                        ),
-                    },
-                },
-            },
-            "/waves/{wave_id}": {
-                "get": {
-                    "summary": "One wave",
-                    "operationId": "getWave",
-                    "parameters": [
-                        {
-                            "name": "wave_id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "integer"},
-                        }
-                    ],  # fmt: skip
-                    "responses": {
-                        "200": _json(_ref("Wave"), "The wave."),
-                        **ERRORS,
-                        "403": forbidden,
-                        "404": _json(error, "No such wave."),
-                    },
-                }
-            },
-            "/sites/{code}/progress": {
-                "get": {
-                    "summary": "A site's checklist in its current wave",
-                    "description": (
-                        "The checklist of the site's active wave (else its latest wave): one "
-                        "item per package element with its state and date. `progress` = share "
-                        "of elements in place or sustained."
-                    ),
-                    "operationId": "getSiteProgress",
-                    "parameters": [
-                        {
-                            "name": "code",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],  # fmt: skip
-                    "responses": {
-                        "200": _json(_ref("SiteProgress"), "The site's checklist."),
-                        **ERRORS,
-                        "403": forbidden,
-                        "404": _json(error, "No such site."),
-                    },
-                }
-            },
-            "/impact": {
-                "get": {
-                    "summary": "Deployment impact of a package on one KPI",
-                    "description": (
-                        "For each wave with go-live g: per site, Δ = n-weighted mean over "
-                        "[g, g + W weeks) − n-weighted mean over [g − W weeks, g). ATT of the "
-                        "wave = mean Δ of its sites − mean Δ of the comparison sites (sites "
-                        "not in the wave whose own go-live in the package is not before the "
-                        "end of the post window, never-deployed sites included). The "
-                        "estimate is the mean of the ATTs weighted by each wave's sites used, "
-                        "with a 95 % interval from a site-level bootstrap (1,000 resamples, "
-                        "fixed seed). A wave with fewer than 5 comparison sites with data, or "
-                        "not live for a whole week, is left out; a wave still within its post "
-                        "window is computed on the whole weeks elapsed. Numbers are null "
-                        "where not computable; `reading` says why. Roles: admin, executive, "
-                        "pilot team."
-                    ),
-                    "operationId": "getImpact",
-                    "parameters": [
-                        {
-                            "name": "kpi",
-                            "in": "query",
-                            "required": True,
-                            "schema": {"type": "string"},
-                            "description": "KPI code, e.g. WAIT.",
-                        },
-                        {
-                            "name": "package",
-                            "in": "query",
-                            "schema": {"type": "integer"},
-                            "description": "Package id; may be left out when only one "
-                            "package has waves.",
-                        },
-                        {
-                            "name": "window_weeks",
-                            "in": "query",
-                            "schema": {
-                                "type": "integer",
-                                "minimum": 1,
-                                "maximum": 52,
-                                "default": 8,
-                            },
-                        },
-                    ],
-                    "responses": {
-                        "200": _json(_ref("Impact"), "The estimate, per wave."),
-                        **ERRORS,
-                        "403": forbidden,
-                        "422": _json(
-                            _ref("ValidationErrors"),
-                            "Unknown KPI or package, a window outside 1–52 weeks, or no "
-                            "package given while several packages have waves.",
-                        ),
-                    },
-                }
-            },
-            "/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "operationId": "openapi",
-                    "security": [],
-                    "responses": {"200": {"description": "The OpenAPI document."}},
-                }
-            },
-        },
+        "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "responses": {
-                "Unauthorized": _json(error, "Missing, unknown or revoked token."),
-            },
-            "schemas": {
-                **pilot_schemas,
-                **deployment_schemas,
-                "WaveImpact": {
-                    "type": "object",
-                    "required": ["wave", "go_live", "att", "n_treated", "n_comparison"],
-                    "properties": {
-                        "wave": {"type": "integer"},
-                        "go_live": {"type": "string", "format": "date"},
-                        "att": {
-                            "type": ["number", "null"],
-                            "description": "Null when the wave is left out.",
-                        },
-                        "n_treated": {
-                            "type": "integer",
-                            "description": "Wave sites with data in both windows.",
-                        },
-                        "n_comparison": {
-                            "type": "integer",
-                            "description": "Comparison sites with data in both windows.",
-                        },
-                    },
-                },
-                "Impact": {
-                    "type": "object",
-                    "required": [
-                        "kpi",
-                        "window_weeks",
-                        "estimate",
-                        "ci_low",
-                        "ci_high",
-                        "n_sites",
-                        "waves",
-                        "reading",
-                    ],  # fmt: skip
-                    "properties": {
-                        "kpi": {"type": "string"},
-                        "window_weeks": {"type": "integer"},
-                        "estimate": {"type": ["number", "null"]},
-                        "ci_low": {"type": ["number", "null"]},
-                        "ci_high": {"type": ["number", "null"]},
-                        "n_sites": {"type": "integer"},
-                        "waves": {"type": "array", "items": _ref("WaveImpact")},
-                        "reading": {"type": "string"},
-                    },
-                },
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {"error": {"type": "string"}},
-                },
-                "Forbidden": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {
-                        "error": {"type": "string"},
-                        "errors": {"type": "array", "items": _ref("ItemError")},
-                    },
-                },
-                "ItemError": {
-                    "type": "object",
-                    "required": ["index", "field", "message"],
-                    "properties": {
-                        "index": {"type": ["integer", "null"]},
-                        "field": {"type": "string"},
-                        "message": {"type": "string"},
-                    },
-                },
-                "ValidationErrors": {
-                    "type": "object",
-                    "required": ["errors"],
-                    "properties": {"errors": {"type": "array", "items": _ref("ItemError")}},
-                },
-                "Kpi": {
-                    "type": "object",
-                    "properties": {
-                        "code": {"type": "string"},
-                        "name": {
-                            "type": "object",
-                            "properties": {"en": {"type": "string"}, "fr": {"type": "string"}},
-                        },
-                        "unit": {"type": "string"},
-                        "kind": {"enum": ["mean", "rate"]},
-                        "better": {"enum": ["lower", "higher"]},
-                        "min": {"type": "number"},
-                        "max": {"type": "number"},
-                        "period": {"enum": ["day", "week"]},
-                        "active": {"type": "boolean"},
-                    },
-                },
-                "Site": {
-                    "type": "object",
-                    "required": ["code", "name", "region", "type"],
-                    "properties": {
-                        "code": {"type": "string"},
-                        "name": {"type": "string"},
-                        "region": {"type": "string"},
-                        "type": {"type": "string"},
-                        "country": {"type": "string"},
-                        "city": {"type": ["string", "null"]},
-                        "operator": {"enum": ["internal", "outsourced"]},
-                        "provider": {"type": ["string", "null"]},
-                    },
-                },
-                "SiteInput": {
-                    "type": "object",
-                    "required": ["code", "name", "type", "region"],
-                    "properties": {
-                        "code": {"type": "string", "maxLength": 40},
-                        "name": {"type": "string", "maxLength": 200},
-                        "type": {
-                            "type": "string",
-                            "description": "branch, shop, agency, call_centre, visa_centre, "
-                            "field_sales",
-                        },
-                        "region": {"type": "string", "description": "Created when new."},
-                        "country": {"type": "string", "minLength": 2, "maxLength": 2},
-                        "operator": {"enum": ["internal", "outsourced"]},
-                        "provider": {"type": "string"},
-                        "city": {"type": "string"},
-                    },
-                },
-                "SiteCounts": {
-                    "type": "object",
-                    "properties": {
-                        "created": {"type": "integer"},
-                        "updated": {"type": "integer"},
-                        "unchanged": {"type": "integer"},
-                    },
-                },
-                "MeasurementInput": {
-                    "type": "object",
-                    "required": ["site", "kpi", "date", "value", "n"],
-                    "properties": {
-                        "site": {"type": "string", "description": "Site code."},
-                        "kpi": {"type": "string", "description": "KPI code."},
-                        "date": {
-                            "type": "string",
-                            "format": "date",
-                            "description": "Not in the future; a Monday for weekly KPIs.",
-                        },
-                        "value": {
-                            "type": "number",
-                            "description": "Within the KPI's range; a rate is successes / n.",
-                        },
-                        "n": {"type": "integer", "minimum": 1, "description": "Sample size."},
-                        "source": {
-                            "type": "string",
-                            "maxLength": 120,
-                            "description": "Defaults to the token's name.",
-                        },
-                        "reason": {
-                            "type": "string",
-                            "maxLength": 500,
-                            "description": "Why, when the item corrects an earlier value.",
-                        },
-                    },
-                },
-                "MeasurementCounts": {
-                    "type": "object",
-                    "required": ["created", "unchanged", "corrected"],
-                    "properties": {
-                        "created": {"type": "integer"},
-                        "unchanged": {"type": "integer"},
-                        "corrected": {"type": "integer"},
-                    },
-                },
-                "Measurement": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "site": {"type": "string"},
-                        "kpi": {"type": "string"},
-                        "date": {"type": "string", "format": "date"},
-                        "value": {"type": "number"},
-                        "n": {"type": "integer"},
-                        "source": {"type": "string"},
-                        "revision": {"type": "integer"},
-                        "entered_at": {"type": "string", "format": "date-time"},
-                    },
-                },
-                "MeasurementPage": {
-                    "type": "object",
-                    "required": ["items", "next"],
-                    "properties": {
-                        "items": {"type": "array", "items": _ref("Measurement")},
-                        "next": {"type": ["string", "null"], "format": "uri"},
-                    },
-                },
-            },
+            "schemas": dict(sorted(components.schemas.items())),
         },
     }

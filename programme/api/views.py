@@ -1,25 +1,41 @@
 """/api/v1: JSON for systems that push measurements and sync the network.
 
 Bearer tokens only (no session cookie, no CSRF); the same permission rules as the
-screens; every error is JSON: 401 {"error"}, 403 {"error"[, "errors"]}, 413 {"error"},
-422 {"errors": [{"index", "field", "message"}]} with nothing written."""
+screens. Each route declares its contract with `@operation` (programme/api/spec.py):
+bodies and query strings are validated against the pydantic models of
+programme/api/schemas.py, which also make the OpenAPI document. Every error is JSON:
+401 {"error"}, 403 {"error"[, "errors"]}, 400/404/413/415/429 {"error"},
+422 {"errors": [{"index", "field", "message"}]} with nothing written. Each token, and
+each address calling without a valid token, is rate limited (429 with Retry-After)."""
 
 from __future__ import annotations
 
-from datetime import date
+import time
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
+from flask_limiter.util import get_remote_address
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
+from programme.api import schemas as s
 from programme.api import tokens
 from programme.api.models import ApiToken
 from programme.api.openapi import openapi_document
+from programme.api.spec import (
+    ApiProblem,
+    check_declared_length,
+    error_response,
+    invalid_response,
+    json_body,
+    operation,
+    query_args,
+)
 from programme.audit import acting_as
 from programme.auth.permissions import can, filter_sites
 from programme.database import utcnow
-from programme.extensions import db
+from programme.extensions import db, limiter
 from programme.kpis.intake import IntakeRejected, ingest, records_frame
 from programme.kpis.models import Kpi, Measurement
 from programme.network.models import Site
@@ -27,38 +43,92 @@ from programme.network.services import ValidationFailed, upsert_sites
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-MAX_ITEMS = 10_000
-PAGE_SIZE = 500
-MAX_PAGE_SIZE = 5000
+MAX_ITEMS = s.MAX_ITEMS
+PAGE_SIZE = s.PAGE_SIZE
+MAX_PAGE_SIZE = s.MAX_PAGE_SIZE
+DEFAULT_RATE_LIMIT = "600 per minute"
+DEFAULT_ANONYMOUS_RATE_LIMIT = "60 per minute"
+
+FORBIDDEN = (s.Error, "Authenticated, but the token's user may not do this.")
 
 
 def _error(status: int, message: str, **extra):
-    response = jsonify({"error": message, **extra})
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="programme"'
-    return response
+    return error_response(status, message, **extra)
 
 
 def _invalid(errors: list[dict]):
-    response = jsonify({"errors": errors})
-    response.status_code = 422
+    return invalid_response(errors)
+
+
+# --- authentication and rate limits ------------------------------------------------------------
+
+
+def _token_identity():
+    """(user, token row) behind the request's bearer token, or (None, None); once a request."""
+    if "api_identity" not in g:
+        user = row = None
+        scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            user, row = tokens.user_for_token(db.session, token.strip())
+        g.api_identity = (user, row)
+    return g.api_identity
+
+
+def _token_key() -> str:
+    _user, row = _token_identity()
+    return f"token:{row.id}" if row is not None else "none"
+
+
+def _without_valid_token() -> bool:
+    return _token_identity()[0] is None
+
+
+def _with_valid_token() -> bool:
+    return _token_identity()[0] is not None
+
+
+# One budget per token for the whole API, and one per address for calls without a valid
+# token (so guessing tokens is throttled too). Storage: the shared limiter's (Redis when set).
+limiter.shared_limit(
+    lambda: current_app.config.get("API_RATE_LIMIT") or DEFAULT_RATE_LIMIT,
+    scope="api-token",
+    key_func=_token_key,
+    exempt_when=_without_valid_token,
+)(bp)
+limiter.shared_limit(
+    lambda: current_app.config.get("API_ANONYMOUS_RATE_LIMIT") or DEFAULT_ANONYMOUS_RATE_LIMIT,
+    scope="api-address",
+    key_func=get_remote_address,
+    exempt_when=_with_valid_token,
+)(bp)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _rate_limited(_error_raised):
+    response = error_response(429, _("Too many requests: wait before calling the API again."))
+    current = limiter.current_limit
+    wait = int(current.reset_at - time.time()) if current is not None else 60
+    response.headers["Retry-After"] = str(max(1, wait))
     return response
+
+
+@bp.errorhandler(ApiProblem)
+def _problem(problem: ApiProblem):
+    return problem.response
 
 
 @bp.before_request
 def _authenticate():
     if request.endpoint == "api.openapi":
         return None
-    limit = current_app.config.get("API_MAX_BODY_BYTES", 5 * 1024 * 1024)
-    if (request.content_length or 0) > limit:
-        return _error(413, _("The body is larger than %(mb)s MB.", mb=limit // (1024 * 1024)))
-    request.max_content_length = limit
-    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return _error(401, _("Send a valid API token: Authorization: Bearer <token>."))
-    user, row = tokens.user_for_token(db.session, token.strip())
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(getattr(view, "api_operation", None), "body", None) is not None:
+        check_declared_length()  # a body too large is 413 before the token is looked up
+    user, row = _token_identity()
     if user is None:
+        scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return _error(401, _("Send a valid API token: Authorization: Bearer <token>."))
         return _error(401, _("This API token is not valid (unknown, revoked or disabled)."))
     db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=utcnow()))
     db.session.commit()
@@ -66,67 +136,19 @@ def _authenticate():
     return None
 
 
-def _json_list(max_items: int = MAX_ITEMS):
-    """The body as a list of objects, or a 4xx response."""
-    data = request.get_json(silent=True)
-    if data is None:
-        return None, _error(400, _("The body is not valid JSON."))
-    if not isinstance(data, list):
-        return None, _invalid(
-            [{"index": None, "field": "body", "message": _("The body must be a JSON list.")}]
-        )
-    if len(data) > max_items:
-        return None, _error(
-            413, _("At most %(n)d items per request; split the batch.", n=max_items)
-        )
-    bad = [
-        {"index": i, "field": "item", "message": _("Each item must be a JSON object.")}
-        for i, item in enumerate(data)
-        if not isinstance(item, dict)
-    ]
-    if bad:
-        return None, _invalid(bad)
-    return data, None
-
-
-def _json_object():
-    """The body as one JSON object, or a 4xx response."""
-    data = request.get_json(silent=True)
-    if data is None:
-        return None, _error(400, _("The body is not valid JSON."))
-    if not isinstance(data, dict):
-        return None, _invalid(
-            [{"index": None, "field": "body", "message": _("The body must be a JSON object.")}]
-        )
-    return data, None
-
-
-def _body_dates(data: dict, names: tuple[str, ...], field_error) -> dict[str, date | None]:
-    """ISO dates of an object body; a present but unreadable one is a field error."""
-    dates: dict[str, date | None] = {}
-    for name in names:
-        raw = data.get(name)
-        try:
-            dates[name] = date.fromisoformat(raw) if isinstance(raw, str) else None
-        except ValueError:
-            dates[name] = None
-        if dates[name] is None and raw is not None:
-            field_error(name, _("Use a date like 2026-01-31."))
-    return dates
-
-
-def _site_codes(data: dict, name: str, field_error) -> list[str]:
-    value = data.get(name) or []
-    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
-        field_error(name, _("A list of site codes."))
-        return []
-    return [c.strip().upper() for c in value if c.strip()]
+def _codes(values: list[str]) -> list[str]:
+    return [c.strip().upper() for c in values if c.strip()]
 
 
 # --- KPIs and sites ---------------------------------------------------------------------------
 
 
 @bp.get("/kpis")
+@operation(
+    summary="The KPI catalogue",
+    operation_id="listKpis",
+    responses={200: (list[s.Kpi], "The KPIs.")},
+)
 def kpis():
     rows = db.session.scalars(select(Kpi).order_by(Kpi.code))
     return jsonify([k.as_dict() for k in rows])
@@ -146,21 +168,31 @@ def _site_dict(site: Site) -> dict:
 
 
 @bp.get("/sites")
+@operation(
+    summary="The sites the token's user may see",
+    operation_id="listSites",
+    responses={200: (list[s.Site], "The sites.")},
+)
 def sites():
     stmt = filter_sites(select(Site).options(joinedload(Site.region)), g.api_user)
-    return jsonify([_site_dict(s) for s in db.session.scalars(stmt.order_by(Site.code))])
+    return jsonify([_site_dict(site) for site in db.session.scalars(stmt.order_by(Site.code))])
 
 
 @bp.post("/sites")
+@operation(
+    summary="Create or update sites by code (programme office only)",
+    operation_id="upsertSites",
+    body=s.SiteBatch,
+    max_items=MAX_ITEMS,
+    responses={201: (s.SiteCounts, "Sites written."), 403: FORBIDDEN},
+)
 def sites_upsert():
     if not can(g.api_user, "sync_sites_api"):
         return _error(403, _("Only the programme office may change the network."))
-    items, problem = _json_list()
-    if problem is not None:
-        return problem
+    _items, raw = json_body()
     with acting_as(f"api:{g.api_user.email}", g.api_user.id):
         try:
-            result = upsert_sites(db.session, list(enumerate(items)), source=f"api:{g.api_client}")
+            result = upsert_sites(db.session, list(enumerate(raw)), source=f"api:{g.api_client}")
             db.session.commit()
         except ValidationFailed as failure:
             db.session.rollback()
@@ -176,19 +208,30 @@ def sites_upsert():
 
 
 @bp.post("/measurements")
+@operation(
+    summary="Add measurements (same value again: unchanged; new value: correction)",
+    operation_id="postMeasurements",
+    body=s.MeasurementBatch,
+    max_items=MAX_ITEMS,
+    responses={
+        201: (s.MeasurementCounts, "All items written."),
+        403: (
+            s.Forbidden,
+            "The user may not write one of the sites (or may not write at all).",
+        ),
+    },
+)
 def measurements_post():
     user = g.api_user
     if not can(user, "write_measurements"):
         return _error(403, _("Your role may not enter measurements."))
-    items, problem = _json_list()
-    if problem is not None:
-        return problem
+    _items, raw = json_body()
     with acting_as(user.email, user.id):
         try:
             result = ingest(
                 db.session,
                 user,
-                [records_frame(items)],
+                [records_frame(raw)],
                 default_source=g.api_client,
                 label=f"api:{g.api_client}",
             )
@@ -209,65 +252,48 @@ def measurements_post():
     return response
 
 
-def _date_arg(name: str, errors: list) -> date | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        errors.append({"index": None, "field": name, "message": _("Use YYYY-MM-DD.")})
-        return None
-
-
 @bp.get("/measurements")
+@operation(
+    summary="Measurements of the sites the token's user may see",
+    operation_id="listMeasurements",
+    query=s.MeasurementQuery,
+    responses={
+        200: (s.MeasurementPage, "One page, oldest id first."),
+        422: (s.ValidationErrors, "An invalid or empty filter, or an unknown site or KPI."),
+    },
+)
 def measurements_get():
+    query = query_args()
     errors: list[dict] = []
-    start, end = _date_arg("from", errors), _date_arg("to", errors)
-    try:
-        limit = int(request.args.get("limit", PAGE_SIZE))
-        after = int(request.args.get("after", 0))
-        if not 1 <= limit <= MAX_PAGE_SIZE or after < 0:
-            raise ValueError
-    except ValueError:
-        errors.append(
-            {
-                "index": None,
-                "field": "limit",
-                "message": _("limit: 1 to %(max)d; after: a measurement id.", max=MAX_PAGE_SIZE),
-            }
-        )
-        limit, after = PAGE_SIZE, 0
     stmt = (
         select(Measurement, Site.code, Kpi.code)
         .join(Site, Site.id == Measurement.site_id)
         .join(Kpi, Kpi.id == Measurement.kpi_id)
     )
-    site_code = request.args.get("site")
-    if site_code:
-        site = db.session.scalar(select(Site).where(Site.code == site_code.strip().upper()))
+    if query.site is not None:
+        site = db.session.scalar(select(Site).where(Site.code == query.site.strip().upper()))
         if site is None:
             errors.append({"index": None, "field": "site", "message": _("Unknown site code.")})
         else:
             stmt = stmt.where(Measurement.site_id == site.id)
-    kpi_code = request.args.get("kpi")
-    if kpi_code:
-        kpi = db.session.scalar(select(Kpi).where(Kpi.code == kpi_code.strip().upper()))
+    if query.kpi is not None:
+        kpi = db.session.scalar(select(Kpi).where(Kpi.code == query.kpi.strip().upper()))
         if kpi is None:
             errors.append({"index": None, "field": "kpi", "message": _("Unknown KPI code.")})
         else:
             stmt = stmt.where(Measurement.kpi_id == kpi.id)
     if errors:
         return _invalid(errors)
-    if start:
-        stmt = stmt.where(Measurement.period_date >= start)
-    if end:
-        stmt = stmt.where(Measurement.period_date <= end)
+    if query.from_:
+        stmt = stmt.where(Measurement.period_date >= query.from_)
+    if query.to:
+        stmt = stmt.where(Measurement.period_date <= query.to)
     visible = filter_sites(select(Site.id), g.api_user)
     if visible is not None:
         stmt = stmt.where(Measurement.site_id.in_(visible.scalar_subquery()))
+    limit = query.limit
     rows = db.session.execute(
-        stmt.where(Measurement.id > after).order_by(Measurement.id).limit(limit + 1)
+        stmt.where(Measurement.id > query.after).order_by(Measurement.id).limit(limit + 1)
     ).all()
     items = [
         {
@@ -291,10 +317,14 @@ def measurements_get():
 
 
 @bp.get("/openapi.json")
+@operation(
+    summary="This document",
+    operation_id="openapi",
+    authenticated=False,
+    responses={200: (None, "The OpenAPI 3.1 document of this API.")},
+)
 def openapi():
-    return jsonify(
-        openapi_document(MAX_ITEMS, current_app.config.get("API_MAX_BODY_BYTES", 5 * 1024 * 1024))
-    )
+    return jsonify(openapi_document(current_app))
 
 
 # --- pilots ---------------------------------------------------------------------------------------
@@ -330,11 +360,18 @@ def _pilot_dict(pilot) -> dict:
     }
 
 
+def pilot_results_body(pilot, results) -> dict:
+    """GET /pilots/<id>/results: the one place where a pilot's results become JSON.
+
+    Each result's fields are declared in schemas.PilotResult; add new ones to both."""
+    return {"pilot": pilot.id, "results": [r.as_api() for r in results]}
+
+
 def _pilot_or_error(pilot_id: int):
     from programme.auth.permissions import may_see_pilot
     from programme.pilots.models import Pilot
 
-    pilot = db.session.get(Pilot, pilot_id)
+    pilot = db.session.get(Pilot, pilot_id) if 0 < pilot_id <= s.INT32_MAX else None
     if pilot is None:
         return None, _error(404, _("No such pilot."))
     if not can(g.api_user, "view_pilots") or not may_see_pilot(g.api_user, pilot):
@@ -343,56 +380,48 @@ def _pilot_or_error(pilot_id: int):
 
 
 @bp.post("/pilots")
+@operation(
+    summary="Create a pilot (programme office only)",
+    operation_id="createPilot",
+    body=s.PilotInput,
+    responses={
+        201: (s.Pilot, "The pilot, created at the design stage."),
+        403: FORBIDDEN,
+        422: (
+            s.ValidationErrors,
+            "Per-field errors (overlapping periods, a site in both arms, unknown codes, a "
+            "target of the wrong sign): nothing was written.",
+        ),
+    },
+)
 def pilots_post():
     from programme.pilots import services as pilots
 
     user = g.api_user
     if not can(user, "create_pilots"):
         return _error(403, _("Your role may not create pilots."))
-    data, problem = _json_object()
-    if problem is not None:
-        return problem
-    errors: list[dict] = []
-
-    def field_error(name: str, message: str) -> None:
-        errors.append({"index": None, "field": name, "message": message})
-
-    dates = _body_dates(
-        data, ("baseline_start", "baseline_end", "pilot_start", "pilot_end"), field_error
-    )
-
-    kpis: list[tuple[str, float | None]] = []
-    raw_kpis = data.get("kpis") or []
-    if not isinstance(raw_kpis, list):
-        field_error("kpis", _("A list of {kpi, target_relative} objects."))
-        raw_kpis = []
-    for entry in raw_kpis:
-        target = entry.get("target_relative") if isinstance(entry, dict) else None
-        if (
-            not isinstance(entry, dict)
-            or not isinstance(entry.get("kpi"), str)
-            or (target is not None and not isinstance(target, int | float))
-        ):
-            field_error("kpis", _("A list of {kpi, target_relative} objects."))
-            continue
-        kpis.append((entry["kpi"].strip().upper(), float(target) if target is not None else None))
+    body, _raw = json_body()
     design = pilots.Design(
-        name=data.get("name") if isinstance(data.get("name"), str) else "",
-        pilot_sites=_site_codes(data, "pilot_sites", field_error),
-        control_sites=_site_codes(data, "control_sites", field_error),
-        kpis=kpis,
-        description=data.get("description") if isinstance(data.get("description"), str) else None,
-        **dates,
+        name=body.name,
+        pilot_sites=_codes(body.pilot_sites),
+        control_sites=_codes(body.control_sites),
+        kpis=[(k.kpi.strip().upper(), k.target_relative) for k in body.kpis],
+        description=body.description,
+        baseline_start=body.baseline_start,
+        baseline_end=body.baseline_end,
+        pilot_start=body.pilot_start,
+        pilot_end=body.pilot_end,
     )
     try:
         pilots.validate(db.session, design)
     except pilots.PilotInvalid as invalid:
-        for name, messages in invalid.errors.items():
-            for message in messages:
-                if not (name in dates and dates[name] is None and data.get(name) is not None):
-                    field_error(name, message)
-    if errors:
-        return _invalid(errors)
+        return _invalid(
+            [
+                {"index": None, "field": name, "message": message}
+                for name, messages in invalid.errors.items()
+                for message in messages
+            ]
+        )
     with acting_as(user.email, user.id):
         pilot = pilots.save_pilot(db.session, design, user=user)
         db.session.commit()
@@ -403,6 +432,15 @@ def pilots_post():
 
 
 @bp.get("/pilots/<int:pilot_id>")
+@operation(
+    summary="One pilot's design and decision",
+    operation_id="getPilot",
+    responses={
+        200: (s.Pilot, "The pilot."),
+        403: FORBIDDEN,
+        404: (s.Error, "No such pilot."),
+    },
+)
 def pilot_get(pilot_id: int):
     pilot, problem = _pilot_or_error(pilot_id)
     if problem is not None:
@@ -411,14 +449,28 @@ def pilot_get(pilot_id: int):
 
 
 @bp.get("/pilots/<int:pilot_id>/results")
+@operation(
+    summary="The pilot's results per KPI",
+    description=(
+        "Per site and phase, the n-weighted mean; per site Δ = pilot-phase mean − baseline "
+        "mean; effect = mean Δ of the pilot sites − mean Δ of the control sites (one-sample "
+        "without control); 95 % CI and p-value from Welch's t-test (one-sample t-test "
+        "without control). Numbers are null where not computable; `reading` says why."
+    ),
+    operation_id="getPilotResults",
+    responses={
+        200: (s.PilotResults, "One result per KPI of the pilot."),
+        403: FORBIDDEN,
+        404: (s.Error, "No such pilot."),
+    },
+)
 def pilot_results(pilot_id: int):
     from programme.pilots import services as pilots
 
     pilot, problem = _pilot_or_error(pilot_id)
     if problem is not None:
         return problem
-    results = pilots.pilot_results(db.session, pilot)
-    return jsonify({"pilot": pilot.id, "results": [r.as_api() for r in results]})
+    return jsonify(pilot_results_body(pilot, pilots.pilot_results(db.session, pilot)))
 
 
 # --- deployment (issue 7) -----------------------------------------------------------------------
@@ -440,6 +492,11 @@ def _wave_dict(wave, progress: float, user) -> dict:
 
 
 @bp.get("/packages")
+@operation(
+    summary="The deployment packages and their elements",
+    operation_id="listPackages",
+    responses={200: (list[s.Package], "The packages."), 403: FORBIDDEN},
+)
 def packages():
     from programme.pilots.models import Package
 
@@ -461,6 +518,11 @@ def packages():
 
 
 @bp.get("/waves")
+@operation(
+    summary="The deployment waves with their progress",
+    operation_id="listWaves",
+    responses={200: (list[s.Wave], "The waves."), 403: FORBIDDEN},
+)
 def waves():
     from programme.deployment import services as deployment
     from programme.deployment.models import Wave
@@ -473,11 +535,20 @@ def waves():
 
 
 @bp.get("/waves/<int:wave_id>")
+@operation(
+    summary="One wave",
+    operation_id="getWave",
+    responses={
+        200: (s.Wave, "The wave."),
+        403: FORBIDDEN,
+        404: (s.Error, "No such wave."),
+    },
+)
 def wave_get(wave_id: int):
     from programme.deployment import services as deployment
     from programme.deployment.models import Wave
 
-    wave = db.session.get(Wave, wave_id)
+    wave = db.session.get(Wave, wave_id) if 0 < wave_id <= s.INT32_MAX else None
     if wave is None:
         return _error(404, _("No such wave."))
     if not can(g.api_user, "view_deployment"):
@@ -487,41 +558,44 @@ def wave_get(wave_id: int):
 
 
 @bp.post("/waves")
+@operation(
+    summary="Plan a wave (programme office only)",
+    operation_id="createWave",
+    body=s.WaveInput,
+    responses={
+        201: (s.Wave, "The wave, with one checklist per site."),
+        403: FORBIDDEN,
+        422: (
+            s.ValidationErrors,
+            "Per-field errors (go-live before start, a site already in another active wave "
+            "of the same package, unknown codes): nothing was written.",
+        ),
+    },
+)
 def waves_post():
     from programme.deployment import services as deployment
 
     user = g.api_user
     if not can(user, "plan_waves"):
         return _error(403, _("Only the programme office may plan waves."))
-    data, problem = _json_object()
-    if problem is not None:
-        return problem
-    errors: list[dict] = []
-
-    def field_error(name: str, message: str) -> None:
-        errors.append({"index": None, "field": name, "message": message})
-
-    dates = _body_dates(data, ("start", "go_live"), field_error)
-    codes = _site_codes(data, "sites", field_error)
-    package = data.get("package")
-    if package is not None and (not isinstance(package, int) or isinstance(package, bool)):
-        field_error("package", _("The package's id (an integer)."))
-        package = None
+    body, _raw = json_body()
     plan = deployment.WavePlan(
-        name=data.get("name") if isinstance(data.get("name"), str) else "",
-        package_id=package,
-        site_codes=codes,
-        **dates,
+        name=body.name,
+        package_id=body.package,
+        site_codes=_codes(body.sites),
+        start=body.start,
+        go_live=body.go_live,
     )
     try:
         deployment.validate_wave(db.session, plan)
     except deployment.DeploymentInvalid as invalid:
-        for name, messages in invalid.errors.items():
-            for message in messages:
-                if not (name in dates and dates[name] is None and data.get(name) is not None):
-                    field_error(name, message)
-    if errors:
-        return _invalid(errors)
+        return _invalid(
+            [
+                {"index": None, "field": name, "message": message}
+                for name, messages in invalid.errors.items()
+                for message in messages
+            ]
+        )
     with acting_as(user.email, user.id):
         wave = deployment.save_wave(db.session, plan)
         db.session.commit()
@@ -532,11 +606,27 @@ def waves_post():
 
 
 @bp.get("/sites/<code>/progress")
+@operation(
+    summary="A site's checklist in its current wave",
+    description=(
+        "The checklist of the site's active wave (else its latest wave): one item per "
+        "package element with its state and date. `progress` = share of elements in place "
+        "or sustained."
+    ),
+    operation_id="getSiteProgress",
+    responses={
+        200: (s.SiteProgress, "The site's checklist."),
+        403: FORBIDDEN,
+        404: (s.Error, "No such site."),
+    },
+)
 def site_progress(code: str):
     from programme.auth.permissions import may_see_site
     from programme.deployment import services as deployment
 
-    site = db.session.scalar(select(Site).where(Site.code == code.strip().upper()))
+    code = code.strip().upper()
+    valid = 0 < len(code) <= 40 and "\x00" not in code and code.isprintable()
+    site = db.session.scalar(select(Site).where(Site.code == code)) if valid else None
     if site is None:
         return _error(404, _("No such site."))
     if not can(g.api_user, "view_deployment") or not may_see_site(g.api_user, site):
@@ -572,38 +662,52 @@ def site_progress(code: str):
 
 
 @bp.get("/impact")
+@operation(
+    summary="Deployment impact of a package on one KPI",
+    description=(
+        "For each wave with go-live g: per site, Δ = n-weighted mean over [g, g + W weeks) "
+        "− n-weighted mean over [g − W weeks, g). ATT of the wave = mean Δ of its sites − "
+        "mean Δ of the comparison sites (sites not in the wave whose own go-live in the "
+        "package is not before the end of the post window, never-deployed sites included). "
+        "The estimate is the mean of the ATTs weighted by each wave's sites used, with a "
+        "95 % interval from a site-level bootstrap (1,000 resamples, fixed seed). A wave "
+        "with fewer than 5 comparison sites with data, or not live for a whole week, is "
+        "left out; a wave still within its post window is computed on the whole weeks "
+        "elapsed. Numbers are null where not computable; `reading` says why. Roles: admin, "
+        "executive, pilot team."
+    ),
+    operation_id="getImpact",
+    query=s.ImpactQuery,
+    responses={
+        200: (s.Impact, "The estimate, per wave."),
+        403: FORBIDDEN,
+        422: (
+            s.ValidationErrors,
+            "Unknown KPI or package, a window outside 1–52 weeks, an empty parameter, or "
+            "no package given while several packages have waves.",
+        ),
+    },
+)
 def impact():
     """The package's deployment impact on one KPI (see programme/reports/impact.py)."""
     from programme.reports import impact as estimator
 
     if not can(g.api_user, "view_impact"):
         return _error(403, _("You may not see the deployment impact."))
-    errors: list[dict] = []
-
-    def field_error(name: str, message: str) -> None:
-        errors.append({"index": None, "field": name, "message": message})
-
-    kpi_code = (request.args.get("kpi") or "").strip()
+    query = query_args()
+    kpi_code = query.kpi.strip()
     if not kpi_code:
-        field_error("kpi", _("Give the KPI code, e.g. ?kpi=WAIT."))
-    window = estimator.DEFAULT_WINDOW_WEEKS
-    try:
-        window = estimator.parse_window(request.args.get("window_weeks"))
-    except estimator.ImpactInvalid as invalid:
-        for name, message in invalid.errors.items():
-            field_error(name, message)
-    package_id = None
-    raw_package = (request.args.get("package") or "").strip()
-    if raw_package:
-        if raw_package.isdigit():
-            package_id = int(raw_package)
-        else:
-            field_error("package", _("The package's id (an integer)."))
-    if errors:
-        return _invalid(errors)
+        return _invalid(
+            [{"index": None, "field": "kpi", "message": _("Give the KPI code, e.g. ?kpi=WAIT.")}]
+        )
     try:
         result = estimator.compute_impact(
-            db.session, kpi_code, package_id, window, with_regions=False, with_chart=False
+            db.session,
+            kpi_code,
+            query.package,
+            query.window_weeks,
+            with_regions=False,
+            with_chart=False,
         )
     except estimator.ImpactInvalid as invalid:
         return _invalid(

@@ -41,7 +41,11 @@ def register_error_handlers(app: Flask) -> None:
         if error.code is None or error.code < 400:
             return error
         message = messages.get(error.code, lambda: error.description)()
-        return page(error.code, message)
+        body, status = page(error.code, message)
+        valid_methods = getattr(error, "valid_methods", None)
+        if error.code == 405 and valid_methods:  # RFC 9110: a 405 names the allowed methods
+            return body, status, {"Allow": ", ".join(sorted(valid_methods))}
+        return body, status
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

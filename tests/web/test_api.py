@@ -253,3 +253,171 @@ def test_create_token_cli_prints_the_token_once(app, session, world):
     assert session.scalar(select(ApiToken.token_hash)) != token
     bad = app.test_cli_runner().invoke(args=["create-token", "nobody@example.org"])
     assert bad.exit_code != 0
+
+
+# --- the contract is enforced (issue 14) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "day", ["06/05/2019", "2019-5-6", "20190506", "2019-05-06T00:00:00", 20190506]
+)
+def test_json_dates_are_yyyy_mm_dd_only(client, session, world, day):
+    headers = _bearer(make_user("admin"))
+    response = client.post(
+        "/api/v1/measurements", json=[{**item("BRE-001"), "date": day}], headers=headers
+    )
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == [
+        {"index": 0, "field": "date", "message": "Use a date like 2026-01-31."}
+    ]
+    assert _count(session, Measurement) == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/pilots/10000000000000000000",
+        "/api/v1/pilots/10000000000000000000/results",
+        "/api/v1/waves/9223372036854775808",
+        "/api/v1/pilots/2147483648",  # beyond PostgreSQL's INTEGER ids
+        "/api/v1/pilots/0",
+    ],
+)
+def test_ids_beyond_64_bits_in_paths_are_404(client, session, world, url):
+    response = client.get(url, headers=_bearer(make_user("admin")))
+    assert response.status_code == 404 and "error" in response.get_json()
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/impact?kpi=WAIT&package=1177928437073035828763", "package"),
+        ("/api/v1/impact?kpi=WAIT&package=2147483648", "package"),
+        ("/api/v1/measurements?after=99999999999999999999", "after"),
+        ("/api/v1/measurements?limit=-1", "limit"),
+        ("/api/v1/measurements?to=", "to"),
+        ("/api/v1/measurements?from=", "from"),
+        ("/api/v1/measurements?site=", "site"),
+        ("/api/v1/measurements?kpi=", "kpi"),
+        ("/api/v1/measurements?limit=", "limit"),
+        ("/api/v1/measurements?from=06/05/2019", "from"),
+        ("/api/v1/impact?kpi=", "kpi"),
+        ("/api/v1/impact?kpi=WAIT&window_weeks=", "window_weeks"),
+    ],
+)
+def test_bad_or_empty_query_values_are_422(client, session, world, url, field):
+    response = client.get(url, headers=_bearer(make_user("admin")))
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]
+    assert [e["field"] for e in errors] == [field] and all(e["message"] for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ([item("BRE-001", n=10**20)], "n"),
+        ([item("BRE-001", n=2**31)], "n"),
+        ([item("BRE-001", value=True)], "value"),
+        ([item("BRE-001", value="7.5")], "value"),
+        ([{**item("BRE-001"), "site": "BRE\x00001"}], "site"),
+    ],
+)
+def test_out_of_range_and_mistyped_body_values_are_422(client, session, world, body, field):
+    response = client.post("/api/v1/measurements", json=body, headers=_bearer(make_user("admin")))
+    assert response.status_code == 422
+    assert [(e["index"], e["field"]) for e in response.get_json()["errors"]] == [(0, field)]
+    assert _count(session, Measurement) == 0
+
+
+def test_a_wave_package_beyond_64_bits_is_422(client, session, world):
+    body = {"name": "V", "package": 10**20, "start": "2025-01-06", "go_live": "2025-03-03"}
+    response = client.post("/api/v1/waves", json=body, headers=_bearer(make_user("admin")))
+    assert response.status_code == 422
+    assert {e["field"] for e in response.get_json()["errors"]} == {"package"}
+
+
+def test_a_body_that_is_not_json_is_415(client, session, world):
+    import json
+
+    headers = _bearer(make_user("admin"))
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
+        response = client.post(
+            "/api/v1/measurements",
+            data=json.dumps([item("BRE-001")]),
+            headers={**headers, **({"Content-Type": content_type} if content_type else {})},
+        )
+        assert response.status_code == 415, content_type
+        assert "JSON" in response.get_json()["error"]
+    assert _count(session, Measurement) == 0
+
+
+@pytest.mark.parametrize("depth", [21, 500, 5_000, 100_000])
+def test_nesting_deeper_than_20_levels_is_400(client, session, world, depth):
+    body = "[" * depth + "]" * depth
+    response = client.post(
+        "/api/v1/measurements",
+        data=body,
+        headers={**_bearer(make_user("admin")), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "20" in response.get_json()["error"]
+
+
+def test_twenty_levels_are_allowed(client, session, world):
+    nested: object = "x"
+    for _level in range(18):
+        nested = [nested]
+    body = [{**item("BRE-001"), "extra": nested}]  # item (2) + 18 lists = 20 levels
+    response = client.post("/api/v1/measurements", json=body, headers=_bearer(make_user("admin")))
+    assert response.status_code == 201, response.get_json()
+
+
+def test_a_chunked_body_over_the_limit_is_413(app, client, session, world):
+    import io
+    import json
+
+    headers = _bearer(make_user("admin"))
+    data = json.dumps([item("BRE-001")] * 5).encode()
+    app.config["API_MAX_BODY_BYTES"] = 200
+    try:
+        response = client.post(
+            "/api/v1/measurements",
+            input_stream=io.BytesIO(data),
+            # what gunicorn and the dev server set for a chunked body they de-chunk
+            environ_overrides={"wsgi.input_terminated": True},
+            headers={
+                **headers,
+                "Content-Type": "application/json",
+                "Transfer-Encoding": "chunked",
+            },
+        )
+    finally:
+        app.config.pop("API_MAX_BODY_BYTES")
+    assert response.status_code == 413 and "error" in response.get_json()
+    assert _count(session, Measurement) == 0
+
+
+def test_a_wrong_method_is_405_with_allow(client, session, world):
+    response = client.delete("/api/v1/pilots/1", headers=_bearer(make_user("admin")))
+    assert response.status_code == 405 and "error" in response.get_json()
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+
+
+def test_the_document_lists_the_shared_statuses_of_every_route(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            statuses = set(operation["responses"])
+            assert "429" in statuses, (method, path)
+            if path != "/openapi.json":
+                assert "401" in statuses, (method, path)
+            if "requestBody" in operation:
+                assert {"400", "413", "415", "422"} <= statuses, (method, path)
+            if "{" in path:
+                assert "404" in statuses, (method, path)
+            if any(p["in"] == "query" for p in operation.get("parameters", [])):
+                assert "422" in statuses, (method, path)
+    body = doc["paths"]["/measurements"]["post"]["requestBody"]["content"]["application/json"]
+    item_schema = doc["components"]["schemas"][body["schema"]["items"]["$ref"].rsplit("/", 1)[1]]
+    assert item_schema["properties"]["date"]["format"] == "date"
+    assert body["schema"]["maxItems"] == 10_000

@@ -1,0 +1,431 @@
+"""The bodies and query strings of /api/v1, declared once as pydantic models.
+
+The same declarations validate every request (programme/api/spec.py) and produce the
+OpenAPI document (programme/api/openapi.py). Input models are strict: a number is a JSON
+number, a date is a "YYYY-MM-DD" string, an id is a 64-bit integer. Output models
+describe what the views serialise; they ignore unknown keys, so a field added to a
+response (e.g. a pilot result's new statistics) is declared here and nowhere else."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
+
+INT64_MAX = 2**63 - 1  # BIGINT columns (measurement ids)
+INT32_MAX = 2**31 - 1  # INTEGER columns on PostgreSQL (other ids, sample sizes)
+MAX_ITEMS = 10_000
+PAGE_SIZE = 500
+MAX_PAGE_SIZE = 5000
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    """Only "YYYY-MM-DD": "06/05/2019" is ambiguous (6 May or 5 June?) and refused."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise PydanticCustomError("iso_date", "Use YYYY-MM-DD.")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError("iso_date", "Use YYYY-MM-DD.") from None
+
+
+def _text(value: str) -> str:
+    """No NUL character (PostgreSQL cannot store it) and no lone surrogate (not UTF-8)."""
+    if "\x00" in value:
+        raise PydanticCustomError("text_control", "NUL character.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError("text_control", "Not UTF-8.") from None
+    return value
+
+
+def _query_int(value: Any) -> Any:
+    """A query-string integer: ASCII digits only (no sign, no blank, no "1.0")."""
+    if isinstance(value, str):
+        if value.isascii() and value.isdigit() and len(value) <= 30:
+            return int(value)
+        raise PydanticCustomError("int_parsing", "Not a whole number.")
+    return value
+
+
+IsoDate = Annotated[
+    date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})
+]
+Text = Annotated[str, AfterValidator(_text)]
+Code = Annotated[str, AfterValidator(_text), Field(min_length=1, max_length=40)]
+Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
+Number = Annotated[float, Field(allow_inf_nan=False)]
+QueryText = Annotated[str, AfterValidator(_text), Field(min_length=1, max_length=200)]
+QueryDate = IsoDate
+
+
+def _query_int_type(minimum: int, maximum: int):
+    return Annotated[int, BeforeValidator(_query_int), Field(ge=minimum, le=maximum)]
+
+
+class In(BaseModel):
+    """A request body: strict types; unknown keys are ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+    # field name -> a (lazy, translated) message replacing the generic one.
+    api_messages: ClassVar[dict[str, Any]] = {}
+
+
+class Query(BaseModel):
+    """A query string: every value is text; an empty value is refused."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    api_messages: ClassVar[dict[str, Any]] = {}
+
+
+class Out(BaseModel):
+    """A response body (documentation only: views serialise with plain dicts)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+class Error(Out):
+    error: str
+
+
+class ItemError(Out):
+    index: int | None = Field(description="Position of the item in a list body, else null.")
+    field: str
+    message: str
+
+
+class ValidationErrors(Out):
+    errors: list[ItemError]
+
+
+class Forbidden(Out):
+    error: str
+    errors: list[ItemError] | None = Field(
+        None, description="For a batch: the items the token's user may not write."
+    )
+
+
+# --- KPIs, sites ----------------------------------------------------------------------------------
+
+
+class KpiName(Out):
+    en: str
+    fr: str
+
+
+class Kpi(Out):
+    code: str
+    name: KpiName
+    unit: str
+    kind: Literal["mean", "rate"]
+    better: Literal["lower", "higher"]
+    min: float | None
+    max: float | None
+    period: Literal["day", "week"]
+    active: bool
+
+
+class Site(Out):
+    code: str
+    name: str
+    region: str
+    type: str
+    country: str | None
+    city: str | None
+    operator: str | None
+    provider: str | None
+
+
+class SiteInput(In):
+    code: Code
+    name: Annotated[Text, Field(max_length=200)]
+    type: Annotated[
+        Text,
+        Field(
+            max_length=40,
+            description="branch, shop, agency, call_centre, visa_centre, field_sales",
+        ),
+    ]
+    region: Annotated[Text, Field(max_length=120, description="Created when new.")]
+    country: Annotated[Text, Field(min_length=2, max_length=2)] | None = None
+    operator: Literal["internal", "outsourced"] | None = None
+    provider: Annotated[Text, Field(max_length=200)] | None = None
+    city: Annotated[Text, Field(max_length=200)] | None = None
+
+
+SiteBatch = Annotated[list[SiteInput], Field(max_length=MAX_ITEMS)]
+
+
+class SiteCounts(Out):
+    created: int
+    updated: int
+    unchanged: int
+
+
+# --- measurements ---------------------------------------------------------------------------------
+
+
+class MeasurementInput(In):
+    site: Annotated[Code, Field(description="Site code.")]
+    kpi: Annotated[Code, Field(description="KPI code.")]
+    date: Annotated[IsoDate, Field(description="Not in the future; a Monday for weekly KPIs.")]
+    value: Annotated[Number, Field(description="Within the KPI's range; a rate is successes / n.")]
+    n: Annotated[int, Field(ge=1, le=INT32_MAX, description="Sample size.")]
+    source: (
+        Annotated[
+            Text, Field(min_length=1, max_length=120, description="Defaults to the token's name.")
+        ]
+        | None
+    ) = None
+    reason: (
+        Annotated[
+            Text, Field(max_length=500, description="Why, when the item corrects an earlier value.")
+        ]
+        | None
+    ) = None
+
+
+MeasurementBatch = Annotated[list[MeasurementInput], Field(max_length=MAX_ITEMS)]
+
+
+class MeasurementCounts(Out):
+    created: int
+    unchanged: int
+    corrected: int
+
+
+class Measurement(Out):
+    id: int
+    site: str
+    kpi: str
+    date: Annotated[str, Field(json_schema_extra={"format": "date"})]
+    value: float
+    n: int | None
+    source: str
+    revision: int
+    entered_at: str | None = Field(
+        description="When it was entered: ISO 8601 in UTC, without offset "
+        "(2026-11-16T08:30:00.123456)."
+    )
+
+
+class MeasurementPage(Out):
+    items: list[Measurement]
+    next: Annotated[str, Field(json_schema_extra={"format": "uri"})] | None = Field(
+        description="The next page, or null on the last one."
+    )
+
+
+class MeasurementQuery(Query):
+    site: QueryText | None = Field(None, description="Site code.")
+    kpi: QueryText | None = Field(None, description="KPI code.")
+    from_: QueryDate | None = Field(None, alias="from", description="First day (YYYY-MM-DD).")
+    to: QueryDate | None = Field(None, description="Last day (YYYY-MM-DD).")
+    limit: _query_int_type(1, MAX_PAGE_SIZE) = PAGE_SIZE  # type: ignore[valid-type]
+    after: _query_int_type(0, INT64_MAX) = Field(  # type: ignore[valid-type]
+        0, description="Cursor: the last id of the previous page (use the `next` link)."
+    )
+
+
+# --- pilots -----------------------------------------------------------------------------------
+
+
+class PilotKpi(In):
+    kpi: Annotated[Code, Field(description="KPI code.")]
+    target_relative: Number | None = Field(
+        None, description="Relative change, e.g. -0.2 for −20 %."
+    )
+
+
+class PilotInput(In):
+    name: Annotated[Text, Field(max_length=200)]
+    kpis: list[PilotKpi]
+    pilot_sites: list[Code]
+    control_sites: list[Code] = []
+    baseline_start: IsoDate
+    baseline_end: IsoDate
+    pilot_start: IsoDate
+    pilot_end: IsoDate
+    description: Annotated[Text, Field(max_length=5000)] | None = None
+
+
+class PilotKpiOut(Out):
+    kpi: str
+    target_relative: float | None
+
+
+class Improvement(Out):
+    title: str
+    description: str | None
+
+
+class Decision(Out):
+    decision: str
+    reason: str | None
+    decided_on: Annotated[str, Field(json_schema_extra={"format": "date"})]
+    decided_by: str | None
+
+
+class Pilot(Out):
+    id: int
+    name: str
+    stage: Literal["design", "running", "evaluating", "decided"]
+    baseline_start: Annotated[str, Field(json_schema_extra={"format": "date"})]
+    baseline_end: Annotated[str, Field(json_schema_extra={"format": "date"})]
+    pilot_start: Annotated[str, Field(json_schema_extra={"format": "date"})]
+    pilot_end: Annotated[str, Field(json_schema_extra={"format": "date"})]
+    pilot_sites: list[str]
+    control_sites: list[str]
+    kpis: list[PilotKpiOut]
+    improvements: list[Improvement]
+    supporting_functions: list[str]
+    decision: Decision | None
+    package: int | None
+
+
+class PilotResult(Out):
+    """One KPI's result. Further statistics are added here as they are computed."""
+
+    kpi: str
+    baseline_mean: float | None
+    pilot_mean: float | None
+    effect: float | None
+    relative_effect: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    n_pilot_sites: int
+    n_control_sites: int
+    completeness: float | None
+    target_reached: bool | None
+    reading: str
+
+
+class PilotResults(Out):
+    pilot: int
+    results: list[PilotResult]
+
+
+# --- deployment -------------------------------------------------------------------------------
+
+
+class PackageElement(Out):
+    id: int
+    name: str
+    kind: Literal["process", "tool", "indicator", "routine"]
+
+
+class Package(Out):
+    id: int
+    name: str
+    elements: list[PackageElement]
+
+
+class WaveInput(In):
+    name: Annotated[Text, Field(max_length=200)]
+    package: Annotated[Id, Field(description="The package's id.")]
+    start: IsoDate
+    go_live: IsoDate
+    sites: list[Code] = []
+
+
+class Wave(Out):
+    id: int
+    name: str
+    package: int
+    start: Annotated[str, Field(json_schema_extra={"format": "date"})]
+    go_live: Annotated[str, Field(json_schema_extra={"format": "date"})]
+    status: Literal["planned", "preparing", "deploying", "stabilising", "closed"]
+    sites: list[str]
+    progress: Annotated[float, Field(ge=0, le=1)]
+
+
+class ChecklistItem(Out):
+    element: int
+    name: str
+    kind: str
+    state: Literal["not_started", "in_progress", "in_place", "sustained"]
+    state_on: Annotated[str, Field(json_schema_extra={"format": "date"})] | None
+    updated_by: str | None
+    evidence: str | None
+
+
+class SiteProgress(Out):
+    site: str
+    wave: int | None
+    progress: float | None
+    items: list[ChecklistItem]
+
+
+# --- deployment impact ------------------------------------------------------------------------
+
+
+class WaveImpact(Out):
+    wave: int
+    go_live: Annotated[str, Field(json_schema_extra={"format": "date"})]
+    att: float | None = Field(description="Null when the wave is left out.")
+    n_treated: int = Field(description="Wave sites with data in both windows.")
+    n_comparison: int = Field(description="Comparison sites with data in both windows.")
+
+
+class Impact(Out):
+    kpi: str
+    window_weeks: int
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n_sites: int
+    waves: list[WaveImpact]
+    reading: str
+
+
+def _window_message():
+    from flask_babel import gettext as _
+
+    from programme.reports.impact import MAX_WINDOW_WEEKS
+
+    return _("The window must be a whole number of weeks from 1 to %(max)d.", max=MAX_WINDOW_WEEKS)
+
+
+def _kpi_message():
+    from flask_babel import gettext as _
+
+    return _("Give the KPI code, e.g. ?kpi=WAIT.")
+
+
+def _package_message():
+    from flask_babel import gettext as _
+
+    return _("The package's id (an integer).")
+
+
+class ImpactQuery(Query):
+    kpi: QueryText = Field(description="KPI code, e.g. WAIT.")
+    package: _query_int_type(1, INT32_MAX) | None = Field(  # type: ignore[valid-type]
+        None, description="Package id; may be left out when only one package has waves."
+    )
+    window_weeks: _query_int_type(1, 52) = 8  # type: ignore[valid-type]
+
+    api_messages: ClassVar[dict[str, Any]] = {
+        "kpi": _kpi_message,
+        "package": _package_message,
+        "window_weeks": _window_message,
+    }
