@@ -173,7 +173,7 @@ class SiteInput(In):
     country: text(2, 2) | None = None
     operator: Literal["internal", "outsourced"] | None = None
     provider: text(max_length=200) | None = None
-    city: text(max_length=200) | None = None
+    city: text(max_length=120) | None = None
 
 
 SiteBatch = Annotated[list[SiteInput], Field(max_length=MAX_ITEMS)]
