@@ -43,14 +43,13 @@ def _iso_date(value: Any) -> Any:
         raise PydanticCustomError("iso_date", "Use YYYY-MM-DD.") from None
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def _text(value: str) -> str:
     """No NUL character (PostgreSQL cannot store it) and no lone surrogate (not UTF-8)."""
-    if "\x00" in value:
-        raise PydanticCustomError("text_control", "NUL character.")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise PydanticCustomError("text_control", "Not UTF-8.") from None
+    if _UNSTORABLE.search(value):
+        raise PydanticCustomError("text_control", "NUL character or invalid Unicode.")
     return value
 
 
@@ -66,11 +65,21 @@ def _query_int(value: Any) -> Any:
 IsoDate = Annotated[
     date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})
 ]
-Text = Annotated[str, AfterValidator(_text)]
-Code = Annotated[str, AfterValidator(_text), Field(min_length=1, max_length=40)]
+
+
+def text(min_length: int | None = None, max_length: int | None = None, **field):
+    """A string type: its length checked natively (constraints before the validator), then
+    no unstorable character."""
+    return Annotated[
+        str, Field(min_length=min_length, max_length=max_length, **field), AfterValidator(_text)
+    ]
+
+
+Text = text()
+Code = text(1, 40)
 Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
-QueryText = Annotated[str, AfterValidator(_text), Field(min_length=1, max_length=200)]
+QueryText = text(1, 200)
 QueryDate = IsoDate
 
 
@@ -156,19 +165,15 @@ class Site(Out):
 
 class SiteInput(In):
     code: Code
-    name: Annotated[Text, Field(max_length=200)]
-    type: Annotated[
-        Text,
-        Field(
-            max_length=40,
-            description="branch, shop, agency, call_centre, visa_centre, field_sales",
-        ),
-    ]
-    region: Annotated[Text, Field(max_length=120, description="Created when new.")]
-    country: Annotated[Text, Field(min_length=2, max_length=2)] | None = None
+    name: text(max_length=200)
+    type: text(
+        max_length=40, description="branch, shop, agency, call_centre, visa_centre, field_sales"
+    )
+    region: text(max_length=120, description="Created when new.")
+    country: text(2, 2) | None = None
     operator: Literal["internal", "outsourced"] | None = None
-    provider: Annotated[Text, Field(max_length=200)] | None = None
-    city: Annotated[Text, Field(max_length=200)] | None = None
+    provider: text(max_length=200) | None = None
+    city: text(max_length=120) | None = None
 
 
 SiteBatch = Annotated[list[SiteInput], Field(max_length=MAX_ITEMS)]
@@ -183,24 +188,18 @@ class SiteCounts(Out):
 # --- measurements ---------------------------------------------------------------------------------
 
 
+Source = text(1, 120, description="Defaults to the token's name.")
+Reason = text(max_length=500, description="Why, when the item corrects an earlier value.")
+
+
 class MeasurementInput(In):
-    site: Annotated[Code, Field(description="Site code.")]
-    kpi: Annotated[Code, Field(description="KPI code.")]
+    site: text(1, 40, description="Site code.")
+    kpi: text(1, 40, description="KPI code.")
     date: Annotated[IsoDate, Field(description="Not in the future; a Monday for weekly KPIs.")]
     value: Annotated[Number, Field(description="Within the KPI's range; a rate is successes / n.")]
     n: Annotated[int, Field(ge=1, le=INT32_MAX, description="Sample size.")]
-    source: (
-        Annotated[
-            Text, Field(min_length=1, max_length=120, description="Defaults to the token's name.")
-        ]
-        | None
-    ) = None
-    reason: (
-        Annotated[
-            Text, Field(max_length=500, description="Why, when the item corrects an earlier value.")
-        ]
-        | None
-    ) = None
+    source: Source | None = None
+    reason: Reason | None = None
 
 
 MeasurementBatch = Annotated[list[MeasurementInput], Field(max_length=MAX_ITEMS)]
@@ -249,14 +248,14 @@ class MeasurementQuery(Query):
 
 
 class PilotKpi(In):
-    kpi: Annotated[Code, Field(description="KPI code.")]
+    kpi: text(1, 40, description="KPI code.")
     target_relative: Number | None = Field(
         None, description="Relative change, e.g. -0.2 for −20 %."
     )
 
 
 class PilotInput(In):
-    name: Annotated[Text, Field(max_length=200)]
+    name: text(max_length=200)
     kpis: list[PilotKpi]
     pilot_sites: list[Code]
     control_sites: list[Code] = []
@@ -264,7 +263,7 @@ class PilotInput(In):
     baseline_end: IsoDate
     pilot_start: IsoDate
     pilot_end: IsoDate
-    description: Annotated[Text, Field(max_length=5000)] | None = None
+    description: text(max_length=5000) | None = None
 
 
 class PilotKpiOut(Out):
@@ -340,7 +339,7 @@ class Package(Out):
 
 
 class WaveInput(In):
-    name: Annotated[Text, Field(max_length=200)]
+    name: text(max_length=200)
     package: Annotated[Id, Field(description="The package's id.")]
     start: IsoDate
     go_live: IsoDate

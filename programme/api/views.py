@@ -65,13 +65,14 @@ def _invalid(errors: list[dict]):
 
 def _token_identity():
     """(user, token row) behind the request's bearer token, or (None, None); once a request."""
-    if "api_identity" not in g:
+    identity = getattr(request, "api_identity", None)
+    if identity is None:
         user = row = None
         scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             user, row = tokens.user_for_token(db.session, token.strip())
-        g.api_identity = (user, row)
-    return g.api_identity
+        identity = request.api_identity = (user, row)
+    return identity
 
 
 def _token_key() -> str:

@@ -174,6 +174,19 @@ def test_not_json_too_many_and_too_large(app, client, session, world):
     assert _count(session, Measurement) == 0
 
 
+def test_a_site_city_longer_than_its_column_is_422(client, session, world):
+    body = [{"code": "NEW-1", "name": "Agence", "type": "branch", "region": "Normandie",
+             "country": "FR", "operator": "internal", "city": "x" * 121}]  # fmt: skip
+    response = client.post("/api/v1/sites", json=body, headers=_bearer(make_user("admin")))
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0] | {"message": None} == {
+        "index": 0,
+        "field": "city",
+        "message": None,
+    }
+    assert session.scalar(select(Site.id).where(Site.code == "NEW-1")) is None
+
+
 def test_sites_sync_admin_only_with_per_item_errors(client, session, world):
     admin = _bearer(make_user("admin"))
     body = [
