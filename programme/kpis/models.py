@@ -182,7 +182,8 @@ class KpiUpload(Base):
     filename: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(Integer)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # None once purged (UPLOAD_RETENTION_DAYS after its import ended); the row stays.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
     source: Mapped[str] = mapped_column(String(120))
     layout: Mapped[str | None] = mapped_column(String(10))
     columns: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -190,4 +191,5 @@ class KpiUpload(Base):
     check_job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id", ondelete="SET NULL"))
     import_job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id", ondelete="SET NULL"))
     imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session, aliased
 
 from programme.audit import record_event
 from programme.database import utcnow
+from programme.jobs.models import Job
+from programme.jobs.services import JobError
 from programme.kpis import importing
 from programme.kpis.intake import IntakeRejected, ingest, records_frame
 from programme.kpis.models import (
@@ -290,8 +293,16 @@ def _upload_run(session: Session, params: dict[str, Any], progress, dry_run: boo
 
     upload = session.get(KpiUpload, params["upload_id"])
     user = session.get(User, params["user_id"])
-    total = importing.count_rows(upload.filename, upload.content)
     language = params.get("language") or "fr"
+    if upload.content is None:
+        with force_locale(language):
+            raise JobError(_("The file was deleted after its retention period: upload it again."))
+    if not dry_run and upload.imported_at is not None:
+        # Tried again after all (a job marked interrupted that had in fact finished): the
+        # rows are in; never import them twice.
+        session.rollback()
+        return {"ok": True, "rows": 0, "created": 0, "corrected": 0, "unchanged": 0}
+    total = importing.count_rows(upload.filename, upload.content)
 
     def report(rows: int) -> None:
         if total:
@@ -352,3 +363,86 @@ def check_upload_job(session: Session, params: dict[str, Any], progress) -> dict
 
 def import_upload_job(session: Session, params: dict[str, Any], progress) -> dict:
     return _upload_run(session, params, progress, dry_run=False)
+
+
+# --- upload retention -------------------------------------------------------------------------
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)  # SQLite gives naive UTC datetimes back
+    return moment
+
+
+def purge_uploads(session: Session, days: int, now: datetime | None = None) -> int:
+    """Delete the files of the uploads whose import ended more than `days` days ago: the
+    import (or, never confirmed, the check) finished then, or, never checked, it was
+    uploaded then. Uploads with a job still queued or running are kept. The upload row
+    stays (file name, size, checksum: "already imported" still works) and the audit trail
+    keeps a summary of the import for each file deleted. Returns how many were deleted."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=days)
+    check, run = aliased(Job), aliased(Job)
+    rows = session.execute(
+        select(
+            KpiUpload.id,
+            KpiUpload.filename,
+            KpiUpload.source,
+            KpiUpload.size,
+            KpiUpload.created_at,
+            check.status,
+            check.finished_at,
+            run.status,
+            run.finished_at,
+            run.result,
+        )
+        .outerjoin(check, check.id == KpiUpload.check_job_id)
+        .outerjoin(run, run.id == KpiUpload.import_job_id)
+        .where(KpiUpload.purged_at.is_(None), KpiUpload.created_at < cutoff)
+        .order_by(KpiUpload.id)
+    ).all()
+    purged = 0
+    for row in rows:
+        (upload_id, filename, source, size, created, c_status, c_end, r_status, r_end, result) = row
+        if c_status in ("queued", "running") or r_status in ("queued", "running"):
+            continue
+        ended = _aware(r_end if r_status else c_end if c_status else created)
+        if ended is None or ended >= cutoff:
+            continue
+        session.execute(
+            update(KpiUpload).where(KpiUpload.id == upload_id).values(content=None, purged_at=now)
+        )
+        summary = {"outcome": r_status or "not imported", "size": size}
+        if isinstance(result, dict):
+            summary.update(
+                {k: result[k] for k in ("rows", "created", "corrected", "unchanged") if k in result}
+            )
+        record_event(
+            session,
+            "kpi_upload",
+            "purge",
+            f"{filename} ({source}): file deleted {days} days after its import ended "
+            f"({summary['outcome']}"
+            + (
+                f": {summary['created']} created, {summary['corrected']} corrected, "
+                f"{summary['unchanged']} unchanged)"
+                if "created" in summary
+                else ")"
+            ),
+            entity_id=str(upload_id),
+            changes=summary,
+        )
+        purged += 1
+    return purged
+
+
+def purge_uploads_task(app) -> str:
+    """The daily task run by the job worker (programme.jobs.services.DAILY_TASKS)."""
+    from programme.audit import acting_as
+    from programme.extensions import db
+
+    with app.app_context(), acting_as("job:purge-uploads"):
+        days = app.config.get("UPLOAD_RETENTION_DAYS", 30)
+        count = purge_uploads(db.session, days)
+        db.session.commit()
+    return f"{count} upload file(s) deleted (older than {days} days)"
