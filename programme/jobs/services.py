@@ -272,6 +272,22 @@ def run_job(app: Flask, job_id: int) -> None:
         finally:
             stop.set()
             session.remove()
+            release_memory()
+
+
+def release_memory() -> None:
+    """After a job: collect, and hand the freed heap back to the system (glibc keeps it
+    otherwise, and a worker would stay at its peak after a large import)."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def run_daily_tasks(app: Flask) -> None:

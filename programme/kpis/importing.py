@@ -138,6 +138,21 @@ def csv_encoding(data: bytes) -> str:
     )
 
 
+def _file_encoding(path: str) -> str:
+    """csv_encoding for a file on disk, read 1 MB at a time."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with open(path, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return "utf-8-sig"  # checked at upload already; the reader reports what it cannot read
+
+
 def _delimiter(first_line: str) -> str:
     counts = {sep: first_line.count(sep) for sep in (",", ";", "\t")}
     return max(counts, key=counts.get) if any(counts.values()) else ","
@@ -242,13 +257,20 @@ def count_lines(data: bytes) -> int:
 _DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+:[A-Z]+(\d+)"')
 
 
-def count_rows(filename: str, data: bytes) -> int:
-    """About how many rows the file has, for a progress bar (0: unknown). XLSX: the sheet's
-    own <dimension> (the largest sheet), read from the head of its XML."""
+def count_rows(filename: str, data: bytes | str) -> int:
+    """About how many rows the file has, for a progress bar (0: unknown), from its bytes or
+    its path. XLSX: the sheet's own <dimension> (the largest sheet), read from the head of
+    its XML."""
     if not filename.lower().endswith(".xlsx"):
-        return count_lines(data)
+        if isinstance(data, bytes):
+            return count_lines(data)
+        lines = 0
+        with open(data, "rb") as fh:
+            while block := fh.read(1 << 20):
+                lines += block.count(b"\n")
+        return max(1, lines)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data) as archive:
             sheets = [i for i in archive.infolist() if i.filename.startswith("xl/worksheets/")]
             if not sheets:
                 return 0
@@ -419,6 +441,9 @@ def _xlsx_tables(
         if read > max_rows:
             uploads.check_rows(read)
         texts = [_cell_text(c) for c in cells[:width]]
+        if not block and not any(texts):
+            first += 1  # empty rows between chunks (a tail of formatted empty rows): skipped
+            continue
         if len(texts) < width:
             texts += [""] * (width - len(texts))
         block.append(texts)
@@ -457,11 +482,7 @@ def _csv_chunks(source, chunksize: int) -> Iterator[pd.DataFrame]:
     if data is None:
         with open(source, "rb") as fh:
             head = fh.read(1 << 20)
-        encoding = "utf-8-sig"
-        try:
-            head.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            encoding = "cp1252"
+        encoding = _file_encoding(source)
         first = _first_line(head, encoding)
         handle = source
     else:

@@ -183,7 +183,8 @@ class KpiUpload(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(Integer)
     # None once purged (UPLOAD_RETENTION_DAYS after its import ended); the row stays.
-    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Deferred: a page that shows the upload (polled every second) never loads the file.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     source: Mapped[str] = mapped_column(String(120))
     layout: Mapped[str | None] = mapped_column(String(10))
     columns: Mapped[dict[str, Any] | None] = mapped_column(JSON)

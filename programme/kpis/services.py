@@ -4,13 +4,15 @@ rollup rebuild, file uploads and the jobs that check and import them."""
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from programme.audit import record_event
@@ -294,7 +296,7 @@ def _upload_run(session: Session, params: dict[str, Any], progress, dry_run: boo
     upload = session.get(KpiUpload, params["upload_id"])
     user = session.get(User, params["user_id"])
     language = params.get("language") or "fr"
-    if upload.content is None:
+    if upload.purged_at is not None:
         with force_locale(language):
             raise JobError(_("The file was deleted after its retention period: upload it again."))
     if not dry_run and upload.imported_at is not None:
@@ -302,20 +304,52 @@ def _upload_run(session: Session, params: dict[str, Any], progress, dry_run: boo
         # rows are in; never import them twice.
         session.rollback()
         return {"ok": True, "rows": 0, "created": 0, "corrected": 0, "unchanged": 0}
-    total = importing.count_rows(upload.filename, upload.content)
+    suffix = ".xlsx" if upload.filename.lower().endswith(".xlsx") else ".csv"
+    with tempfile.TemporaryDirectory(prefix="programme-upload-") as folder:
+        path = os.path.join(folder, f"upload{suffix}")
+        save_upload_file(session, upload.id, path)
+        return _run_file(session, params, progress, dry_run, upload, user, language, path)
+
+
+UPLOAD_READ_BYTES = 8 * 1024 * 1024
+
+
+def save_upload_file(session: Session, upload_id: int, path: str) -> int:
+    """Copy an upload's file from the database to `path`, 8 MB at a time: a worker never
+    holds the whole file (up to 100 MB) in memory while it imports it."""
+    written, start = 0, 1
+    with open(path, "wb") as fh:
+        while True:
+            piece = session.scalar(
+                select(func.substr(KpiUpload.content, start, UPLOAD_READ_BYTES)).where(
+                    KpiUpload.id == upload_id
+                )
+            )
+            if not piece:
+                break
+            fh.write(piece)
+            written += len(piece)
+            start += len(piece)
+            if len(piece) < UPLOAD_READ_BYTES:
+                break
+    return written
+
+
+def _run_file(session, params, progress, dry_run, upload, user, language, path) -> dict:
+    total = importing.count_rows(upload.filename, path)
 
     def report(rows: int) -> None:
         if total:
             progress(min(95, int(90 * rows / total)), None)
 
-    filename, content, source = upload.filename, upload.content, upload.source
+    filename, source = upload.filename, upload.source
     layout, columns = upload.layout, upload.columns
     with force_locale(language):
         try:
             result = ingest(
                 session,
                 _Writer(user),
-                importing.iter_chunks(filename, content, layout, columns),
+                importing.iter_chunks(filename, path, layout, columns),
                 default_source=source,
                 label=f"{filename} ({source})",
                 dry_run=dry_run,

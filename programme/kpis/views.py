@@ -473,7 +473,7 @@ def _mapping_from_form(names: list[str], kpis: list[Kpi]) -> tuple[str, dict]:
 @require("write_measurements")
 def import_mapping(upload_id: int):
     upload = _upload_or_404(upload_id)
-    if upload.content is None:
+    if upload.purged_at is not None:
         abort(410)  # the file was deleted after its retention period
     names = importing.headers(upload.filename, upload.content)
     kpis = queries.catalogue(db.session, active_only=True)
@@ -549,7 +549,7 @@ def import_confirm(upload_id: int):
     # Confirmed once; again only when that import failed (it wrote nothing) and the file
     # is still kept.
     if run is None or (run.status == "failed" and upload.imported_at is None):
-        if upload.content is None:
+        if upload.purged_at is not None:
             abort(410)
         _start_job("kpi_import", upload)
     return redirect(url_for("kpis.import_status", upload_id=upload.id))
@@ -564,7 +564,7 @@ def import_retry(upload_id: int):
     if not form.validate_on_submit():
         abort(400)
     check, run = _upload_jobs(upload)
-    if upload.content is None:
+    if upload.purged_at is not None:
         abort(410)
     if run is not None:
         if run.status != "failed" or upload.imported_at is not None:

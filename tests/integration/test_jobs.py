@@ -221,3 +221,28 @@ _calls: list = []
 def _daily(app) -> str:
     _calls.append("ran")
     return "ran"
+
+
+class _Ticks:
+    """A stop event whose wait() times out `ticks` times, then reports stop."""
+
+    def __init__(self, ticks: int):
+        self.ticks = ticks
+
+    def wait(self, _interval) -> bool:
+        self.ticks -= 1
+        return self.ticks < 0
+
+
+def test_heartbeat_timer_beats_while_running_only(app, session, test_kind):
+    from programme.extensions import db
+
+    running = _queue_job(session, test_kind)
+    _running_since(session, running, 120)
+    done = _queue_job(session, test_kind)
+    session.execute(update(Job).where(Job.id == done).values(status="done"))
+    session.commit()
+    jobs._heartbeat(db.engine, running, 10, _Ticks(2))
+    jobs._heartbeat(db.engine, done, 10, _Ticks(2))
+    assert not jobs.is_stale(_job(session, running))  # a fresh heartbeat
+    assert _job(session, done).heartbeat_at is None  # a finished job is left alone
