@@ -164,17 +164,29 @@ def _first_line(data: bytes, encoding: str) -> str:
 
 
 def headers(filename: str, data: bytes) -> list[str]:
-    kind = check_file(filename, data)
+    """The column names of an uploaded file, after check_file."""
+    check_file(filename, data)
+    return read_headers(filename, data)
+
+
+def read_headers(filename: str, data: bytes | str) -> list[str]:
+    """The column names of a checked file (bytes or path), from its first rows only."""
+    kind = "xlsx" if filename.lower().endswith(".xlsx") else "csv"
     try:
         if kind == "xlsx":
             # Only the first rows are read (never the whole sheet for a header).
             _line, names = next(_xlsx_tables(data, 1, streaming=True), (0, []))
             frame = pd.DataFrame(columns=names)
         else:
-            encoding = csv_encoding(data)
+            if isinstance(data, bytes):
+                encoding, head = csv_encoding(data), data[:65536]
+            else:
+                with open(data, "rb") as fh:
+                    head = fh.read(65536)
+                encoding = _file_encoding(data)
             frame = pd.read_csv(
-                io.BytesIO(data),
-                sep=_delimiter(_first_line(data, encoding)),
+                io.BytesIO(data) if isinstance(data, bytes) else data,
+                sep=_delimiter(_first_line(head, encoding)),
                 dtype=str,
                 nrows=0,
                 encoding=encoding,

@@ -6,13 +6,15 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from programme.audit import record_event
@@ -25,6 +27,7 @@ from programme.kpis.models import (
     ImportMapping,
     Kpi,
     KpiUpload,
+    KpiUploadFile,
     KpiWeekRollup,
     Measurement,
     PilotSiteAssignment,
@@ -239,7 +242,6 @@ def create_upload(
         filename=filename[:255],
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
-        content=data,
         source=source,
         user_id=user.id,
     )
@@ -256,6 +258,7 @@ def create_upload(
         upload.layout, upload.columns = chosen
     session.add(upload)
     session.flush()
+    store_upload_file(session, upload.id, data)
     record_event(
         session,
         "kpi_upload",
@@ -304,25 +307,60 @@ def _upload_run(session: Session, params: dict[str, Any], progress, dry_run: boo
         # rows are in; never import them twice.
         session.rollback()
         return {"ok": True, "rows": 0, "created": 0, "corrected": 0, "unchanged": 0}
-    suffix = ".xlsx" if upload.filename.lower().endswith(".xlsx") else ".csv"
-    with tempfile.TemporaryDirectory(prefix="programme-upload-") as folder:
-        path = os.path.join(folder, f"upload{suffix}")
-        save_upload_file(session, upload.id, path)
+    with upload_file(session, upload) as path:
         return _run_file(session, params, progress, dry_run, upload, user, language, path)
 
 
 UPLOAD_READ_BYTES = 8 * 1024 * 1024
 
 
+def store_upload_file(session: Session, upload_id: int, data: bytes) -> None:
+    """Write an upload's file (kpi_upload_file). On SQLite through incremental blob I/O,
+    1 MB at a time: a bound 100 MB parameter is copied twice by SQLite, and the copy stays
+    bound to the cached statement (+100 MB kept by the web worker)."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        session.execute(insert(KpiUploadFile).values(upload_id=upload_id, content=data))
+        return
+    session.execute(
+        insert(KpiUploadFile).values(upload_id=upload_id, content=func.zeroblob(len(data)))
+    )
+    raw = connection.connection.driver_connection
+    view = memoryview(data)
+    with raw.blobopen("kpi_upload_file", "content", _file_rowid(session, upload_id)) as blob:
+        for start in range(0, len(data), 1 << 20):
+            blob.write(view[start : start + (1 << 20)])
+
+
+def _file_rowid(session: Session, upload_id: int) -> int:
+    return session.execute(
+        text("SELECT rowid FROM kpi_upload_file WHERE upload_id = :id"), {"id": upload_id}
+    ).scalar_one()
+
+
 def save_upload_file(session: Session, upload_id: int, path: str) -> int:
-    """Copy an upload's file from the database to `path`, 8 MB at a time: a worker never
-    holds the whole file (up to 100 MB) in memory while it imports it."""
-    written, start = 0, 1
+    """Copy an upload's file from the database to `path`, a piece at a time (SQLite:
+    incremental blob I/O; PostgreSQL: substring): a worker never holds the whole file (up
+    to 100 MB) in memory. Returns its size."""
+    connection = session.connection()
+    written = 0
+    if connection.dialect.name == "sqlite":  # substr() would load the whole blob each time
+        raw = connection.connection.driver_connection
+        rowid = _file_rowid(session, upload_id)
+        with (
+            raw.blobopen("kpi_upload_file", "content", rowid, readonly=True) as blob,
+            open(path, "wb") as fh,
+        ):
+            while piece := blob.read(1 << 20):
+                fh.write(piece)
+                written += len(piece)
+        return written
+    start = 1
     with open(path, "wb") as fh:
         while True:
             piece = session.scalar(
-                select(func.substr(KpiUpload.content, start, UPLOAD_READ_BYTES)).where(
-                    KpiUpload.id == upload_id
+                select(func.substr(KpiUploadFile.content, start, UPLOAD_READ_BYTES)).where(
+                    KpiUploadFile.upload_id == upload_id
                 )
             )
             if not piece:
@@ -333,6 +371,22 @@ def save_upload_file(session: Session, upload_id: int, path: str) -> int:
             if len(piece) < UPLOAD_READ_BYTES:
                 break
     return written
+
+
+@contextmanager
+def upload_file(session: Session, upload: KpiUpload) -> Iterator[str]:
+    """The upload's file as a temporary file on disk (deleted afterwards)."""
+    suffix = ".xlsx" if upload.filename.lower().endswith(".xlsx") else ".csv"
+    with tempfile.TemporaryDirectory(prefix="programme-upload-") as folder:
+        path = os.path.join(folder, f"upload{suffix}")
+        save_upload_file(session, upload.id, path)
+        yield path
+
+
+def upload_headers(session: Session, upload: KpiUpload) -> list[str]:
+    """The column names of a stored upload (its first rows only)."""
+    with upload_file(session, upload) as path:
+        return importing.read_headers(upload.filename, path)
 
 
 def _run_file(session, params, progress, dry_run, upload, user, language, path) -> dict:
@@ -443,9 +497,8 @@ def purge_uploads(session: Session, days: int, now: datetime | None = None) -> i
         ended = _aware(r_end if r_status else c_end if c_status else created)
         if ended is None or ended >= cutoff:
             continue
-        session.execute(
-            update(KpiUpload).where(KpiUpload.id == upload_id).values(content=None, purged_at=now)
-        )
+        session.execute(delete(KpiUploadFile).where(KpiUploadFile.upload_id == upload_id))
+        session.execute(update(KpiUpload).where(KpiUpload.id == upload_id).values(purged_at=now))
         summary = {"outcome": r_status or "not imported", "size": size}
         if isinstance(result, dict):
             summary.update(

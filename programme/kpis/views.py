@@ -475,7 +475,7 @@ def import_mapping(upload_id: int):
     upload = _upload_or_404(upload_id)
     if upload.purged_at is not None:
         abort(410)  # the file was deleted after its retention period
-    names = importing.headers(upload.filename, upload.content)
+    names = services.upload_headers(db.session, upload)
     kpis = queries.catalogue(db.session, active_only=True)
     form = EmptyForm()
     problems, status = [], 200

@@ -15,7 +15,7 @@ from programme.audit import AuditEvent
 from programme.database import utcnow
 from programme.diagnostics.models import Verbatim
 from programme.jobs.models import Job
-from programme.kpis.models import KpiUpload, Measurement
+from programme.kpis.models import KpiUpload, KpiUploadFile, Measurement
 from programme.kpis.services import purge_uploads
 from programme.network.models import Site
 from tests import xlsx_shapes
@@ -229,10 +229,9 @@ def test_purge_deletes_old_files_keeps_recent_and_unfinished(app, client, sessio
     assert result.exit_code == 0, result.output
     assert "Deleted 1 upload file(s)" in result.output
     session.expire_all()
-    old = session.get(KpiUpload, imported)
-    assert old.content is None and old.purged_at is not None
-    assert session.get(KpiUpload, recent).content is not None
-    assert session.get(KpiUpload, running).content is not None
+    assert session.get(KpiUpload, imported).purged_at is not None
+    files = set(session.scalars(select(KpiUploadFile.upload_id)))
+    assert files == {recent, running}  # the old file is gone; the others stay
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "purge"))
     assert event.entity_id == str(imported)
     assert event.changes["created"] == 2 and event.changes["outcome"] == "done"
