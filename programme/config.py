@@ -93,3 +93,17 @@ class Config:
         self.IMPACT_REFRESH = os.environ.get(
             "IMPACT_REFRESH", "inline" if self.TESTING else "thread"
         )
+        # Jobs and uploads (docs/architecture.md, "Jobs" and "Uploads").
+        # A running job whose worker sent no heartbeat for this long is marked failed.
+        self.JOB_HEARTBEAT_TIMEOUT = int(os.environ.get("JOB_HEARTBEAT_TIMEOUT", 60))
+        self.JOB_HEARTBEAT_INTERVAL = int(os.environ.get("JOB_HEARTBEAT_INTERVAL", 10))
+        # Upload files are deleted this many days after their import ended.
+        self.UPLOAD_RETENTION_DAYS = int(os.environ.get("UPLOAD_RETENTION_DAYS", 30))
+        # XLSX uploads are inspected before they are parsed (programme/xlsx.py).
+        self.XLSX_MAX_SHEET_BYTES = int(os.environ.get("XLSX_MAX_SHEET_BYTES", 512 * 1024**2))
+        self.XLSX_MAX_SHARED_STRINGS_BYTES = int(
+            os.environ.get("XLSX_MAX_SHARED_STRINGS_BYTES", 64 * 1024**2)
+        )
+        self.XLSX_MAX_PART_BYTES = int(os.environ.get("XLSX_MAX_PART_BYTES", 32 * 1024**2))
+        self.XLSX_MAX_RATIO = int(os.environ.get("XLSX_MAX_RATIO", 100))
+        self.IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 2_000_000))

@@ -30,6 +30,7 @@ from programme.kpis.models import (  # noqa: F401
     ImportMapping,
     Kpi,
     KpiUpload,
+    KpiUploadFile,
     KpiWeekRollup,
     Measurement,
     MeasurementRevision,

@@ -672,7 +672,7 @@ def voice_import(campaign_id: int):
                 db.session.commit()
             except FileRejected as rejected:
                 db.session.rollback()
-                problem, status = str(rejected), 422
+                problem, status = str(rejected), rejected.status or 422
             except services.ValidationFailed as failure:
                 db.session.rollback()
                 errors, status = failure.errors, 422

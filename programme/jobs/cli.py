@@ -1,4 +1,10 @@
-"""`flask --app app worker`: run queued jobs from Redis (when REDIS_URL is set)."""
+"""`flask --app app worker`: run queued jobs from Redis (when REDIS_URL is set).
+
+The worker also keeps jobs from getting stuck and old files from piling up: when it starts
+and then about every minute (RQ's maintenance loop) it marks failed the running jobs whose
+worker died (no heartbeat for JOB_HEARTBEAT_TIMEOUT seconds), and once a day (one worker,
+through a Redis lock that expires after 24 hours) it runs the daily tasks:
+`flask purge-uploads`."""
 
 from __future__ import annotations
 
@@ -17,8 +23,25 @@ def register_cli(app: Flask) -> None:
         from redis import Redis
         from rq import Queue, SimpleWorker
 
+        from programme.jobs import services
+
+        flask_app = current_app._get_current_object()
+
+        class Worker(SimpleWorker):
+            """SimpleWorker runs jobs in this process, inside the Flask app context."""
+
+            def run_maintenance_tasks(self):
+                super().run_maintenance_tasks()
+                services.recover_stale()
+                services.run_daily_tasks(flask_app)
+
+        services.recover_stale()  # jobs left running by a worker that died
         connection = Redis.from_url(url)
-        # SimpleWorker runs jobs in this process, inside the Flask app context.
-        SimpleWorker([Queue("programme", connection=connection)], connection=connection).work(
-            burst=burst
-        )
+        # worker_ttl 60: the blocking dequeue wakes up every 45 s, so the maintenance loop
+        # (every maintenance_interval seconds) really runs about once a minute.
+        Worker(
+            [Queue("programme", connection=connection)],
+            connection=connection,
+            worker_ttl=60,
+            maintenance_interval=60,
+        ).work(burst=burst)

@@ -8,6 +8,12 @@ Runners (`JOB_RUNNER`, else `rq` when REDIS_URL is set, else `thread`):
 - `thread`: a daemon thread in the app process (the embedded default);
 - `rq`: queued on Redis, run by `flask --app app worker` on any host;
 - `inline`: run before the request returns (the default when TESTING).
+
+Jobs cannot get stuck: a job that cannot be queued (Redis unreachable) is marked failed at
+once ("could not start"); a running job records a heartbeat (every progress call, and a timer
+every JOB_HEARTBEAT_INTERVAL seconds), and one without a heartbeat for JOB_HEARTBEAT_TIMEOUT
+seconds (its worker was killed) is marked failed ("interrupted"). That check runs when a
+worker starts, in the RQ worker's maintenance loop, and whenever a page reads a job.
 """
 
 from __future__ import annotations
@@ -18,10 +24,12 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import update
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import Session
 
 from programme.audit import acting_as
@@ -36,6 +44,18 @@ JOB_KINDS: dict[str, str] = {
     "kpi_check": "programme.kpis.services:check_upload_job",
     "kpi_import": "programme.kpis.services:import_upload_job",
 }
+
+
+# Maintenance run by the RQ worker once a day (whichever worker takes the Redis lock):
+# name -> "module:function(app) -> str" (a line for the log).
+DAILY_TASKS: dict[str, str] = {
+    "purge-uploads": "programme.kpis.services:purge_uploads_task",
+}
+
+# Job.error codes that the pages translate (any other text is shown as it is).
+UNEXPECTED = "unexpected"
+INTERRUPTED = "interrupted"
+NOT_STARTED = "not_started"
 
 
 class JobError(Exception):
@@ -63,8 +83,16 @@ def runner(app: Flask) -> str:
     return "rq" if app.config.get("REDIS_URL") else "thread"
 
 
+def redis_connection(url: str):
+    """A Redis client that fails fast when the server is unreachable (never hangs a request)."""
+    from redis import Redis
+
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+
+
 def start(job_id: int) -> None:
-    """Run a committed job with the configured runner."""
+    """Run a committed job with the configured runner. When it cannot be started (Redis
+    unreachable, no thread left) the job is marked failed and the caller carries on."""
     app = current_app._get_current_object()
     how = runner(app)
     if how == "inline":
@@ -73,17 +101,21 @@ def start(job_id: int) -> None:
         # progress updates would wait for.
         db.session.rollback()
         run_job(app, job_id)
-    elif how == "rq":
-        from redis import Redis
-        from rq import Queue
+        return
+    try:
+        if how == "rq":
+            from rq import Queue
 
-        queue = Queue("programme", connection=Redis.from_url(app.config["REDIS_URL"]))
-        queue.enqueue("programme.jobs.services.run_job_in_worker", job_id, job_timeout=3600)
-    else:
-        thread = threading.Thread(
-            target=run_job, args=(app, job_id), name=f"job-{job_id}", daemon=True
-        )
-        thread.start()
+            queue = Queue("programme", connection=redis_connection(app.config["REDIS_URL"]))
+            queue.enqueue("programme.jobs.services.run_job_in_worker", job_id, job_timeout=3600)
+        else:
+            thread = threading.Thread(
+                target=run_job, args=(app, job_id), name=f"job-{job_id}", daemon=True
+            )
+            thread.start()
+    except Exception as error:  # redis ConnectionError/TimeoutError, RuntimeError ...
+        log.warning("job %s could not be started (%s): %s", job_id, how, error)
+        _set(job_id, status="failed", error=NOT_STARTED, finished_at=utcnow(), message=None)
 
 
 def run_job_in_worker(job_id: int) -> None:
@@ -102,10 +134,99 @@ def _set(job_id: int, **values) -> None:
         conn.execute(update(Job).where(Job.id == job_id).values(**values))
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite gives naive datetimes back: they are UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _stale_cutoff() -> datetime:
+    return utcnow() - timedelta(seconds=current_app.config.get("JOB_HEARTBEAT_TIMEOUT", 60))
+
+
+def recover_stale(job_ids: list[int] | None = None) -> int:
+    """Mark failed ("interrupted") the running jobs without a heartbeat for
+    JOB_HEARTBEAT_TIMEOUT seconds: their worker died. The work of a job is one transaction,
+    so nothing of it was written. Returns how many were marked."""
+    cutoff = _stale_cutoff()
+    statement = update(Job).where(
+        Job.status == "running",
+        or_(
+            Job.heartbeat_at < cutoff,
+            and_(
+                Job.heartbeat_at.is_(None), or_(Job.started_at.is_(None), Job.started_at < cutoff)
+            ),
+        ),
+    )
+    if job_ids is not None:
+        statement = statement.where(Job.id.in_(job_ids))
+    with db.engine.begin() as conn:
+        count = conn.execute(
+            statement.values(status="failed", error=INTERRUPTED, finished_at=utcnow(), message=None)
+        ).rowcount
+    if count:
+        log.warning("%s interrupted job(s) marked failed", count)
+    return count
+
+
+def is_stale(job: Job) -> bool:
+    if job.status != "running":
+        return False
+    last = _aware(job.heartbeat_at or job.started_at)
+    return last is None or last < _stale_cutoff()
+
+
+def refresh(session: Session, *jobs_read: Job | None) -> None:
+    """Before showing jobs: mark failed those whose worker died (writes only then)."""
+    stale = [job.id for job in jobs_read if job is not None and is_stale(job)]
+    if stale and recover_stale(stale):
+        for job in jobs_read:
+            if job is not None:
+                session.refresh(job)
+
+
+def error_text(job: Job) -> str:
+    """What went wrong, in the reader's language."""
+    if job.error == UNEXPECTED:
+        return _("Something went wrong on our side. The error has been logged.")
+    if job.error == INTERRUPTED:
+        return _("Interrupted — nothing was written (the worker stopped).")
+    if job.error == NOT_STARTED:
+        return _("Could not start: the job queue is unreachable. Try again in a moment.")
+    return job.error or ""
+
+
+def _claim(job_id: int) -> bool:
+    """queued -> running, by one worker only."""
+    now = utcnow()
+    with db.engine.begin() as conn:
+        claimed = conn.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "queued")
+            .values(status="running", started_at=now, heartbeat_at=now, progress=0)
+        ).rowcount
+    return claimed == 1
+
+
+def _heartbeat(engine, job_id: int, interval: float, stop: threading.Event) -> None:
+    while not stop.wait(interval):
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.status == "running")
+                    .values(heartbeat_at=utcnow())
+                )
+        except Exception as error:  # a locked SQLite file, a restarting server: try again
+            log.warning("job %s: heartbeat not recorded: %s", job_id, error)
+
+
 def run_job(app: Flask, job_id: int) -> None:
     # DEFERRED on SQLite even when run inside a POST (inline runner): the progress updates
     # are written on a connection of their own while the job's transaction is open.
     with app.app_context(), sqlite_begin("DEFERRED"):
+        recover_stale()  # a worker starting: jobs left running by a dead one are failed
         session = db.session
         job = session.get(Job, job_id)
         if job is None or job.status != "queued":
@@ -118,11 +239,25 @@ def run_job(app: Flask, job_id: int) -> None:
             user = session.get(User, user_id)
             actor = f"job:{user.email}" if user else "job"
         session.rollback()
-        _set(job_id, status="running", started_at=utcnow(), progress=0)
+        if not _claim(job_id):
+            return
         clock, status = time.perf_counter(), "failed"
+        stop = threading.Event()
+        interval = app.config.get("JOB_HEARTBEAT_INTERVAL", 10)
+        threading.Thread(
+            target=_heartbeat,
+            args=(db.engine, job_id, interval, stop),
+            name=f"job-{job_id}-heartbeat",
+            daemon=True,
+        ).start()
 
         def progress(percent: int, message: str | None = None) -> None:
-            _set(job_id, progress=max(0, min(100, int(percent))), message=message)
+            _set(
+                job_id,
+                progress=max(0, min(100, int(percent))),
+                message=message,
+                heartbeat_at=utcnow(),
+            )
 
         try:
             with acting_as(actor, user_id):
@@ -133,12 +268,7 @@ def run_job(app: Flask, job_id: int) -> None:
         except Exception:  # a bug: logged, and the person sees a generic message
             session.rollback()
             log.exception("job %s (%s) failed", job_id, kind)
-            _set(
-                job_id,
-                status="failed",
-                error="unexpected",
-                finished_at=utcnow(),
-            )
+            _set(job_id, status="failed", error=UNEXPECTED, finished_at=utcnow())
         else:
             status = "done"
             _set(
@@ -150,5 +280,43 @@ def run_job(app: Flask, job_id: int) -> None:
                 message=None,
             )
         finally:
+            stop.set()
             session.remove()
             log_job(job_id, kind, status, clock)
+            release_memory()
+
+
+def release_memory() -> None:
+    """After a job: collect, and hand the freed heap back to the system (glibc keeps it
+    otherwise, and a worker would stay at its peak after a large import)."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
+def run_daily_tasks(app: Flask) -> None:
+    """The DAILY_TASKS, each at most once a day across all workers (a Redis lock that
+    expires after a day); called from the RQ worker's maintenance loop."""
+    url = app.config.get("REDIS_URL")
+    connection = redis_connection(url) if url else None
+    for name, path in DAILY_TASKS.items():
+        if connection is not None and not connection.set(
+            f"programme:daily:{name}", utcnow().isoformat(), nx=True, ex=24 * 3600
+        ):
+            continue
+        module, function = path.split(":")
+        try:
+            outcome = getattr(importlib.import_module(module), function)(app)
+        except Exception:
+            log.exception("daily task %s failed", name)
+            if connection is not None:
+                connection.delete(f"programme:daily:{name}")  # try again next time
+        else:
+            log.info("daily task %s: %s", name, outcome)

@@ -1,4 +1,5 @@
-"""`flask --app app rebuild-rollups`, `create-token EMAIL`, `ensure-kpis`."""
+"""`flask --app app rebuild-rollups`, `create-token EMAIL`, `ensure-kpis`,
+`purge-uploads`."""
 
 from __future__ import annotations
 
@@ -20,6 +21,20 @@ def register_cli(app: Flask) -> None:
             record_event(db.session, "kpi_rollup_week", "rebuild", f"{count} rollup rows rebuilt")
             db.session.commit()
         click.echo(f"Rebuilt {count} weekly rollup rows.")
+
+    @app.cli.command("purge-uploads")
+    @click.option("--days", type=int, default=None, help="Default: UPLOAD_RETENTION_DAYS (30).")
+    def purge_uploads_command(days: int | None) -> None:
+        """Delete the files of imports that ended more than UPLOAD_RETENTION_DAYS ago."""
+        from flask import current_app
+
+        from programme.kpis.services import purge_uploads
+
+        days = days if days is not None else current_app.config.get("UPLOAD_RETENTION_DAYS", 30)
+        with acting_as("cli:purge-uploads"):
+            count = purge_uploads(db.session, days)
+            db.session.commit()
+        click.echo(f"Deleted {count} upload file(s) whose import ended more than {days} days ago.")
 
     @app.cli.command("create-token")
     @click.argument("email")

@@ -5,8 +5,12 @@ Two layouts, as exported by queue-management systems, telephony (ACD) and survey
 - wide: one row per site and date, one column per KPI, plus `n` (shared) or `n_<KPI>`.
 
 CSV is read in chunks (bounded memory). XLSX too, row by row: through calamine (fast, but
-it holds the whole sheet in memory) up to XLSX_IN_MEMORY_BYTES of sheet XML, through
-openpyxl's streaming reader (bounded memory, ten times slower) beyond. A workbook with
+it holds the whole sheet in memory) up to XLSX_IN_MEMORY_BYTES of sheet XML, through our
+streaming reader beyond (openpyxl's cell parser on an iterparse loop that drops every row
+once read: openpyxl's own read-only mode keeps a dict entry per styled row, +620 MB for a
+million empty styled rows). Before any of that, the archive is checked (programme.uploads:
+sheet and shared-strings sizes, compression ratio) and rows are capped (IMPORT_MAX_ROWS).
+The column headers (the mapping page) are read from the first rows only. A workbook with
 formulas is refused (paste values only); cells are read as text the same way by both
 readers. The header is the first non-empty row and each row keeps its sheet row number.
 UTF-8 with or without BOM and Windows-1252 are accepted; anything else (UTF-16 ...) is
@@ -27,6 +31,7 @@ import numpy as np
 import pandas as pd
 from flask_babel import gettext as _
 
+from programme import uploads
 from programme.network.services import fold
 
 ALLOWED_EXTENSIONS = (".csv", ".xlsx")
@@ -49,7 +54,16 @@ _HEADERS = {fold(alias): key for key, aliases in HEADER_ALIASES.items() for alia
 
 
 class FileRejected(ValueError):
-    """The file as a whole cannot be read; the message says why."""
+    """The file as a whole cannot be read; the message says why. `status`: 413 when it is
+    too large to be read, else None (the view picks 415 or 422)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+# Cells held in one chunk at most (rows x columns), whatever the sheet's width.
+CHUNK_CELLS = 2_000_000
 
 
 def check_file(filename: str, data: bytes) -> str:
@@ -63,6 +77,7 @@ def check_file(filename: str, data: bytes) -> str:
         if not data.startswith(b"PK"):
             raise FileRejected(_("This file is not a valid XLSX workbook."))
         try:
+            uploads.check_xlsx(data)
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 for info in archive.infolist():
                     if info.filename.startswith("xl/worksheets/") and info.filename.endswith(
@@ -76,10 +91,16 @@ def check_file(filename: str, data: bytes) -> str:
                                         "paste them as values, then upload it again."
                                     )
                                 )
+        except uploads.UploadRejected as rejected:
+            raise FileRejected(str(rejected), status=413) from None
         except zipfile.BadZipFile:
             raise FileRejected(_("This file is not a valid XLSX workbook.")) from None
         return "xlsx"
     csv_encoding(data)
+    try:
+        uploads.check_rows(count_lines(data) - 1)
+    except uploads.UploadRejected as rejected:
+        raise FileRejected(str(rejected), status=413) from None
     return "csv"
 
 
@@ -117,6 +138,21 @@ def csv_encoding(data: bytes) -> str:
     )
 
 
+def _file_encoding(path: str) -> str:
+    """csv_encoding for a file on disk, read 1 MB at a time."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with open(path, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return "utf-8-sig"  # checked at upload already; the reader reports what it cannot read
+
+
 def _delimiter(first_line: str) -> str:
     counts = {sep: first_line.count(sep) for sep in (",", ";", "\t")}
     return max(counts, key=counts.get) if any(counts.values()) else ","
@@ -128,16 +164,29 @@ def _first_line(data: bytes, encoding: str) -> str:
 
 
 def headers(filename: str, data: bytes) -> list[str]:
-    kind = check_file(filename, data)
+    """The column names of an uploaded file, after check_file."""
+    check_file(filename, data)
+    return read_headers(filename, data)
+
+
+def read_headers(filename: str, data: bytes | str) -> list[str]:
+    """The column names of a checked file (bytes or path), from its first rows only."""
+    kind = "xlsx" if filename.lower().endswith(".xlsx") else "csv"
     try:
         if kind == "xlsx":
-            _line, names = next(_xlsx_tables(data, 1), (0, []))
+            # Only the first rows are read (never the whole sheet for a header).
+            _line, names = next(_xlsx_tables(data, 1, streaming=True), (0, []))
             frame = pd.DataFrame(columns=names)
         else:
-            encoding = csv_encoding(data)
+            if isinstance(data, bytes):
+                encoding, head = csv_encoding(data), data[:65536]
+            else:
+                with open(data, "rb") as fh:
+                    head = fh.read(65536)
+                encoding = _file_encoding(data)
             frame = pd.read_csv(
-                io.BytesIO(data),
-                sep=_delimiter(_first_line(data, encoding)),
+                io.BytesIO(data) if isinstance(data, bytes) else data,
+                sep=_delimiter(_first_line(head, encoding)),
                 dtype=str,
                 nrows=0,
                 encoding=encoding,
@@ -220,13 +269,20 @@ def count_lines(data: bytes) -> int:
 _DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+:[A-Z]+(\d+)"')
 
 
-def count_rows(filename: str, data: bytes) -> int:
-    """About how many rows the file has, for a progress bar (0: unknown). XLSX: the sheet's
-    own <dimension> (the largest sheet), read from the head of its XML."""
+def count_rows(filename: str, data: bytes | str) -> int:
+    """About how many rows the file has, for a progress bar (0: unknown), from its bytes or
+    its path. XLSX: the sheet's own <dimension> (the largest sheet), read from the head of
+    its XML."""
     if not filename.lower().endswith(".xlsx"):
-        return count_lines(data)
+        if isinstance(data, bytes):
+            return count_lines(data)
+        lines = 0
+        with open(data, "rb") as fh:
+            while block := fh.read(1 << 20):
+                lines += block.count(b"\n")
+        return max(1, lines)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data) as archive:
             sheets = [i for i in archive.infolist() if i.filename.startswith("xl/worksheets/")]
             if not sheets:
                 return 0
@@ -266,7 +322,7 @@ def _header_names(cells: list[str]) -> list[str]:
     return names
 
 
-def _xlsx_rows(source: bytes | str) -> Iterator[list[Any]]:
+def _xlsx_rows(source: bytes | str, streaming: bool = False) -> Iterator[list[Any]]:
     """The first sheet's rows from sheet row 1 and column A, as lists of cell values."""
     data = source if isinstance(source, bytes) else None
     with zipfile.ZipFile(io.BytesIO(data) if data is not None else source) as archive:
@@ -274,55 +330,112 @@ def _xlsx_rows(source: bytes | str) -> Iterator[list[Any]]:
             (i.file_size for i in archive.infolist() if i.filename.startswith("xl/worksheets/")),
             default=0,
         )
-    if sheet_xml <= XLSX_IN_MEMORY_BYTES:
-        from python_calamine import CalamineWorkbook
-
-        book = (
-            CalamineWorkbook.from_filelike(io.BytesIO(data))
-            if data is not None
-            else CalamineWorkbook.from_path(source)
-        )
-        try:
-            sheet = book.get_sheet_by_index(0)
-            padding = [None] * sheet.start[1] if sheet.start else []
-            for row in sheet.iter_rows():  # from row 1, but from the first used column
-                yield padding + row
-        finally:
-            book.close()
+    if (
+        streaming
+        or sheet_xml > XLSX_IN_MEMORY_BYTES
+        or not uploads.fits_in_memory(data if data is not None else source)
+    ):
+        yield from _streamed_rows(io.BytesIO(data) if data is not None else source)
         return
-    from openpyxl import load_workbook
+    from python_calamine import CalamineWorkbook
 
-    book = load_workbook(
-        io.BytesIO(data) if data is not None else source, read_only=True, data_only=True
+    book = (
+        CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if data is not None
+        else CalamineWorkbook.from_path(source)
     )
     try:
-        sheet = book.worksheets[0]
-        # Read to the last row there is, not to the one the file's <dimension> claims: some
-        # tools write a wrong one, and openpyxl would silently stop there.
-        sheet.reset_dimensions()
-        for row in sheet.iter_rows(values_only=True):
-            yield list(row)
+        sheet = book.get_sheet_by_index(0)
+        padding = [None] * sheet.start[1] if sheet.start else []
+        for row in sheet.iter_rows():  # from row 1, but from the first used column
+            yield padding + row
     finally:
         book.close()
 
 
-def _xlsx_tables(source: bytes | str, chunksize: int) -> Iterator[tuple[int, Any]]:
+def _streamed_rows(source) -> Iterator[list[Any]]:
+    """The first sheet's rows, streamed: openpyxl reads the workbook's parts (shared
+    strings, styles for dates) and parses each cell, but the loop over the sheet's XML is
+    ours: each row is dropped once read, and nothing is kept per row (openpyxl's read-only
+    worksheet keeps row dimensions and every cleared <row> element). Missing rows come out
+    empty, so rows keep their sheet numbers, to the last row there is, whatever the
+    sheet's <dimension> claims."""
+    from openpyxl import load_workbook
+    from openpyxl.worksheet._reader import WorkSheetParser
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse
+
+    row_tag, cell_tag = f"{{{SHEET_MAIN_NS}}}row", f"{{{SHEET_MAIN_NS}}}c"
+    book = load_workbook(source, read_only=True, data_only=True)
+    try:
+        worksheet = book.worksheets[0]
+        parser = WorkSheetParser(
+            None,
+            worksheet._shared_strings,
+            data_only=True,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        expected = 1
+        with book._archive.open(worksheet._worksheet_path) as xml:
+            depth, parents = 0, []
+            for event, element in iterparse(xml, events=("start", "end")):
+                if event == "start":
+                    depth += 1
+                    if depth <= 2:
+                        parents.append(element)
+                    continue
+                depth -= 1
+                if element.tag == row_tag and depth == 2:
+                    number = element.get("r")
+                    number = int(float(number)) if number else expected
+                    parser.row_counter, parser.col_counter = number, 0
+                    cells = [parser.parse_cell(c) for c in element if c.tag == cell_tag]
+                    parents[-1].clear()  # <sheetData>: drop the row just read
+                    while expected < number:
+                        yield []
+                        expected += 1
+                    row: list[Any] = [None] * (max((c["column"] for c in cells), default=0))
+                    for cell in cells:
+                        row[cell["column"] - 1] = cell["value"]
+                    yield row
+                    expected = number + 1
+                elif depth <= 2:
+                    if depth == 1:
+                        parents[0].clear()  # a whole part of the sheet read: drop it
+                    if len(parents) > depth:
+                        parents.pop()
+    finally:
+        book.close()
+
+
+def _xlsx_tables(
+    source: bytes | str, chunksize: int, streaming: bool = False
+) -> Iterator[tuple[int, Any]]:
     """(sheet row of the header, column names), then (sheet row of the chunk's first row,
     DataFrame of text) per chunk of `chunksize` rows. Empty rows before the header are
-    skipped; later ones are kept (as in a CSV file), so rows keep their sheet numbers."""
-    rows = _xlsx_rows(source)
+    skipped; later ones are kept (as in a CSV file), so rows keep their sheet numbers.
+    Blank header cells after the last named column are dropped (and their cells)."""
+    rows = _xlsx_rows(source, streaming)
     names: list[str] = []
     number = 0
+    max_rows = uploads.Limits.current().max_rows
     for cells in rows:
         number += 1
         texts = [_cell_text(c) for c in cells]
-        if any(t.strip() for t in texts):
+        while texts and not texts[-1].strip():
+            texts.pop()
+        if texts:
             names = _header_names(texts)
+            break
+        if number > max_rows:
             break
     yield number, names
     if not names:
         return
     width = len(names)
+    chunksize = max(1, min(chunksize, CHUNK_CELLS // width))
 
     def frame(block: list[list[str]]) -> pd.DataFrame:
         columns = list(zip(*block, strict=True)) if block else [()] * width
@@ -336,8 +449,13 @@ def _xlsx_tables(source: bytes | str, chunksize: int) -> Iterator[tuple[int, Any
 
     block: list[list[str]] = []
     first = number + 1
-    for cells in rows:
+    for read, cells in enumerate(rows, start=1):
+        if read > max_rows:
+            uploads.check_rows(read)
         texts = [_cell_text(c) for c in cells[:width]]
+        if not block and not any(texts):
+            first += 1  # empty rows between chunks (a tail of formatted empty rows): skipped
+            continue
         if len(texts) < width:
             texts += [""] * (width - len(texts))
         block.append(texts)
@@ -363,9 +481,12 @@ def _numbered_chunks(kind: str, source, chunksize: int) -> Iterator[tuple[int, p
             yield from tables
         return
     line = 2
+    max_rows = uploads.Limits.current().max_rows
     for frame in _csv_chunks(source, chunksize):
         yield line, frame
         line += len(frame)
+        if line - 2 > max_rows:
+            uploads.check_rows(line - 2)
 
 
 def _csv_chunks(source, chunksize: int) -> Iterator[pd.DataFrame]:
@@ -373,11 +494,7 @@ def _csv_chunks(source, chunksize: int) -> Iterator[pd.DataFrame]:
     if data is None:
         with open(source, "rb") as fh:
             head = fh.read(1 << 20)
-        encoding = "utf-8-sig"
-        try:
-            head.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            encoding = "cp1252"
+        encoding = _file_encoding(source)
         first = _first_line(head, encoding)
         handle = source
     else:
@@ -439,6 +556,8 @@ def iter_chunks(
                     parts.append(part)
                 if parts:
                     yield pd.concat(parts, ignore_index=True).sort_values("line", kind="stable")
+    except uploads.UploadRejected as rejected:
+        raise FileRejected(str(rejected), status=413) from None
     except KeyError as error:
         raise FileRejected(_("The file has no column “%(name)s”.", name=error.args[0])) from None
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as error:

@@ -186,7 +186,6 @@ class KpiUpload(Base):
     filename: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(Integer)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
     source: Mapped[str] = mapped_column(String(120))
     layout: Mapped[str | None] = mapped_column(String(10))
     columns: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -194,4 +193,20 @@ class KpiUpload(Base):
     check_job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id", ondelete="SET NULL"))
     import_job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id", ondelete="SET NULL"))
     imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When its file was deleted (UPLOAD_RETENTION_DAYS after its import ended); the row stays.
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class KpiUploadFile(Base):
+    """The bytes of an upload, in their own table: updating the upload row (its jobs, its
+    import time) then never rewrites the file (SQLite rewrites a whole row, blob included,
+    on any UPDATE: 2 x 100 MB of memory each time), and no page that shows an upload loads
+    it. Deleted by `flask purge-uploads`."""
+
+    __tablename__ = "kpi_upload_file"
+
+    upload_id: Mapped[int] = mapped_column(
+        ForeignKey("kpi_upload.id", ondelete="CASCADE"), primary_key=True
+    )
+    content: Mapped[bytes] = mapped_column(LargeBinary)

@@ -4,23 +4,30 @@ rollup rebuild, file uploads and the jobs that check and import them."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.orm import Session, aliased
 
 from programme.audit import record_event
 from programme.database import utcnow
+from programme.jobs.models import Job
+from programme.jobs.services import JobError
 from programme.kpis import importing
 from programme.kpis.intake import IntakeRejected, ingest, records_frame
 from programme.kpis.models import (
     ImportMapping,
     Kpi,
     KpiUpload,
+    KpiUploadFile,
     KpiWeekRollup,
     Measurement,
     PilotSiteAssignment,
@@ -260,7 +267,6 @@ def create_upload(
         filename=filename[:255],
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
-        content=data,
         source=source,
         user_id=user.id,
     )
@@ -277,6 +283,7 @@ def create_upload(
         upload.layout, upload.columns = chosen
     session.add(upload)
     session.flush()
+    store_upload_file(session, upload.id, data)
     record_event(
         session,
         "kpi_upload",
@@ -316,21 +323,112 @@ def _upload_run(session: Session, params: dict[str, Any], progress, dry_run: boo
 
     upload = session.get(KpiUpload, params["upload_id"])
     user = session.get(User, params["user_id"])
-    total = importing.count_rows(upload.filename, upload.content)
     language = params.get("language") or "fr"
+    if upload.purged_at is not None:
+        with force_locale(language):
+            raise JobError(_("The file was deleted after its retention period: upload it again."))
+    if not dry_run and upload.imported_at is not None:
+        # Tried again after all (a job marked interrupted that had in fact finished): the
+        # rows are in; never import them twice.
+        session.rollback()
+        return {"ok": True, "rows": 0, "created": 0, "corrected": 0, "unchanged": 0}
+    with upload_file(session, upload) as path:
+        return _run_file(session, params, progress, dry_run, upload, user, language, path)
+
+
+UPLOAD_READ_BYTES = 8 * 1024 * 1024
+
+
+def store_upload_file(session: Session, upload_id: int, data: bytes) -> None:
+    """Write an upload's file (kpi_upload_file). On SQLite through incremental blob I/O,
+    1 MB at a time: a bound 100 MB parameter is copied twice by SQLite, and the copy stays
+    bound to the cached statement (+100 MB kept by the web worker)."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        session.execute(insert(KpiUploadFile).values(upload_id=upload_id, content=data))
+        return
+    session.execute(
+        insert(KpiUploadFile).values(upload_id=upload_id, content=func.zeroblob(len(data)))
+    )
+    raw = connection.connection.driver_connection
+    view = memoryview(data)
+    with raw.blobopen("kpi_upload_file", "content", _file_rowid(session, upload_id)) as blob:
+        for start in range(0, len(data), 1 << 20):
+            blob.write(view[start : start + (1 << 20)])
+
+
+def _file_rowid(session: Session, upload_id: int) -> int:
+    return session.execute(
+        text("SELECT rowid FROM kpi_upload_file WHERE upload_id = :id"), {"id": upload_id}
+    ).scalar_one()
+
+
+def save_upload_file(session: Session, upload_id: int, path: str) -> int:
+    """Copy an upload's file from the database to `path`, a piece at a time (SQLite:
+    incremental blob I/O; PostgreSQL: substring): a worker never holds the whole file (up
+    to 100 MB) in memory. Returns its size."""
+    connection = session.connection()
+    written = 0
+    if connection.dialect.name == "sqlite":  # substr() would load the whole blob each time
+        raw = connection.connection.driver_connection
+        rowid = _file_rowid(session, upload_id)
+        with (
+            raw.blobopen("kpi_upload_file", "content", rowid, readonly=True) as blob,
+            open(path, "wb") as fh,
+        ):
+            while piece := blob.read(1 << 20):
+                fh.write(piece)
+                written += len(piece)
+        return written
+    start = 1
+    with open(path, "wb") as fh:
+        while True:
+            piece = session.scalar(
+                select(func.substr(KpiUploadFile.content, start, UPLOAD_READ_BYTES)).where(
+                    KpiUploadFile.upload_id == upload_id
+                )
+            )
+            if not piece:
+                break
+            fh.write(piece)
+            written += len(piece)
+            start += len(piece)
+            if len(piece) < UPLOAD_READ_BYTES:
+                break
+    return written
+
+
+@contextmanager
+def upload_file(session: Session, upload: KpiUpload) -> Iterator[str]:
+    """The upload's file as a temporary file on disk (deleted afterwards)."""
+    suffix = ".xlsx" if upload.filename.lower().endswith(".xlsx") else ".csv"
+    with tempfile.TemporaryDirectory(prefix="programme-upload-") as folder:
+        path = os.path.join(folder, f"upload{suffix}")
+        save_upload_file(session, upload.id, path)
+        yield path
+
+
+def upload_headers(session: Session, upload: KpiUpload) -> list[str]:
+    """The column names of a stored upload (its first rows only)."""
+    with upload_file(session, upload) as path:
+        return importing.read_headers(upload.filename, path)
+
+
+def _run_file(session, params, progress, dry_run, upload, user, language, path) -> dict:
+    total = importing.count_rows(upload.filename, path)
 
     def report(rows: int) -> None:
         if total:
             progress(min(95, int(90 * rows / total)), None)
 
-    filename, content, source = upload.filename, upload.content, upload.source
+    filename, source = upload.filename, upload.source
     layout, columns = upload.layout, upload.columns
     with force_locale(language):
         try:
             result = ingest(
                 session,
                 _Writer(user),
-                importing.iter_chunks(filename, content, layout, columns),
+                importing.iter_chunks(filename, path, layout, columns),
                 default_source=source,
                 label=f"{filename} ({source})",
                 dry_run=dry_run,
@@ -378,3 +476,85 @@ def check_upload_job(session: Session, params: dict[str, Any], progress) -> dict
 
 def import_upload_job(session: Session, params: dict[str, Any], progress) -> dict:
     return _upload_run(session, params, progress, dry_run=False)
+
+
+# --- upload retention -------------------------------------------------------------------------
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)  # SQLite gives naive UTC datetimes back
+    return moment
+
+
+def purge_uploads(session: Session, days: int, now: datetime | None = None) -> int:
+    """Delete the files of the uploads whose import ended more than `days` days ago: the
+    import (or, never confirmed, the check) finished then, or, never checked, it was
+    uploaded then. Uploads with a job still queued or running are kept. The upload row
+    stays (file name, size, checksum: "already imported" still works) and the audit trail
+    keeps a summary of the import for each file deleted. Returns how many were deleted."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=days)
+    check, run = aliased(Job), aliased(Job)
+    rows = session.execute(
+        select(
+            KpiUpload.id,
+            KpiUpload.filename,
+            KpiUpload.source,
+            KpiUpload.size,
+            KpiUpload.created_at,
+            check.status,
+            check.finished_at,
+            run.status,
+            run.finished_at,
+            run.result,
+        )
+        .outerjoin(check, check.id == KpiUpload.check_job_id)
+        .outerjoin(run, run.id == KpiUpload.import_job_id)
+        .where(KpiUpload.purged_at.is_(None), KpiUpload.created_at < cutoff)
+        .order_by(KpiUpload.id)
+    ).all()
+    purged = 0
+    for row in rows:
+        (upload_id, filename, source, size, created, c_status, c_end, r_status, r_end, result) = row
+        if c_status in ("queued", "running") or r_status in ("queued", "running"):
+            continue
+        ended = _aware(r_end if r_status else c_end if c_status else created)
+        if ended is None or ended >= cutoff:
+            continue
+        session.execute(delete(KpiUploadFile).where(KpiUploadFile.upload_id == upload_id))
+        session.execute(update(KpiUpload).where(KpiUpload.id == upload_id).values(purged_at=now))
+        summary = {"outcome": r_status or "not imported", "size": size}
+        if isinstance(result, dict):
+            summary.update(
+                {k: result[k] for k in ("rows", "created", "corrected", "unchanged") if k in result}
+            )
+        record_event(
+            session,
+            "kpi_upload",
+            "purge",
+            f"{filename} ({source}): file deleted {days} days after its import ended "
+            f"({summary['outcome']}"
+            + (
+                f": {summary['created']} created, {summary['corrected']} corrected, "
+                f"{summary['unchanged']} unchanged)"
+                if "created" in summary
+                else ")"
+            ),
+            entity_id=str(upload_id),
+            changes=summary,
+        )
+        purged += 1
+    return purged
+
+
+def purge_uploads_task(app) -> str:
+    """The daily task run by the job worker (programme.jobs.services.DAILY_TASKS)."""
+    from programme.audit import acting_as
+    from programme.extensions import db
+
+    with app.app_context(), acting_as("job:purge-uploads"):
+        days = app.config.get("UPLOAD_RETENTION_DAYS", 30)
+        count = purge_uploads(db.session, days)
+        db.session.commit()
+    return f"{count} upload file(s) deleted (older than {days} days)"

@@ -531,7 +531,9 @@ def import_upload():
             except importing.FileRejected as rejected:
                 db.session.rollback()
                 problem = str(rejected)
-                status = 415 if not filename.lower().endswith((".csv", ".xlsx")) else 422
+                status = rejected.status or (
+                    415 if not filename.lower().endswith((".csv", ".xlsx")) else 422
+                )
             else:
                 upload = started.upload
                 if started.needs_mapping:
@@ -566,7 +568,9 @@ def _mapping_from_form(names: list[str], kpis: list[Kpi]) -> tuple[str, dict]:
 @require("write_measurements")
 def import_mapping(upload_id: int):
     upload = _upload_or_404(upload_id)
-    names = importing.headers(upload.filename, upload.content)
+    if upload.purged_at is not None:
+        abort(410)  # the file was deleted after its retention period
+    names = services.upload_headers(db.session, upload)
     kpis = queries.catalogue(db.session, active_only=True)
     form = EmptyForm()
     problems, status = [], 200
@@ -600,8 +604,7 @@ def import_mapping(upload_id: int):
 @require("write_measurements")
 def import_status(upload_id: int):
     upload = _upload_or_404(upload_id)
-    check = db.session.get(Job, upload.check_job_id) if upload.check_job_id else None
-    run = db.session.get(Job, upload.import_job_id) if upload.import_job_id else None
+    check, run = _upload_jobs(upload)
     return render(
         "kpis/import_status.html",
         "kpis/_import_state.html",
@@ -610,7 +613,16 @@ def import_status(upload_id: int):
         run=run,
         form=EmptyForm(),
         column_names=_column_names(upload),
+        job_error=jobs.error_text,
     )
+
+
+def _upload_jobs(upload: KpiUpload) -> tuple[Job | None, Job | None]:
+    """The upload's check and import jobs, those whose worker died marked failed first."""
+    check = db.session.get(Job, upload.check_job_id) if upload.check_job_id else None
+    run = db.session.get(Job, upload.import_job_id) if upload.import_job_id else None
+    jobs.refresh(db.session, check, run)
+    return check, run
 
 
 def _column_names(upload: KpiUpload) -> dict[str, str]:
@@ -626,11 +638,37 @@ def import_confirm(upload_id: int):
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
-    check = db.session.get(Job, upload.check_job_id) if upload.check_job_id else None
+    check, run = _upload_jobs(upload)
     if check is None or check.status != "done" or not (check.result or {}).get("ok"):
         abort(409)
-    if upload.import_job_id is None:
+    # Confirmed once; again only when that import failed (it wrote nothing) and the file
+    # is still kept.
+    if run is None or (run.status == "failed" and upload.imported_at is None):
+        if upload.purged_at is not None:
+            abort(410)
         _start_job("kpi_import", upload)
+    return redirect(url_for("kpis.import_status", upload_id=upload.id))
+
+
+@bp.post("/measurements/import/<int:upload_id>/retry")
+@require("write_measurements")
+def import_retry(upload_id: int):
+    """Try a failed check or import again from the saved file, without uploading it again."""
+    upload = _upload_or_404(upload_id)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    check, run = _upload_jobs(upload)
+    if upload.purged_at is not None:
+        abort(410)
+    if run is not None:
+        if run.status != "failed" or upload.imported_at is not None:
+            abort(409)
+        _start_job("kpi_import", upload)
+    elif check is not None and check.status == "failed":
+        _start_job("kpi_check", upload)
+    else:
+        abort(409)
     return redirect(url_for("kpis.import_status", upload_id=upload.id))
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 from flask_babel import gettext as _
 
+from programme import uploads
 from programme.network.services import REQUIRED_FIELDS, fold
 
 ALLOWED_EXTENSIONS = (".csv", ".xlsx")
@@ -36,7 +37,12 @@ _HEADERS = {fold(alias): key for key, aliases in HEADER_ALIASES.items() for alia
 
 
 class FileRejected(ValueError):
-    """The file as a whole cannot be read; the message says why."""
+    """The file as a whole cannot be read; the message says why. `status`: 413 when it is
+    too large to be read (programme.uploads), else None (the view picks 415 or 422)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 def decode_text(data: bytes) -> str:
@@ -78,8 +84,12 @@ def read_table(filename: str, data: bytes) -> pd.DataFrame:
         if name.endswith(".xlsx"):
             if not data.startswith(b"PK"):
                 raise FileRejected(_("This file is not a valid XLSX workbook."))
+            uploads.check_xlsx(data)  # before any reader unpacks it
+            uploads.check_in_memory(data)  # calamine reads the whole sheet
             frame = pd.read_excel(io.BytesIO(data), engine="calamine", dtype=str)
+            uploads.check_rows(len(frame))
         else:
+            uploads.check_rows(max(0, data.count(b"\n") - 1))
             text = decode_text(data)
             frame = pd.read_csv(
                 io.StringIO(text),
@@ -90,6 +100,8 @@ def read_table(filename: str, data: bytes) -> pd.DataFrame:
             )
     except FileRejected:
         raise
+    except uploads.UploadRejected as rejected:
+        raise FileRejected(str(rejected), status=413) from None
     except Exception as error:  # pandas and calamine raise many kinds
         raise FileRejected(
             _("The file could not be read: %(reason)s", reason=str(error)[:200])

@@ -235,7 +235,7 @@ def site_import():
             except FileRejected as rejected:
                 db.session.rollback()
                 problem = str(rejected)
-                status = (
+                status = rejected.status or (
                     415 if filename and not filename.lower().endswith((".csv", ".xlsx")) else 422
                 )
             except ValidationFailed as failure:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import time
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from flask_babel import force_locale
+from sqlalchemy import select, update
 
+from programme.database import utcnow
 from programme.jobs import services as jobs
 from programme.jobs.models import Job
 
-REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
+REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 def counting_job(session, params, progress):
@@ -30,7 +35,9 @@ def test_kind(monkeypatch):
 
 @pytest.fixture
 def runner_config(app):
-    saved = {key: app.config.get(key) for key in ("JOB_RUNNER", "REDIS_URL")}
+    saved = {
+        key: app.config.get(key) for key in ("JOB_RUNNER", "REDIS_URL", "JOB_HEARTBEAT_TIMEOUT")
+    }
     yield app.config
     app.config.update(saved)
 
@@ -96,3 +103,146 @@ def test_worker_refuses_to_start_without_redis(app, runner_config):
     result = app.test_cli_runner().invoke(args=["worker", "--burst"])
     assert result.exit_code != 0
     assert "REDIS_URL is not set" in result.output
+
+
+# --- jobs that cannot get stuck --------------------------------------------------------------
+
+
+def _running_since(session, job_id: int, seconds_ago: int) -> None:
+    """The job as a worker killed mid-way leaves it: running, last heartbeat long ago."""
+    moment = utcnow() - timedelta(seconds=seconds_ago)
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(status="running", progress=22, started_at=moment, heartbeat_at=moment)
+    )
+    session.commit()
+
+
+def test_enqueue_failure_marks_the_job_failed_and_carries_on(
+    app, session, test_kind, runner_config
+):
+    runner_config.update({"JOB_RUNNER": "rq", "REDIS_URL": UNREACHABLE_REDIS})
+    job_id = _queue_job(session, test_kind)
+    jobs.start(job_id)  # no exception: the caller's request goes on
+    job = _job(session, job_id)
+    assert (job.status, job.error) == ("failed", jobs.NOT_STARTED)
+    assert job.finished_at is not None
+    with app.test_request_context(), force_locale("en"):
+        assert jobs.error_text(job).startswith("Could not start: the job queue is unreachable")
+    with app.test_request_context(), force_locale("fr"):
+        assert jobs.error_text(job).startswith("Impossible de démarrer")
+
+
+def test_progress_records_a_heartbeat(app, session, test_kind, runner_config):
+    runner_config["JOB_RUNNER"] = "inline"
+    job_id = _queue_job(session, test_kind)
+    before = utcnow() - timedelta(seconds=1)
+    jobs.start(job_id)
+    job = _job(session, job_id)
+    beat = (
+        job.heartbeat_at
+        if job.heartbeat_at.tzinfo
+        else job.heartbeat_at.replace(tzinfo=before.tzinfo)
+    )
+    assert job.status == "done" and beat >= before
+
+
+def test_stale_running_job_is_marked_failed_when_read(app, session, test_kind, runner_config):
+    stale = _queue_job(session, test_kind)
+    alive = _queue_job(session, test_kind)
+    _running_since(session, stale, 120)
+    _running_since(session, alive, 5)
+    jobs.refresh(session, _job(session, stale), _job(session, alive))
+    assert (_job(session, stale).status, _job(session, stale).error) == ("failed", jobs.INTERRUPTED)
+    assert _job(session, alive).status == "running"  # a heartbeat 5 s ago: still working
+    with app.test_request_context(), force_locale("en"):
+        assert "nothing was written" in jobs.error_text(_job(session, stale))
+
+
+def test_heartbeat_timeout_is_configurable(app, session, test_kind, runner_config):
+    runner_config["JOB_HEARTBEAT_TIMEOUT"] = 600
+    job_id = _queue_job(session, test_kind)
+    _running_since(session, job_id, 120)
+    assert jobs.recover_stale() == 0
+    runner_config["JOB_HEARTBEAT_TIMEOUT"] = 60
+    assert jobs.recover_stale() == 1
+    assert _job(session, job_id).status == "failed"
+
+
+def test_worker_start_marks_jobs_left_running_failed(app, session, test_kind, runner_config):
+    from redis import Redis
+    from rq import Queue
+
+    runner_config.update({"JOB_RUNNER": "rq", "REDIS_URL": REDIS_TEST_URL})
+    Queue("programme", connection=Redis.from_url(REDIS_TEST_URL)).empty()
+    Redis.from_url(REDIS_TEST_URL).set("programme:daily:purge-uploads", "x", ex=60)  # not today
+    job_id = _queue_job(session, test_kind)
+    _running_since(session, job_id, 120)  # its worker was killed at 22 %
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    job = _job(session, job_id)
+    assert (job.status, job.error, job.progress) == ("failed", jobs.INTERRUPTED, 22)
+
+
+def test_thread_runner_job_is_recovered_by_the_next_job(app, session, test_kind, runner_config):
+    runner_config["JOB_RUNNER"] = "inline"
+    stale = _queue_job(session, test_kind)
+    _running_since(session, stale, 120)
+    jobs.start(_queue_job(session, test_kind))  # a worker (thread or inline) starting a job
+    assert _job(session, stale).status == "failed"
+
+
+def test_a_job_runs_once_even_if_started_twice(app, session, test_kind, runner_config):
+    runner_config["JOB_RUNNER"] = "inline"
+    job_id = _queue_job(session, test_kind)
+    jobs.start(job_id)
+    finished = _job(session, job_id).finished_at
+    jobs.start(job_id)  # a second delivery of the same job: nothing happens
+    assert _job(session, job_id).finished_at == finished
+
+
+def test_daily_tasks_run_once_a_day_across_workers(app, session, runner_config, monkeypatch):
+    from redis import Redis
+
+    monkeypatch.setitem(jobs.DAILY_TASKS, "purge-uploads", f"{__name__}:_daily")
+    _calls.clear()
+    runner_config["REDIS_URL"] = REDIS_TEST_URL
+    Redis.from_url(REDIS_TEST_URL).delete("programme:daily:purge-uploads")
+    jobs.run_daily_tasks(app)
+    jobs.run_daily_tasks(app)  # another worker, or the next maintenance tick
+    assert _calls == ["ran"]
+    assert Redis.from_url(REDIS_TEST_URL).ttl("programme:daily:purge-uploads") > 23 * 3600
+
+
+_calls: list = []
+
+
+def _daily(app) -> str:
+    _calls.append("ran")
+    return "ran"
+
+
+class _Ticks:
+    """A stop event whose wait() times out `ticks` times, then reports stop."""
+
+    def __init__(self, ticks: int):
+        self.ticks = ticks
+
+    def wait(self, _interval) -> bool:
+        self.ticks -= 1
+        return self.ticks < 0
+
+
+def test_heartbeat_timer_beats_while_running_only(app, session, test_kind):
+    from programme.extensions import db
+
+    running = _queue_job(session, test_kind)
+    _running_since(session, running, 120)
+    done = _queue_job(session, test_kind)
+    session.execute(update(Job).where(Job.id == done).values(status="done"))
+    session.commit()
+    jobs._heartbeat(db.engine, running, 10, _Ticks(2))
+    jobs._heartbeat(db.engine, done, 10, _Ticks(2))
+    assert not jobs.is_stale(_job(session, running))  # a fresh heartbeat
+    assert _job(session, done).heartbeat_at is None  # a finished job is left alone
