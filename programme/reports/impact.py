@@ -81,6 +81,7 @@ from programme.kpis.charts import SCHEMA, value_axis
 from programme.kpis.models import Kpi, KpiWeekRollup, Measurement, MeasurementRevision
 from programme.network.models import Region, Site
 from programme.pilots.models import Package
+from programme.reports import cache as report_cache
 
 DEFAULT_WINDOW_WEEKS = 8
 MAX_WINDOW_WEEKS = 52
@@ -817,8 +818,9 @@ def compute_impact(
     shared between callers: read it, do not modify it."""
     today = today or date.today()
     key = (
+        "impact",
         str(session.get_bind().url),
-        str(get_locale() or "") if has_app_context() else "",
+        _locale_key(),
         kpi_code,
         package_id,
         window_weeks,
@@ -835,6 +837,13 @@ def compute_impact(
         if hit is not None and hit[0] == stamp:
             _results.move_to_end(key)
             return hit[1]
+    shared = report_cache.get_cache()
+    if shared.shared:  # computed by another worker?
+        entry = shared.get(key)
+        if entry is not None and entry.stamp == stamp:
+            _keep(key, stamp, entry.value)
+            return entry.value
+    started = time.time()
     result = _compute_impact(
         session,
         kpi_code,
@@ -847,12 +856,23 @@ def compute_impact(
         with_regions,
         with_chart,
     )
+    _keep(key, stamp, result)
+    if shared.shared:
+        shared.set(key, report_cache.Entry(stamp, result, started))
+    return result
+
+
+def _keep(key: tuple, stamp: tuple, result: ImpactResult) -> None:
     with _cache_lock:
         _results[key] = (stamp, result)
         _results.move_to_end(key)
         while len(_results) > RESULT_CACHE_SIZE:
             _results.popitem(last=False)
-    return result
+
+
+def _locale_key() -> str:
+    """The language in cache keys: results hold words in the reader's language."""
+    return str(get_locale() or "") if has_app_context() else ""
 
 
 def _compute_impact(
@@ -1092,7 +1112,6 @@ log = logging.getLogger(__name__)
 
 # Audit entities (table names) whose changes can move an estimate.
 AUDITED_INPUTS = ("wave", "wave_site", "site", "region", "kpi", "package")
-REFRESH_MODES = ("thread", "inline")
 
 
 class HeadlineImpacts(list):
@@ -1136,18 +1155,6 @@ class HeadlineImpacts(list):
         return format_datetime(self.computed_at, "short")
 
 
-@dataclass
-class _Entry:
-    stamp: tuple
-    results: HeadlineImpacts
-    started: float  # time.monotonic() when its data was read: a slower, older run never wins
-
-
-_cache: dict[tuple, _Entry] = {}
-_refresh_locks: dict[tuple, threading.Lock] = {}  # one refresh at a time per cache key
-_refresh_threads: set[threading.Thread] = set()
-
-
 def data_stamp(session: Session) -> tuple:
     """A cheap fingerprint of everything the estimate reads: the newest measurement,
     correction, wave and wave site, and the newest audit event about the records the
@@ -1172,11 +1179,11 @@ def data_stamp(session: Session) -> tuple:
     return tuple(row)
 
 
-def refresh_mode() -> str:
-    """The IMPACT_REFRESH setting: "thread" (default: stale figures at once, recomputed in
-    the background) or "inline" (recomputed synchronously, as the tests want)."""
-    mode = current_app.config.get("IMPACT_REFRESH", "thread") if has_app_context() else "inline"
-    return mode if mode in REFRESH_MODES else "thread"
+refresh_mode = report_cache.refresh_mode
+
+
+def headline_key(session: Session, window_weeks: int = DEFAULT_WINDOW_WEEKS) -> tuple:
+    return ("headline_impacts", str(session.get_bind().url), _locale_key(), window_weeks)
 
 
 def headline_impacts(
@@ -1185,39 +1192,36 @@ def headline_impacts(
     today: date | None = None,
     fresh: bool = False,
 ) -> HeadlineImpacts:
-    """One ImpactResult per active KPI of each package that has waves, cached in-process
-    against `data_stamp` (plus the window, the day and the language), so the executive
-    home never recomputes the bootstrap on every request.
+    """One ImpactResult per active KPI of each package that has waves, cached (in Redis when
+    configured, shared by every worker; else in the process) against `data_stamp` (plus the
+    window and the day), so the executive home never recomputes the bootstrap on every
+    request.
 
     When the data changed since the cached figures were computed, the previous figures come
-    back at once marked `stale` and a background refresh starts (see the section comment);
+    back at once marked `stale` and a background refresh starts (see the section comment),
+    at most once per REPORT_REFRESH_SECONDS and in one worker at a time;
     `fresh=True` (exports, snapshots) recomputes synchronously instead. With no previous
-    figures at all (first request of the process, or of a language) the background
-    computation starts and an empty result marked `pending` comes back at once (in
-    "inline" mode, or with `fresh`, they are computed synchronously).
-
-    The language stays in the key: the readings and the waves' notes are worded when
-    computed (in `estimate` and `reading`); with the pending result no request waits for a
-    new language, the computation costs only background time."""
+    figures at all (first request of the network) the background computation starts and an
+    empty result marked `pending` comes back at once (in "inline" mode, or with `fresh`,
+    they are computed synchronously). After a write, `refresh_after_write` recomputes them
+    in the background too, so the next screen finds them ready."""
     today = today or date.today()
-    locale = str(get_locale() or "")
-    key = (str(session.get_bind().url), locale, window_weeks)
+    key = headline_key(session, window_weeks)
     stamp = (data_stamp(session), today)
-    with _cache_lock:
-        hit = _cache.get(key)
+    hit = report_cache.get_cache().get(key)
     if hit is not None and hit.stamp == stamp:
-        return hit.results
+        return hit.value
     if fresh or refresh_mode() == "inline":
         return _recompute(session, key, window_weeks, today)
-    _start_refresh(session, key, window_weeks, today, locale)
+    _start_refresh(session, key, window_weeks, today, str(get_locale() or ""))
     if hit is None:
         return HeadlineImpacts(pending=True)
-    return HeadlineImpacts(hit.results, hit.results.computed_at, stale=True)
+    return HeadlineImpacts(hit.value, hit.value.computed_at, stale=True)
 
 
 def _recompute(session: Session, key: tuple, window_weeks: int, today: date) -> HeadlineImpacts:
     """Compute the headline figures now and keep them unless a newer run already did."""
-    started = time.monotonic()
+    started = time.time()
     computed_at = datetime.now(UTC)
     stamp = (data_stamp(session), today)  # read first: a change during the run shows as stale
     kpis = list(session.scalars(select(Kpi).where(Kpi.active.is_(True)).order_by(Kpi.code)))
@@ -1231,77 +1235,66 @@ def _recompute(session: Session, key: tuple, window_weeks: int, today: date) -> 
         ],
         computed_at,
     )
-    with _cache_lock:
-        current = _cache.get(key)
-        if current is None or current.started <= started:
-            _cache[key] = _Entry(stamp, results, started)
+    cache = report_cache.get_cache()
+    current = cache.get(key)
+    if current is None or current.computed_at <= started:
+        cache.set(key, report_cache.Entry(stamp, results, started))
     return results
 
 
 def _start_refresh(
     session: Session, key: tuple, window_weeks: int, today: date, locale: str
 ) -> threading.Thread | None:
-    """Start the background refresh of `key` unless one is already running."""
-    with _cache_lock:
-        lock = _refresh_locks.setdefault(key, threading.Lock())
-    if not lock.acquire(blocking=False):
-        return None  # a refresh of these figures is already under way
+    """Start the background refresh of `key` unless one is already running (here or in
+    another worker) or one ran less than REPORT_REFRESH_SECONDS ago."""
+    gate = report_cache.refresh_gate(report_cache.get_cache(), key)
+    gate.__enter__()
+    if not gate.open:
+        return None  # a refresh of these figures is under way, or has just run
     bind = session.get_bind()
     engine = getattr(bind, "engine", bind)  # a Connection is not shared across threads
-    thread = threading.Thread(
-        target=_refresh,
-        args=(current_app._get_current_object(), engine, key, window_weeks, today, locale, lock),
-        name="impact-refresh",
-        daemon=True,
-    )
-    with _cache_lock:
-        _refresh_threads.add(thread)
     try:
-        thread.start()
-    except BaseException:
-        with _cache_lock:
-            _refresh_threads.discard(thread)
-        lock.release()
+        return report_cache.spawn(
+            _refresh,
+            current_app._get_current_object(),
+            engine,
+            key,
+            window_weeks,
+            today,
+            locale,
+            gate,
+            name="impact-refresh",
+        )
+    except BaseException as error:
+        gate.__exit__(type(error), error, None)
         raise
-    return thread
 
 
-def _refresh(app, engine, key, window_weeks, today, locale, lock) -> None:
+def _refresh(app, engine, key, window_weeks, today, locale, gate) -> None:
     """The background refresh: its own app context, language and session; errors logged."""
+    failure = None
     try:
         language = force_locale(locale) if locale else nullcontext()
         with app.app_context(), language, Session(engine) as session:
             _recompute(session, key, window_weeks, today)
-    except Exception:  # noqa: BLE001 - a failed refresh keeps the stale figures, never raises
+    except Exception as error:  # noqa: BLE001 - a failed refresh keeps the stale figures, never raises
+        failure = error
         log.exception("background refresh of the headline impacts failed")
     finally:
-        lock.release()
-        with _cache_lock:
-            _refresh_threads.discard(threading.current_thread())
+        gate.__exit__(type(failure) if failure else None, failure, None)
 
 
 def wait_for_refresh(timeout: float | None = None) -> bool:
     """Wait for the background refreshes under way (tests, benchmarks); True when none is
     left running within `timeout` seconds."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        with _cache_lock:
-            running = [t for t in _refresh_threads if t.is_alive()]
-        if not running:
-            return True
-        for thread in running:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            thread.join(left)
-        if deadline is not None and time.monotonic() >= deadline:
-            with _cache_lock:
-                return not any(t.is_alive() for t in _refresh_threads)
+    return report_cache.wait_for_refresh(timeout)
 
 
 def clear_cache() -> None:
     """Forget the cached headline figures and compute_impact results (tests)."""
     with _cache_lock:
-        _cache.clear()
         _results.clear()
+    report_cache.get_cache().clear()
 
 
 # --- chart -----------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from programme.kpis.intake import week_start
 from programme.kpis.models import Kpi, KpiWeekRollup
 from programme.network.models import Person, Region, Site
 from programme.pilots.models import Pilot, PilotDecision, PilotSite
+from programme.reports import cache as report_cache
 
 # --- rules, stated once (the pages print them) ---------------------------------------------------
 
@@ -686,10 +687,6 @@ def _weekly_rollups(
     ]
 
 
-_CACHE: dict[tuple, tuple[tuple, Any]] = {}
-_CACHE_SIZE = 256
-
-
 # Audit events that change nothing a cached section shows: logins and account changes (the
 # reader's perimeter is worked out per request, never cached) and monthly snapshots (the
 # deltas are compared per request).
@@ -759,27 +756,26 @@ def programme_stamp(session: Session) -> tuple:
 
 
 def _cached(session: Session, key: tuple, compute, stamp=data_stamp):
-    """`compute()` memoised against a data stamp (`data_stamp` for figures read from the
-    rollups, `programme_stamp` for sections that also read waves, checklists, visits…), so
-    the dashboard does not re-aggregate them per request. Cached values are plain data
-    (dataclasses of text, numbers and dates), never ORM instances, which would expire or
-    detach across requests; keys carry the day and the language where they matter."""
-    current = stamp(session)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] == current:
-        return hit[1]
-    value = compute()
-    if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.clear()
-    _CACHE[key] = (current, value)
-    return value
+    """`compute(session)` memoised against a data stamp (`data_stamp` for figures read from
+    the rollups, `programme_stamp` for sections that also read waves, checklists, visits…),
+    so the dashboard does not re-aggregate them per request: in Redis when configured
+    (shared by every worker), else in the process; after a data change the previous value
+    is served (with its "as of" time) while one worker recomputes it, at most once per
+    REPORT_REFRESH_SECONDS (see `programme.reports.cache.cached`).
+
+    `compute` receives the session to read from: the request's, or a background refresh's
+    own, so it must not use ORM instances loaded by the request (read them again by id).
+    Cached values are plain data (dataclasses of text, numbers and dates), never ORM
+    instances, which would expire or detach across requests; keys carry the day and the
+    language where they matter."""
+    return report_cache.cached(session, key, compute, stamp)
 
 
 def completeness(session: Session, scope: Scope, today: date) -> Completeness:
     """Data completeness of the scope over the last 4 full weeks (see `_completeness`),
     cached against the KPI data stamp."""
     key = ("completeness", scope.key, scope.site_ids, week_start(today))
-    return _cached(session, key, lambda: _completeness(session, scope, today))
+    return _cached(session, key, lambda s: _completeness(s, scope, today))
 
 
 def _completeness(session: Session, scope: Scope, today: date) -> Completeness:
@@ -994,7 +990,7 @@ def go_pilots(session: Session, scope: Scope | None = None) -> list[PilotImpact]
         str(get_locale()),
         pilots_state,
     )
-    return _cached(session, key, lambda: _go_pilots(session, scope))
+    return _cached(session, key, lambda s: _go_pilots(s, scope))
 
 
 def _go_pilots(session: Session, scope: Scope | None = None) -> list[PilotImpact]:
@@ -1225,7 +1221,7 @@ def _sections(session: Session, scope: Scope, today: date) -> _Sections:
     language (alert messages, RAG reasons and stage labels are in the reader's words)."""
     key = ("overview", scope.key, scope.site_ids, today, str(get_locale()))
 
-    def compute() -> _Sections:
+    def compute(session: Session) -> _Sections:
         alerts = scoped_alerts(session, scope, today)
         return _Sections(
             counts=funnel_counts(session, scope, today),
@@ -1320,9 +1316,14 @@ def home_sections(session: Session, user) -> dict:
     from programme.diagnostics import queries as diagnostics_queries
     from programme.network import queries as network_queries
 
-    def compute() -> dict:
+    user_id = user.id
+
+    def compute(session: Session) -> dict:
+        from programme.auth.models import User
+
+        reader = session.get(User, user_id)  # the request's instance is not this session's
         return {
-            "summary": network_queries.network_summary(session, user),
+            "summary": network_queries.network_summary(session, reader),
             "campaigns": [
                 (CampaignLine(c.id, c.name, c.completed), int(sessions), int(findings))
                 for c, sessions, findings in diagnostics_queries.campaigns(session)[:10]
@@ -1487,7 +1488,7 @@ def region_report(session: Session, region_id: int, today: date) -> RegionReport
     scope = Scope(f"region:{region.id}", region.name, region.id, None)
     key = ("region_report", region.id, today, str(get_locale()))
 
-    def compute() -> dict:
+    def compute(session: Session) -> dict:
         alerts = scoped_alerts(session, scope, today)
         sites = site_rows(session, scope, alerts)
         return {
@@ -1499,7 +1500,7 @@ def region_report(session: Session, region_id: int, today: date) -> RegionReport
             "trends": _cached(
                 session,
                 ("trends", scope.key, week_start(today), str(get_locale())),
-                lambda: kpi_trends(session, today, scope=scope),
+                lambda s: kpi_trends(s, today, scope=scope),
             ),
             "coaches": coaches_working(session, today, scope),
             "completeness": completeness(session, scope, today),
@@ -1543,7 +1544,8 @@ def wave_report(session: Session, wave_id: int, scope: Scope, today: date) -> Wa
     wave_scope = Scope(f"wave:{wave.id}", wave.name, scope.region_id, frozenset(site_ids))
     key = ("wave_report", wave.id, scope.key, scope.site_ids, today, str(get_locale()))
 
-    def compute() -> dict:
+    def compute(session: Session) -> dict:
+        wave = session.get(Wave, wave_id)  # the request's instance is not this session's
         # The whole network also sees the alerts about the wave's coaches (over capacity).
         alert_scope = scope if scope.whole_network else wave_scope
         alerts = scoped_alerts(session, alert_scope, today, wave.id)
@@ -1565,7 +1567,7 @@ def wave_report(session: Session, wave_id: int, scope: Scope, today: date) -> Wa
                     week_start(today),
                     str(get_locale()),
                 ),  # fmt: skip
-                lambda: event_time_trends(session, wave, site_ids, today),
+                lambda s: event_time_trends(s, wave, site_ids, today),
             ),
             "coaches": coaches_working(session, today, wave_scope, wave.id),
         }

@@ -263,8 +263,10 @@ def background_refresh(app):
     """IMPACT_REFRESH = "thread" (production) for one test; refreshes joined afterwards."""
     impact.clear_cache()
     app.config["IMPACT_REFRESH"] = "thread"
+    app.config["REPORT_REFRESH_SECONDS"] = 0  # no coalescing window (see test_report_cache.py)
     yield
     app.config["IMPACT_REFRESH"] = "inline"
+    app.config.pop("REPORT_REFRESH_SECONDS")
     assert impact.wait_for_refresh(60)
     impact.clear_cache()
 
