@@ -26,6 +26,7 @@ import logging
 import pickle
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -114,11 +115,15 @@ class LocalStore:
             self._claims.clear()
 
 
+_instances: weakref.WeakSet[ReportCache] = weakref.WeakSet()
+
+
 class ReportCache:
     """The cache of one application (one web worker): Redis when configured, the process
     otherwise or when Redis fails."""
 
     def __init__(self, redis_url: str | None):
+        _instances.add(self)
         self.local = LocalStore()
         self.redis_url = redis_url
         self._redis = None
@@ -247,6 +252,12 @@ class ReportCache:
                     client.delete(*names)
             except Exception as error:  # noqa: BLE001
                 self._failed(error)
+
+
+def clear_all() -> None:
+    """Forget what every application of this process cached (tests, benchmarks)."""
+    for cache in list(_instances):
+        cache.clear()
 
 
 _fallback = ReportCache(None)  # outside an application (scripts, unit tests)

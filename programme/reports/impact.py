@@ -1294,7 +1294,7 @@ def clear_cache() -> None:
     """Forget the cached headline figures and compute_impact results (tests)."""
     with _cache_lock:
         _results.clear()
-    report_cache.get_cache().clear()
+    report_cache.clear_all()
 
 
 # --- chart -----------------------------------------------------------------------------------
