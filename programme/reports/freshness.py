@@ -137,9 +137,9 @@ def refresh_in_worker() -> None:
 
 
 def refresh_headlines(app: Flask, wait: float | None = None) -> bool:
-    """Recompute the headline impacts of every language once the refresh gate opens
-    (waiting at most `wait` seconds, default the refresh window plus a run), unless they
-    are up to date. True when they were recomputed."""
+    """Recompute the headline impacts once the refresh gate opens (waiting at most `wait`
+    seconds, default the refresh window plus a run), unless they are up to date. One
+    computation serves every language (results hold `Words`). True when recomputed."""
     from flask_babel import force_locale
 
     from programme.extensions import db
@@ -150,29 +150,28 @@ def refresh_headlines(app: Flask, wait: float | None = None) -> bool:
         deadline = time.monotonic() + (
             report_cache.refresh_seconds() + report_cache.RUN_TTL if wait is None else wait
         )
-        done = False
+        language = force_locale(app.config.get("BABEL_DEFAULT_LOCALE") or "fr")
         try:
-            for language in app.config.get("LANGUAGES") or [""]:
-                with force_locale(language), Session(db.engine) as session:
-                    key = impact.headline_key(session)
-                    while True:
-                        with report_cache.refresh_gate(cache, key) as gate:
-                            if gate.open:
-                                cache.release(SCHEDULED)  # later writes schedule another run
-                                today = date.today()
-                                entry = cache.get(key)
-                                stamp = (impact.data_stamp(session), today)
-                                if entry is None or entry.stamp != stamp:
-                                    impact._recompute(
-                                        session, key, impact.DEFAULT_WINDOW_WEEKS, today
-                                    )
-                                    done = True
-                                break
-                        if time.monotonic() >= deadline:
-                            break
-                        time.sleep(0.5)
+            with language, Session(db.engine) as session:
+                key = impact.headline_key(session)
+                while True:
+                    with report_cache.refresh_gate(cache, key) as gate:
+                        if gate.open:
+                            cache.release(SCHEDULED)  # later writes schedule another run
+                            today = date.today()
+                            entry = cache.get(key)
+                            if entry is not None and entry.stamp == (
+                                impact.data_stamp(session),
+                                today,
+                            ):
+                                return False
+                            impact._recompute(session, key, impact.DEFAULT_WINDOW_WEEKS, today)
+                            return True
+                    if time.monotonic() >= deadline:
+                        return False
+                    time.sleep(0.5)
         except Exception:  # noqa: BLE001 - a failed refresh keeps the previous figures
             log.exception("refresh of the headline impacts after a write failed")
+            return False
         finally:
             cache.release(SCHEDULED)
-        return done

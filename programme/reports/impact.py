@@ -59,15 +59,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from flask import current_app, has_app_context
+from flask import current_app
 from flask_babel import (
     force_locale,
-    format_date,
     format_datetime,
     format_decimal,
     format_time,
     get_locale,
-    ngettext,
     to_user_timezone,
 )
 from flask_babel import gettext as _
@@ -82,6 +80,7 @@ from programme.kpis.models import Kpi, KpiWeekRollup, Measurement, MeasurementRe
 from programme.network.models import Region, Site
 from programme.pilots.models import Package
 from programme.reports import cache as report_cache
+from programme.web import words
 
 DEFAULT_WINDOW_WEEKS = 8
 MAX_WINDOW_WEEKS = 52
@@ -192,7 +191,7 @@ class ImpactResult:
                 }
                 for w in self.waves
             ],
-            "reading": self.reading,
+            "reading": str(self.reading),
         }
 
 
@@ -303,13 +302,13 @@ def estimate(
             continue
         if treated.size == 0:
             row.reason = (
-                _("no deployed site of this region has data in both windows")
+                words.lazy_gettext("no deployed site of this region has data in both windows")
                 if region_id is not None
-                else _("no deployed site has data in both windows")
+                else words.lazy_gettext("no deployed site has data in both windows")
             )
             continue
         if w.comparison.size < MIN_COMPARISON_SITES:
-            row.reason = ngettext(
+            row.reason = words.ngettext(
                 "fewer than %(min)d comparison sites with data in both windows (%(num)d)",
                 "fewer than %(min)d comparison sites with data in both windows (%(num)d)",
                 w.comparison.size,
@@ -319,7 +318,7 @@ def estimate(
         row.att = float(treated.mean() - w.comparison.mean())
         row.included = True
         if 0 < w.post_weeks < w.window_weeks:
-            row.reason = ngettext(
+            row.reason = words.ngettext(
                 "post window still running: computed on the %(num)d week elapsed",
                 "post window still running: computed on the %(num)d weeks elapsed",
                 w.post_weeks,
@@ -338,19 +337,21 @@ def estimate(
         draws.append(wave_draws)
     if not atts:
         if not waves:
-            problem = _("the package has no deployment wave")
+            problem = words.lazy_gettext("the package has no deployment wave")
         elif all(w.skip for w in waves):
-            problem = _("no wave of the package has been live for a whole week yet")
+            problem = words.lazy_gettext(
+                "no wave of the package has been live for a whole week yet"
+            )
         elif any(r.n_treated and r.n_comparison < MIN_COMPARISON_SITES for r in out):
-            problem = ngettext(
+            problem = words.ngettext(
                 "no wave has at least %(num)d comparison sites with data in both windows",
                 "no wave has at least %(num)d comparison sites with data in both windows",
                 MIN_COMPARISON_SITES,
             )
         elif region_id is not None:
-            problem = _("no deployed site of this region has data in both windows")
+            problem = words.lazy_gettext("no deployed site of this region has data in both windows")
         else:
-            problem = _("no deployed site has data in both windows")
+            problem = words.lazy_gettext("no deployed site has data in both windows")
         return Estimate(None, None, None, 0, out, problem)
     weight = np.asarray(weights, dtype=float)
     point = float(np.dot(weight, atts) / weight.sum())
@@ -413,9 +414,9 @@ def wave_windows(
         post_weeks = max(0, min(window_weeks, elapsed))
         skip = None
         if go_live > today:
-            skip = _("not live yet (go-live %(date)s)", date=format_date(go_live))
+            skip = words.lazy_gettext("not live yet (go-live %(date)s)", date=words.date(go_live))
         elif post_weeks == 0:
-            skip = _("live for less than a week")
+            skip = words.lazy_gettext("live for less than a week")
         out.append(
             WaveWindows(
                 wave_id=wave_id,
@@ -712,7 +713,10 @@ def event_time(sums: Sums, wave_ids: set[int]) -> list[dict[str, Any]]:
             acc[0] += svn
             acc[1] += sn
             acc[2] += rows
-    labels = {True: _("Deployed sites"), False: _("Sites not yet deployed")}
+    labels = {
+        True: words.lazy_gettext("Deployed sites"),
+        False: words.lazy_gettext("Sites not yet deployed"),
+    }
     return [
         {
             "week": k,
@@ -820,7 +824,6 @@ def compute_impact(
     key = (
         "impact",
         str(session.get_bind().url),
-        _locale_key(),
         kpi_code,
         package_id,
         window_weeks,
@@ -870,11 +873,6 @@ def _keep(key: tuple, stamp: tuple, result: ImpactResult) -> None:
             _results.popitem(last=False)
 
 
-def _locale_key() -> str:
-    """The language in cache keys: results hold words in the reader's language."""
-    return str(get_locale() or "") if has_app_context() else ""
-
-
 def _compute_impact(
     session: Session,
     kpi_code: str,
@@ -900,7 +898,7 @@ def _compute_impact(
         n_sites=0,
         waves=[],
         reading="",
-        kpi_name=kpi.name,
+        kpi_name=words.kpi_name(kpi),
         kind=kpi.kind,
         better=kpi.better,
         unit=kpi.unit or "",
@@ -909,7 +907,7 @@ def _compute_impact(
         region_name=region.name if region else None,
     )
     if package is None:
-        result.reading = _not_computable(_("no package has deployment waves yet"))
+        result.reading = _not_computable(words.lazy_gettext("no package has deployment waves yet"))
         return result
     waves = session.execute(
         select(Wave.id, Wave.name, Wave.go_live)
@@ -996,9 +994,20 @@ def amount(
     """A change in the KPI's unit; rates in percentage points (as in pilot results). The
     number of decimals follows `reference` (default: the value) so that an estimate and
     its interval read alike, with more decimals when the interval (`width`) is narrow."""
-    scale = 100 if result.kind == "rate" else 1
+    return _amount(result.kind, result.unit, value, signed, reference, width)
+
+
+def _amount(
+    kind: str,
+    unit: str,
+    value: float,
+    signed: bool = False,
+    reference: float | None = None,
+    width: float | None = None,
+) -> str:
+    scale = 100 if kind == "rate" else 1
     number = value * scale
-    unit = _("pts") if result.kind == "rate" else result.unit
+    unit = _("pts") if kind == "rate" else unit
     ref = abs(number if reference is None else reference * scale)
     decimals = 1 if ref >= 1 or ref == 0 else 2
     if width:
@@ -1010,70 +1019,75 @@ def amount(
     return f"{format_decimal(number, format=pattern)} {unit}".strip()
 
 
-def _not_computable(reason: str) -> str:
-    return _("Not computable: %(reason)s.", reason=reason)
+def _not_computable(reason) -> words.Words:
+    return words.lazy_gettext("Not computable: %(reason)s.", reason=reason)
 
 
-def reading(result: ImpactResult, problem: str | None = None) -> str:
-    """One paragraph a director can read aloud; it never claims more than the interval."""
+def reading(result: ImpactResult, problem=None) -> words.Words:
+    """One paragraph a director can read aloud; it never claims more than the interval.
+    Worded when shown (`programme.web.words`): the cached result serves every language."""
     if result.estimate is None or result.ci_low is None or result.ci_high is None:
-        return _not_computable(problem or _("no wave could be compared"))
+        return _not_computable(problem or words.lazy_gettext("no wave could be compared"))
     subject = (
-        _("%(kpi)s, %(region)s", kpi=result.kpi_name, region=result.region_name)
+        words.lazy_gettext("%(kpi)s, %(region)s", kpi=result.kpi_name, region=result.region_name)
         if result.region_name
         else result.kpi_name
     )
-    same = {"reference": abs(result.estimate), "width": result.ci_high - result.ci_low}
+    same = (abs(result.estimate), result.ci_high - result.ci_low)
+
+    def amount_words(value: float, signed: bool = True) -> words.Later:
+        return words.later(_amount, result.kind, result.unit, value, signed, *same)
+
     values = {
         "kpi": subject,
-        "amount": amount(result, abs(result.estimate), **same),
-        "change": amount(result, result.estimate, signed=True, **same),
-        "low": amount(result, result.ci_low, signed=True, **same),
-        "high": amount(result, result.ci_high, signed=True, **same),
+        "amount": amount_words(abs(result.estimate), signed=False),
+        "change": amount_words(result.estimate),
+        "low": amount_words(result.ci_low),
+        "high": amount_words(result.ci_high),
     }
     if result.clear_effect and result.estimate < 0:
-        text = _(
+        text = words.lazy_gettext(
             "%(kpi)s: sites that deployed the package lowered it by %(amount)s "
             "(95%% interval %(low)s to %(high)s) relative to sites not yet deployed",
             **values,
         )
     elif result.clear_effect:
-        text = _(
+        text = words.lazy_gettext(
             "%(kpi)s: sites that deployed the package raised it by %(amount)s "
             "(95%% interval %(low)s to %(high)s) relative to sites not yet deployed",
             **values,
         )
     else:
-        text = _(
+        text = words.lazy_gettext(
             "%(kpi)s: no clear effect of the package; estimated change %(change)s relative "
             "to sites not yet deployed (95%% interval %(low)s to %(high)s, which includes "
             "zero)",
             **values,
         )
-    text = _(
+    text = words.lazy_gettext(
         "%(reading)s, over %(weeks)s, %(waves)s, %(sites)s",
         reading=text,
-        weeks=ngettext("%(num)d week", "%(num)d weeks", result.window_weeks),
-        waves=ngettext("%(num)d wave", "%(num)d waves", result.n_waves),
-        sites=ngettext(
+        weeks=words.ngettext("%(num)d week", "%(num)d weeks", result.window_weeks),
+        waves=words.ngettext("%(num)d wave", "%(num)d waves", result.n_waves),
+        sites=words.ngettext(
             "%(count)s site",
             "%(count)s sites",
             result.n_sites,
-            count=format_decimal(result.n_sites),
+            count=words.decimal(result.n_sites),
         ),
     )
     if result.favourable is True:
-        text = _("%(reading)s: an improvement.", reading=text)
+        text = words.lazy_gettext("%(reading)s: an improvement.", reading=text)
     elif result.favourable is False:
-        text = _("%(reading)s: a change in the wrong direction.", reading=text)
+        text = words.lazy_gettext("%(reading)s: a change in the wrong direction.", reading=text)
     else:
-        text += "."
+        text = words.join([text, "."], "")
     notes = [text]
     left_out = [w for w in result.waves if not w.included]
     running = [w for w in result.waves if w.included and w.post_weeks < result.window_weeks]
     if running:
         notes.append(
-            ngettext(
+            words.ngettext(
                 "%(num)d wave is still within its post window: computed on the weeks elapsed.",
                 "%(num)d waves are still within their post window: computed on the weeks elapsed.",
                 len(running),
@@ -1081,7 +1095,7 @@ def reading(result: ImpactResult, problem: str | None = None) -> str:
         )
     if left_out:
         notes.append(
-            ngettext(
+            words.ngettext(
                 "%(num)d wave left out (see the table of waves).",
                 "%(num)d waves left out (see the table of waves).",
                 len(left_out),
@@ -1090,13 +1104,13 @@ def reading(result: ImpactResult, problem: str | None = None) -> str:
     missing = sum(w.n_treated_missing for w in result.waves if w.included)
     if missing:
         notes.append(
-            ngettext(
+            words.ngettext(
                 "%(num)d deployed site without data in both windows was left out.",
                 "%(num)d deployed sites without data in both windows were left out.",
                 missing,
             )
         )
-    return " ".join(notes)
+    return words.join(notes, " ")
 
 
 # --- the executive home: cached headline figures ---------------------------------------------
@@ -1183,7 +1197,8 @@ refresh_mode = report_cache.refresh_mode
 
 
 def headline_key(session: Session, window_weeks: int = DEFAULT_WINDOW_WEEKS) -> tuple:
-    return ("headline_impacts", str(session.get_bind().url), _locale_key(), window_weeks)
+    """The cache key of the headline figures: no language in it (results hold `Words`)."""
+    return ("headline_impacts", str(session.get_bind().url), window_weeks)
 
 
 def headline_impacts(
@@ -1325,7 +1340,11 @@ def impact_chart(result: ImpactResult) -> dict[str, Any]:
                 },
             },
             {
-                "data": {"values": result.event_time},
+                "data": {
+                    "values": [
+                        {**row, "label": words.text(row["label"])} for row in result.event_time
+                    ]
+                },
                 "mark": {"type": "line", "point": True},
                 "encoding": {
                     "x": {

@@ -15,7 +15,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import abort
-from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, false, func, or_, select, text, true
@@ -48,6 +47,7 @@ from programme.kpis.models import Kpi, KpiWeekRollup
 from programme.network.models import Person, Region, Site
 from programme.pilots.models import Pilot, PilotDecision, PilotSite
 from programme.reports import cache as report_cache
+from programme.web import words
 
 # --- rules, stated once (the pages print them) ---------------------------------------------------
 
@@ -352,21 +352,21 @@ def planned_share(start: date, go_live: date, today: date) -> float:
 
 
 def rag(planned: float, actual: float | None, late_sites: int, alerts: int) -> tuple[str, str]:
-    """The RAG rule, with the reason in words."""
+    """The RAG rule, with the reason in words (worded when shown: see programme.web.words)."""
     behind = (planned - (actual or 0.0)) * 100
     if behind > RED_BEHIND:
-        return "red", _("%(points)d points behind plan.", points=round(behind))
+        return "red", words.lazy_gettext("%(points)d points behind plan.", points=round(behind))
     if late_sites:
-        return "red", ngettext(
+        return "red", words.ngettext(
             "%(num)d site past go-live with less than 80 %% of the package in place.",
             "%(num)d sites past go-live with less than 80 %% of the package in place.",
             late_sites,
         )
     if behind > AMBER_BEHIND:
-        return "amber", _("%(points)d points behind plan.", points=round(behind))
+        return "amber", words.lazy_gettext("%(points)d points behind plan.", points=round(behind))
     if alerts:
-        return "amber", ngettext("%(num)d open alert.", "%(num)d open alerts.", alerts)
-    return "green", _("On plan, no open alert.")
+        return "amber", words.ngettext("%(num)d open alert.", "%(num)d open alerts.", alerts)
+    return "green", words.lazy_gettext("On plan, no open alert.")
 
 
 def _per_site_share(scope: Scope, wave_ids: list[int] | None = None):
@@ -766,8 +766,8 @@ def _cached(session: Session, key: tuple, compute, stamp=data_stamp):
     `compute` receives the session to read from: the request's, or a background refresh's
     own, so it must not use ORM instances loaded by the request (read them again by id).
     Cached values are plain data (dataclasses of text, numbers and dates), never ORM
-    instances, which would expire or detach across requests; keys carry the day and the
-    language where they matter."""
+    instances, which would expire or detach across requests; keys carry the day where it
+    matters, never the language: words are applied at render time (programme.web.words)."""
     return report_cache.cached(session, key, compute, stamp)
 
 
@@ -892,7 +892,9 @@ def kpi_trends(
                 }
             )
         if any(p["value"] is not None for p in points):
-            trends.append(KpiTrend(kpi.id, kpi.code, kpi.name, kpi.kind, kpi.unit, points))
+            trends.append(
+                KpiTrend(kpi.id, kpi.code, words.kpi_name(kpi), kpi.kind, kpi.unit, points)
+            )
     return trends
 
 
@@ -947,7 +949,7 @@ def event_time_trends(
             result.append(
                 EventTimeTrend(
                     kpi.code,
-                    kpi.name,
+                    words.kpi_name(kpi),
                     kpi.kind,
                     kpi.unit,
                     points,
@@ -987,7 +989,6 @@ def go_pilots(session: Session, scope: Scope | None = None) -> list[PilotImpact]
         "go_pilots",
         scope.key if scope else None,
         scope.site_ids if scope else None,
-        str(get_locale()),
         pilots_state,
     )
     return _cached(session, key, lambda s: _go_pilots(s, scope))
@@ -1217,9 +1218,10 @@ class KpiUnit:
 
 
 def _sections(session: Session, scope: Scope, today: date) -> _Sections:
-    """The overview's sections, cached against the programme stamp, the day and the
-    language (alert messages, RAG reasons and stage labels are in the reader's words)."""
-    key = ("overview", scope.key, scope.site_ids, today, str(get_locale()))
+    """The overview's sections, cached against the programme stamp and the day. No language
+    in the key: alert messages, RAG reasons and pilot readings are `Words`, worded in the
+    reader's language when the page is rendered (programme.web.words)."""
+    key = ("overview", scope.key, scope.site_ids, today)
 
     def compute(session: Session) -> _Sections:
         alerts = scoped_alerts(session, scope, today)
@@ -1234,7 +1236,7 @@ def _sections(session: Session, scope: Scope, today: date) -> _Sections:
             regions=region_rows(session, scope, today),
             pilots=go_pilots(session, scope),
             kpis={
-                k.code: KpiUnit(k.code, k.name, k.kind, k.unit)
+                k.code: KpiUnit(k.code, words.kpi_name(k), k.kind, k.unit)
                 for k in session.scalars(select(Kpi))
             },
         )
@@ -1486,7 +1488,7 @@ def region_report(session: Session, region_id: int, today: date) -> RegionReport
     if region is None:
         abort(404)
     scope = Scope(f"region:{region.id}", region.name, region.id, None)
-    key = ("region_report", region.id, today, str(get_locale()))
+    key = ("region_report", region.id, today)
 
     def compute(session: Session) -> dict:
         alerts = scoped_alerts(session, scope, today)
@@ -1499,7 +1501,7 @@ def region_report(session: Session, region_id: int, today: date) -> RegionReport
             # Read from the rollups: kept in their own KPI-stamped caches (see `_sections`).
             "trends": _cached(
                 session,
-                ("trends", scope.key, week_start(today), str(get_locale())),
+                ("trends", scope.key, week_start(today)),
                 lambda s: kpi_trends(s, today, scope=scope),
             ),
             "coaches": coaches_working(session, today, scope),
@@ -1508,7 +1510,7 @@ def region_report(session: Session, region_id: int, today: date) -> RegionReport
         }
 
     # Plain data only (the region itself is read per request): cached against the
-    # programme stamp, the day and the language.
+    # programme stamp and the day (words are applied when rendered).
     sections = _cached(session, key, compute, stamp=programme_stamp)
     return RegionReport(region=region, scope=scope, today=today, **sections)
 
@@ -1542,7 +1544,7 @@ def wave_report(session: Session, wave_id: int, scope: Scope, today: date) -> Wa
     if not scope.whole_network and not site_ids:
         abort(403)
     wave_scope = Scope(f"wave:{wave.id}", wave.name, scope.region_id, frozenset(site_ids))
-    key = ("wave_report", wave.id, scope.key, scope.site_ids, today, str(get_locale()))
+    key = ("wave_report", wave.id, scope.key, scope.site_ids, today)
 
     def compute(session: Session) -> dict:
         wave = session.get(Wave, wave_id)  # the request's instance is not this session's
@@ -1565,7 +1567,6 @@ def wave_report(session: Session, wave_id: int, scope: Scope, today: date) -> Wa
                     wave.go_live,
                     frozenset(site_ids),
                     week_start(today),
-                    str(get_locale()),
                 ),  # fmt: skip
                 lambda s: event_time_trends(s, wave, site_ids, today),
             ),
@@ -1573,7 +1574,7 @@ def wave_report(session: Session, wave_id: int, scope: Scope, today: date) -> Wa
         }
 
     # Plain data only (the wave itself is read per request): cached against the programme
-    # stamp, the day and the language.
+    # stamp and the day (words are applied when rendered).
     sections = _cached(session, key, compute, stamp=programme_stamp)
     return WaveReport(wave=wave, scope=scope, today=today, **sections)
 
