@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from datetime import date
 
 from flask import Flask, current_app, has_app_context
@@ -44,6 +45,7 @@ WATCHED = frozenset(
 WATCHED_AUDIT = frozenset({"measurement", "kpi", "wave", "wave_site", "site", "checklist_item"})
 FLAG = "reports_dirty"
 SCHEDULED = "headline-refresh-scheduled"
+WORKER_COMMANDS = ("worker",)  # `flask --app app worker` runs jobs that write measurements
 _installed = False
 
 
@@ -90,8 +92,34 @@ def _after_rollback(session: Session, previous_transaction) -> None:
         session.info.pop(FLAG, None)
 
 
+def _in_cli_command() -> bool:
+    """True inside a `flask` command other than the job worker: seeding, rebuilding rollups
+    and the like write in bulk and end; the next screen refreshes what they changed (a
+    background reader would also get in the way of the seed's exclusive SQLite load)."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    return context is not None and context.info_name not in WORKER_COMMANDS
+
+
+_paused = 0
+
+
+@contextmanager
+def paused():
+    """No refresh scheduled by the commits made inside (bulk loads, benchmarks' seeding)."""
+    global _paused
+    _paused += 1
+    try:
+        yield
+    finally:
+        _paused -= 1
+
+
 def _after_commit(session: Session) -> None:
     if not session.info.pop(FLAG, False) or not has_app_context():
+        return
+    if _paused or _in_cli_command():
         return
     try:
         schedule_refresh(current_app._get_current_object())
