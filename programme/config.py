@@ -77,3 +77,6 @@ class Config:
         self.IMPACT_REFRESH = os.environ.get(
             "IMPACT_REFRESH", "inline" if self.TESTING else "thread"
         )
+        # Cached report sections and headline impacts are recomputed at most once per this
+        # many seconds whatever the write rate (programme/reports/cache.py).
+        self.REPORT_REFRESH_SECONDS = float(os.environ.get("REPORT_REFRESH_SECONDS", "30"))
