@@ -21,6 +21,7 @@ they are dataclasses built by this application; Redis is trusted like the databa
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
 import pickle
@@ -320,6 +321,7 @@ class refresh_gate:
 # --- stale-while-revalidate ------------------------------------------------------------------
 
 REFRESH_MODES = ("thread", "inline")
+_computing: contextvars.ContextVar[bool] = contextvars.ContextVar("computing", default=False)
 _threads: set[threading.Thread] = set()
 _threads_lock = threading.Lock()
 
@@ -394,7 +396,9 @@ def cached(session, key: Any, compute, stamp) -> Any:
     entry = cache.get(key)
     if entry is not None and entry.stamp == current:
         return entry.value
-    if entry is None or refresh_mode() == "inline":
+    if entry is None or refresh_mode() == "inline" or _computing.get():
+        # (inside another section's computation, a part is never stale: the whole would
+        # then be kept as up to date with an old part in it)
         return _compute_and_keep(cache, session, key, compute, stamp, current).value
     note_as_of(entry.computed_at)
     start_refresh(cache, session, key, compute, stamp)
@@ -405,9 +409,13 @@ def _compute_and_keep(cache, session, key, compute, stamp, current=None) -> Entr
     computed_at = time.time()
     if current is None:
         current = stamp(session)  # read first: a change during the computation is not missed
-    entry = Entry(current, compute(session), computed_at)
+    token = _computing.set(True)
+    try:
+        entry = Entry(current, compute(session), computed_at)
+    finally:
+        _computing.reset(token)
     newest = cache.get(key)
-    if newest is None or newest.computed_at <= computed_at or newest.stamp != current:
+    if newest is None or newest.computed_at <= computed_at:  # a slower, older run never wins
         cache.set(key, entry)
     return entry
 
