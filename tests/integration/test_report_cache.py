@@ -282,3 +282,22 @@ def test_words_render_as_gettext_would_in_each_language(app):
                 assert str(joined) == f"{plural} {expected}"
         with force_locale("fr"):
             assert "alertes ouvertes" in plural and plural.endswith(".")
+
+
+def test_the_cache_falls_back_to_the_process_when_redis_fails(caplog):
+    down = report_cache.ReportCache(UNREACHABLE)
+    entry = report_cache.Entry(("stamp", 1), {"figures": [1, 2]}, 1.0)
+    down.set(("section", 1), entry)  # no error: kept in the process
+    assert down.get(("section", 1)) is entry
+    assert down.claim("refresh:x", 30) and not down.claim("refresh:x", 30)  # in-process claim
+    down.release("refresh:x")
+    assert down.claim("refresh:x", 30)
+    assert not down.shared
+    assert caplog.text.count("Redis unavailable") == 1  # logged once, not per call
+
+
+def test_keys_are_the_same_in_every_process():
+    key = ("overview", "region:3", frozenset({"b", "a", "c"}), {"x": {2, 1}})
+    same = ("overview", "region:3", frozenset({"c", "a", "b"}), {"x": {1, 2}})
+    assert report_cache.key_text(key) == report_cache.key_text(same)
+    assert report_cache.key_text(key) != report_cache.key_text(("overview", "region:4"))
