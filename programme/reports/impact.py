@@ -808,6 +808,7 @@ def compute_impact(
     today: date | None = None,
     with_regions: bool = True,
     with_chart: bool = True,
+    stale_ok: bool = False,
 ) -> ImpactResult:
     """Deployment impact of a package on one KPI (see the module docstring). Raises
     ImpactInvalid for an unknown KPI, package or region, or a window outside 1–52 weeks.
@@ -815,11 +816,14 @@ def compute_impact(
     `with_regions=False` skips the per-region estimates (only the impact screen shows
     them), `with_chart=False` the event-time series (the API has no use for it).
 
-    Results are cached in-process (at most RESULT_CACHE_SIZE, least recently used first
-    out) per parameters, day and language (the reading is worded in it) against
-    `data_stamp`: when the stamp changed the estimate is recomputed synchronously, so a
-    result is never stale — the impact screen and the API rely on that. The cached result is
-    shared between callers: read it, do not modify it."""
+    Results are cached (in-process, at most RESULT_CACHE_SIZE, least recently used first
+    out; also in Redis when configured) per parameters and day against `data_stamp` (no
+    language: the reading is `Words`): when the stamp changed the estimate is recomputed
+    synchronously, so a result is never stale — the API relies on that. With `stale_ok`
+    (the impact screen, in "thread" refresh mode) the previous result comes at once after
+    a change, its time noted for the page's "as of", while one background refresh runs
+    (`programme.reports.cache.cached`). The cached result is shared between callers: read
+    it, do not modify it."""
     today = today or date.today()
     key = (
         "impact",
@@ -834,6 +838,24 @@ def compute_impact(
         with_regions,
         with_chart,
     )
+    if stale_ok and refresh_mode() == "thread":
+        return report_cache.cached(
+            session,
+            key,
+            lambda s: _compute_impact(
+                s,
+                kpi_code,
+                package_id,
+                window_weeks,
+                region_id,
+                resamples,
+                seed,
+                today,
+                with_regions,
+                with_chart,
+            ),
+            data_stamp,
+        )
     stamp = data_stamp(session)  # read first: a change during the computation is not missed
     with _cache_lock:
         hit = _results.get(key)
