@@ -301,3 +301,26 @@ def test_keys_are_the_same_in_every_process():
     same = ("overview", "region:3", frozenset({"c", "a", "b"}), {"x": {1, 2}})
     assert report_cache.key_text(key) == report_cache.key_text(same)
     assert report_cache.key_text(key) != report_cache.key_text(("overview", "region:4"))
+
+
+def test_writes_inside_a_paused_bulk_load_schedule_no_refresh(app, database_url, session):
+    worker = _worker(database_url, None)
+    try:
+        programme = build_programme()
+        with worker.app_context():
+            cache = report_cache.get_cache()
+            item = (
+                db.session.get(ChecklistItem, 1)
+                or db.session.scalars(
+                    select(ChecklistItem).where(ChecklistItem.wave_id == programme.wave_b_id)
+                ).first()
+            )
+            with freshness.paused():  # e.g. the benchmark's seeding
+                item.state = "in_place" if item.state != "in_place" else "in_progress"
+                db.session.commit()
+            assert cache.claim(freshness.SCHEDULED, 1)  # nothing was scheduled
+            cache.release(freshness.SCHEDULED)
+    finally:
+        assert report_cache.wait_for_refresh(60)
+        with worker.app_context():
+            db.engine.dispose()
