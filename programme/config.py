@@ -107,3 +107,6 @@ class Config:
         self.XLSX_MAX_PART_BYTES = int(os.environ.get("XLSX_MAX_PART_BYTES", 32 * 1024**2))
         self.XLSX_MAX_RATIO = int(os.environ.get("XLSX_MAX_RATIO", 100))
         self.IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 2_000_000))
+        # Cached report sections and headline impacts are recomputed at most once per this
+        # many seconds whatever the write rate (programme/reports/cache.py).
+        self.REPORT_REFRESH_SECONDS = float(os.environ.get("REPORT_REFRESH_SECONDS", "30"))

@@ -23,19 +23,30 @@ def register_cli(app: Flask) -> None:
     @click.option("--if-empty", is_flag=True, help="Only seed a database that has no data yet.")
     @click.option(
         "--scale",
-        type=click.Choice(["demo", "large"]),
+        type=click.Choice(["demo", "large", "xlarge"]),
         default="demo",
         show_default=True,
         help="demo: the demo programme (idempotent); large: the reference large network "
-        "(2,000 sites, 3 years of daily KPIs, 10 waves) in an empty, migrated database.",
+        "(2,000 sites, 3 years of daily KPIs, 10 waves) in an empty, migrated database; "
+        "xlarge: five times that (10,000 sites, ≈ 44 M measurements, 50 waves; PostgreSQL).",
     )
-    @click.option("--sites", type=click.IntRange(12), default=None, help="Large scale: sites.")
-    @click.option("--days", type=click.IntRange(28), default=None, help="Large scale: days.")
-    def seed_demo_command(if_empty: bool, scale: str, sites: int | None, days: int | None) -> None:
+    @click.option("--sites", type=click.IntRange(12), default=None, help="Large scales: sites.")
+    @click.option("--days", type=click.IntRange(28), default=None, help="Large scales: days.")
+    @click.option("--waves", type=click.IntRange(1), default=None, help="Large scales: waves.")
+    @click.option("--coaches", type=click.IntRange(1), default=None, help="Large scales: coaches.")
+    def seed_demo_command(
+        if_empty: bool,
+        scale: str,
+        sites: int | None,
+        days: int | None,
+        waves: int | None,
+        coaches: int | None,
+    ) -> None:
         """Build the demo network and one account per role (idempotent)."""
         password = current_app.config["DEMO_PASSWORD"]
-        if scale == "large":
-            _seed_large(password, sites, days)
+        if scale in ("large", "xlarge"):
+            given = {"sites": sites, "days": days, "waves": waves, "coaches": coaches}
+            _seed_large(password, scale, {k: v for k, v in given.items() if v})
             return
         if if_empty and not database_is_empty(db.session):
             click.echo("The database already has data; demo not seeded.")
@@ -49,16 +60,12 @@ def register_cli(app: Flask) -> None:
             f"{sites_['unchanged']} unchanged; accounts created: {report['accounts']['created']}."
         )
 
-    def _seed_large(password: str, sites: int | None, days: int | None) -> None:
+    def _seed_large(password: str, scale: str, given: dict) -> None:
         from programme.demo import large
 
-        options = {}
-        if sites:
-            options["sites"] = sites
-        if days:
-            options["days"] = days
+        options = {**large.SCALES[scale], **given}
         try:
-            with force_locale("en"), acting_as("cli:seed-demo --scale large"):
+            with force_locale("en"), acting_as(f"cli:seed-demo --scale {scale}"):
                 report = large.seed_large(db.session, password, echo=click.echo, **options)
         except large.LargeSeedRefused as refused:
             raise click.ClickException(str(refused)) from None

@@ -86,6 +86,15 @@ DEFAULT_SITES = 2000
 DEFAULT_DAYS = 3 * 365
 DEFAULT_WAVES = 10
 DEFAULT_COACHES = 60
+# Named sizes of `seed-demo --scale …` (each a default that --sites/--days/--waves/--coaches
+# override): the reference large network, and five times the network (issue 13) — 10,000
+# sites × 4 KPIs × 3 years ≈ 44 M measurements, 50 waves of ~150 sites, 300 coaches.
+SCALES = {
+    "large": {"sites": DEFAULT_SITES, "days": DEFAULT_DAYS, "waves": DEFAULT_WAVES,
+              "coaches": DEFAULT_COACHES},
+    "xlarge": {"sites": 5 * DEFAULT_SITES, "days": DEFAULT_DAYS, "waves": 5 * DEFAULT_WAVES,
+               "coaches": 5 * DEFAULT_COACHES},
+}  # fmt: skip
 DEPLOYED_SHARE = 0.75  # of the sites are in a wave (≈ 1,500 of 2,000: 10 waves of 150)
 PREPARATION_WEEKS = 8  # wave start → go-live
 COACH_CAPACITY = 4

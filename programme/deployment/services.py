@@ -38,6 +38,7 @@ from programme.deployment.models import (
 )
 from programme.network.models import Person, Region, Site
 from programme.pilots.models import Package, PackageElement
+from programme.web import words
 
 # Alert thresholds.
 LATE_PROGRESS = 0.8
@@ -678,13 +679,14 @@ def readiness(session: Session, wave: Wave) -> dict[int, Readiness]:
 class Alert:
     kind: str  # late_site, no_visit, over_capacity, regression, milestone_overdue
     wave_id: int | None
-    message: str
+    message: str  # Words: worded when shown
     site_id: int | None = None
     coach_id: int | None = None
 
 
 def alerts(session: Session, today: date, wave_id: int | None = None) -> list[Alert]:
-    """Every alert on `today`, for one wave or the whole programme."""
+    """Every alert on `today`, for one wave or the whole programme. Messages are `Words`,
+    worded when shown (the reports cache alerts for readers of every language)."""
     found: list[Alert] = []
     wave_stmt = select(Wave).where(Wave.status.in_(ACTIVE_STATUSES))
     if wave_id is not None:
@@ -709,7 +711,7 @@ def alerts(session: Session, today: date, wave_id: int | None = None) -> list[Al
                         Alert(
                             "late_site",
                             wave.id,
-                            _(
+                            words.lazy_gettext(
                                 "%(site)s is past go-live with %(pct)d %% of the package in place.",
                                 site=codes.get(site_id, site_id),
                                 pct=round(share * 100),
@@ -733,7 +735,7 @@ def alerts(session: Session, today: date, wave_id: int | None = None) -> list[Al
                         Alert(
                             "no_visit",
                             wave.id,
-                            _(
+                            words.lazy_gettext(
                                 "No coach visit at %(site)s for %(days)d days.",
                                 site=codes.get(ws.site_id, ws.site_id),
                                 days=(today - since).days,
@@ -748,7 +750,7 @@ def alerts(session: Session, today: date, wave_id: int | None = None) -> list[Al
                     Alert(
                         "milestone_overdue",
                         wave.id,
-                        _(
+                        words.lazy_gettext(
                             "%(milestone)s (%(offset)s, due %(due)s) is overdue.",
                             milestone=milestone.label,
                             offset=milestone.offset_label,
@@ -786,7 +788,7 @@ def alerts(session: Session, today: date, wave_id: int | None = None) -> list[Al
                 Alert(
                     "regression",
                     wid,
-                    _(
+                    words.lazy_gettext(
                         "%(site)s: “%(element)s” is no longer in place.",
                         site=codes.get(site_id, site_id),
                         element=title,
@@ -817,7 +819,7 @@ def alerts(session: Session, today: date, wave_id: int | None = None) -> list[Al
                 Alert(
                     "over_capacity",
                     wave_id,
-                    _(
+                    words.lazy_gettext(
                         "%(coach)s has %(n)d sites in deployment (capacity %(capacity)d).",
                         coach=coach.name,
                         n=loads[coach.id],

@@ -25,6 +25,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from programme.kpis.models import Kpi, KpiWeekRollup, Measurement
+from programme.web import words
 from programme.web.formatting import signed_percent
 
 CONFIDENCE = 0.95
@@ -247,7 +248,7 @@ def estimate(
             None,
             None,
             None,
-            _("no pilot site has measurements in both periods"),
+            words.lazy_gettext("no pilot site has measurements in both periods"),
         )
     if control_deltas:
         effect = float(p.mean() - c.mean())
@@ -260,7 +261,9 @@ def estimate(
                 None,
                 None,
                 "welch",
-                _("at least 2 sites with data in both periods are needed in each arm"),
+                words.lazy_gettext(
+                    "at least 2 sites with data in both periods are needed in each arm"
+                ),
             )
         se = math.sqrt(p.var(ddof=1) / p.size + c.var(ddof=1) / c.size)
         method = "welch"
@@ -275,14 +278,21 @@ def estimate(
                 None,
                 None,
                 "one_sample",
-                _("at least 2 pilot sites with data in both periods are needed"),
+                words.lazy_gettext("at least 2 pilot sites with data in both periods are needed"),
             )
         se = math.sqrt(p.var(ddof=1) / p.size)
         method = "one_sample"
     if se <= 1e-9 * max(1.0, abs(effect)):
         # Every site moved by the same amount (to rounding): no spread to estimate from.
         return Estimate(
-            effect, None, None, None, 0.0, None, method, _("the sites' changes have no spread")
+            effect,
+            None,
+            None,
+            None,
+            0.0,
+            None,
+            method,
+            words.lazy_gettext("the sites' changes have no spread"),
         )
     res = stats.ttest_ind(p, c, equal_var=False) if c.size else stats.ttest_1samp(p, 0.0)
     ci = res.confidence_interval(confidence)
@@ -373,7 +383,7 @@ class KpiResult:
             "n_control_sites": self.n_control_sites,
             "completeness": _num(self.completeness),
             "target_reached": self.target_reached,
-            "reading": self.reading,
+            "reading": str(self.reading),
         }
 
 
@@ -412,7 +422,7 @@ def summarise(
             None,
             None,
             "welch",
-            _("no control site has measurements in both periods"),
+            words.lazy_gettext("no control site has measurements in both periods"),
         )
     baseline_mean = _mean([s.baseline.mean for s in p_ok])  # type: ignore[union-attr,misc]
     pilot_mean = _mean([s.pilot.mean for s in p_ok])  # type: ignore[union-attr,misc]
@@ -475,16 +485,20 @@ def summarise(
 
 
 # --- plain-language reading ------------------------------------------------------------------
+# Worded when shown (`programme.web.words`): results are cached for readers of every language.
 
 
-def _amount(result: KpiResult, value: float, signed: bool = False) -> str:
+def _amount(result: KpiResult, value: float, signed: bool = False) -> words.Later:
     """A change in the KPI's unit; rates in percentage points."""
-    if result.kind == "rate":
+    return words.later(_amount_text, result.kind, result.unit, value, signed)
+
+
+def _amount_text(kind: str, unit: str, value: float, signed: bool = False) -> str:
+    if kind == "rate":
         number = value * 100
         unit = _("pts")
     else:
         number = value
-        unit = result.unit
     pattern = "#,##0.0" if abs(number) >= 1 or number == 0 else "#,##0.00"
     if signed:
         pattern = f"+{pattern};-{pattern}"
@@ -492,17 +506,17 @@ def _amount(result: KpiResult, value: float, signed: bool = False) -> str:
     return f"{text} {unit}".strip()
 
 
-def _relative(value: float) -> str:
-    return signed_percent(value)
+def _relative(value: float) -> words.Later:
+    return words.later(signed_percent, value)
 
 
-def _warnings(result: KpiResult, has_control: bool) -> list[str]:
+def _warnings(result: KpiResult, has_control: bool) -> list[words.Words]:
     out = []
     if result.n_pilot_sites < MIN_SITES_PER_ARM or (
         has_control and result.n_control_sites < MIN_SITES_PER_ARM
     ):
         out.append(
-            _(
+            words.lazy_gettext(
                 "Caution: fewer than %(min)d sites per arm with data in both periods "
                 "(pilot %(pilot)d, control %(control)d).",
                 min=MIN_SITES_PER_ARM,
@@ -512,15 +526,15 @@ def _warnings(result: KpiResult, has_control: bool) -> list[str]:
         )
     if result.completeness is not None and result.completeness < MIN_COMPLETENESS:
         out.append(
-            _(
+            words.lazy_gettext(
                 "Caution: data completeness is %(share)s, below %(min)s.",
-                share=format_percent(result.completeness),
-                min=format_percent(MIN_COMPLETENESS),
+                share=words.later(format_percent, result.completeness),
+                min=words.later(format_percent, MIN_COMPLETENESS),
             )
         )
     if not has_control and result.estimate.effect is not None:
         out.append(
-            _(
+            words.lazy_gettext(
                 "No control sites: the change may include what would have happened anyway "
                 "(season, trend)."
             )
@@ -528,13 +542,13 @@ def _warnings(result: KpiResult, has_control: bool) -> list[str]:
     return out
 
 
-def reading(result: KpiResult, kpi_name: str) -> str:
+def reading(result: KpiResult, kpi_name: str) -> words.Words:
     """One paragraph a director can read aloud; it never claims more than the interval."""
     est = result.estimate
     if est.effect is None:
-        text = _("Not computable: %(reason)s.", reason=est.problem or "")
+        text = words.lazy_gettext("Not computable: %(reason)s.", reason=est.problem or "")
     elif est.ci_low is None:
-        text = _(
+        text = words.lazy_gettext(
             "%(kpi)s: estimated change %(amount)s, but no confidence interval: %(reason)s. "
             "No effect can be claimed.",
             kpi=kpi_name,
@@ -548,22 +562,30 @@ def reading(result: KpiResult, kpi_name: str) -> str:
         }
         rel = _relative(result.relative_effect) if result.relative_effect is not None else "–"
         if result.clear_effect:
-            template = (
-                _("%(kpi)s fell by %(amount)s (%(relative)s), 95%% CI %(low)s to %(high)s")
-                if est.effect < 0
-                else _("%(kpi)s rose by %(amount)s (%(relative)s), 95%% CI %(low)s to %(high)s")
-            )
-            text = template % {
+            values = {
                 "kpi": kpi_name,
                 "amount": _amount(result, abs(est.effect)),
                 "relative": rel,
                 **ci,
             }
+            text = (
+                words.lazy_gettext(
+                    "%(kpi)s fell by %(amount)s (%(relative)s), 95%% CI %(low)s to %(high)s",
+                    **values,
+                )
+                if est.effect < 0
+                else words.lazy_gettext(
+                    "%(kpi)s rose by %(amount)s (%(relative)s), 95%% CI %(low)s to %(high)s",
+                    **values,
+                )
+            )
             better = (est.effect < 0) == (result.better == "lower")
             if not better:
-                text += _(" (a change in the wrong direction)")
+                text = words.join(
+                    [text, words.lazy_gettext(" (a change in the wrong direction)")], ""
+                )
         else:
-            text = _(
+            text = words.lazy_gettext(
                 "No clear effect on %(kpi)s: estimated change %(amount)s (%(relative)s), "
                 "95%% CI %(low)s to %(high)s includes zero",
                 kpi=kpi_name,
@@ -574,13 +596,13 @@ def reading(result: KpiResult, kpi_name: str) -> str:
         if result.target_relative is not None:
             target = _relative(result.target_relative)
             verdict = (
-                _("target %(target)s reached", target=target)
+                words.lazy_gettext("target %(target)s reached", target=target)
                 if result.target_reached
-                else _("target %(target)s not reached", target=target)
+                else words.lazy_gettext("target %(target)s not reached", target=target)
             )
-            text = _("%(reading)s; %(verdict)s", reading=text, verdict=verdict)
-        text += "."
-    return " ".join([text, *result.warnings])
+            text = words.lazy_gettext("%(reading)s; %(verdict)s", reading=text, verdict=verdict)
+        text = words.join([text, "."], "")
+    return words.join([text, *result.warnings], " ")
 
 
 # --- the whole pilot -------------------------------------------------------------------------
@@ -595,7 +617,7 @@ def kpi_result(
     target_relative: float | None = None,
 ) -> KpiResult:
     sites = read_sites(session, kpi.id, pilot_ids, control_ids, periods)
-    return summarise(kpi, sites, periods, target_relative, kpi_name=kpi.name)
+    return summarise(kpi, sites, periods, target_relative, kpi_name=words.kpi_name(kpi))
 
 
 def weekly_arm_series(

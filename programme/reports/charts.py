@@ -12,6 +12,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from programme.kpis.charts import SCHEMA, value_axis, weekly_series_spec
+from programme.web import words
 
 RAG_COLOURS = {"red": "#b91c1c", "amber": "#b45309", "green": "#15803d"}
 
@@ -76,7 +77,7 @@ def waves_timeline_spec(waves, today: date) -> dict[str, Any]:
             "go_live": w.go_live.isoformat(),
             "end": w.end.isoformat(),
             "rag": w.rag_label,
-            "reason": w.reason,
+            "reason": words.text(w.reason),
             "progress": w.actual if w.actual is not None else 0.0,
             "planned": w.planned,
         }
@@ -184,7 +185,7 @@ def event_time_spec(trend, wave_name: str) -> dict[str, Any]:
                             "field": "value",
                             "type": "quantitative",
                             "format": ".1%" if rate else ".2f",
-                            "title": trend.name,
+                            "title": words.text(trend.name),
                         },
                         {"field": "n", "type": "quantitative", "title": _("Customers (n)")},
                     ],

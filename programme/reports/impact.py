@@ -59,15 +59,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from flask import current_app, has_app_context
+from flask import current_app
 from flask_babel import (
     force_locale,
-    format_date,
     format_datetime,
     format_decimal,
     format_time,
     get_locale,
-    ngettext,
     to_user_timezone,
 )
 from flask_babel import gettext as _
@@ -81,6 +79,8 @@ from programme.kpis.charts import SCHEMA, value_axis
 from programme.kpis.models import Kpi, KpiWeekRollup, Measurement, MeasurementRevision
 from programme.network.models import Region, Site
 from programme.pilots.models import Package
+from programme.reports import cache as report_cache
+from programme.web import words
 
 DEFAULT_WINDOW_WEEKS = 8
 MAX_WINDOW_WEEKS = 52
@@ -191,7 +191,7 @@ class ImpactResult:
                 }
                 for w in self.waves
             ],
-            "reading": self.reading,
+            "reading": str(self.reading),
         }
 
 
@@ -302,13 +302,13 @@ def estimate(
             continue
         if treated.size == 0:
             row.reason = (
-                _("no deployed site of this region has data in both windows")
+                words.lazy_gettext("no deployed site of this region has data in both windows")
                 if region_id is not None
-                else _("no deployed site has data in both windows")
+                else words.lazy_gettext("no deployed site has data in both windows")
             )
             continue
         if w.comparison.size < MIN_COMPARISON_SITES:
-            row.reason = ngettext(
+            row.reason = words.ngettext(
                 "fewer than %(min)d comparison sites with data in both windows (%(num)d)",
                 "fewer than %(min)d comparison sites with data in both windows (%(num)d)",
                 w.comparison.size,
@@ -318,7 +318,7 @@ def estimate(
         row.att = float(treated.mean() - w.comparison.mean())
         row.included = True
         if 0 < w.post_weeks < w.window_weeks:
-            row.reason = ngettext(
+            row.reason = words.ngettext(
                 "post window still running: computed on the %(num)d week elapsed",
                 "post window still running: computed on the %(num)d weeks elapsed",
                 w.post_weeks,
@@ -337,19 +337,21 @@ def estimate(
         draws.append(wave_draws)
     if not atts:
         if not waves:
-            problem = _("the package has no deployment wave")
+            problem = words.lazy_gettext("the package has no deployment wave")
         elif all(w.skip for w in waves):
-            problem = _("no wave of the package has been live for a whole week yet")
+            problem = words.lazy_gettext(
+                "no wave of the package has been live for a whole week yet"
+            )
         elif any(r.n_treated and r.n_comparison < MIN_COMPARISON_SITES for r in out):
-            problem = ngettext(
+            problem = words.ngettext(
                 "no wave has at least %(num)d comparison sites with data in both windows",
                 "no wave has at least %(num)d comparison sites with data in both windows",
                 MIN_COMPARISON_SITES,
             )
         elif region_id is not None:
-            problem = _("no deployed site of this region has data in both windows")
+            problem = words.lazy_gettext("no deployed site of this region has data in both windows")
         else:
-            problem = _("no deployed site has data in both windows")
+            problem = words.lazy_gettext("no deployed site has data in both windows")
         return Estimate(None, None, None, 0, out, problem)
     weight = np.asarray(weights, dtype=float)
     point = float(np.dot(weight, atts) / weight.sum())
@@ -412,9 +414,9 @@ def wave_windows(
         post_weeks = max(0, min(window_weeks, elapsed))
         skip = None
         if go_live > today:
-            skip = _("not live yet (go-live %(date)s)", date=format_date(go_live))
+            skip = words.lazy_gettext("not live yet (go-live %(date)s)", date=words.date(go_live))
         elif post_weeks == 0:
-            skip = _("live for less than a week")
+            skip = words.lazy_gettext("live for less than a week")
         out.append(
             WaveWindows(
                 wave_id=wave_id,
@@ -711,7 +713,10 @@ def event_time(sums: Sums, wave_ids: set[int]) -> list[dict[str, Any]]:
             acc[0] += svn
             acc[1] += sn
             acc[2] += rows
-    labels = {True: _("Deployed sites"), False: _("Sites not yet deployed")}
+    labels = {
+        True: words.lazy_gettext("Deployed sites"),
+        False: words.lazy_gettext("Sites not yet deployed"),
+    }
     return [
         {
             "week": k,
@@ -803,6 +808,7 @@ def compute_impact(
     today: date | None = None,
     with_regions: bool = True,
     with_chart: bool = True,
+    stale_ok: bool = False,
 ) -> ImpactResult:
     """Deployment impact of a package on one KPI (see the module docstring). Raises
     ImpactInvalid for an unknown KPI, package or region, or a window outside 1–52 weeks.
@@ -810,15 +816,18 @@ def compute_impact(
     `with_regions=False` skips the per-region estimates (only the impact screen shows
     them), `with_chart=False` the event-time series (the API has no use for it).
 
-    Results are cached in-process (at most RESULT_CACHE_SIZE, least recently used first
-    out) per parameters, day and language (the reading is worded in it) against
-    `data_stamp`: when the stamp changed the estimate is recomputed synchronously, so a
-    result is never stale — the impact screen and the API rely on that. The cached result is
-    shared between callers: read it, do not modify it."""
+    Results are cached (in-process, at most RESULT_CACHE_SIZE, least recently used first
+    out; also in Redis when configured) per parameters and day against `data_stamp` (no
+    language: the reading is `Words`): when the stamp changed the estimate is recomputed
+    synchronously, so a result is never stale — the API relies on that. With `stale_ok`
+    (the impact screen, in "thread" refresh mode) the previous result comes at once after
+    a change, its time noted for the page's "as of", while one background refresh runs
+    (`programme.reports.cache.cached`). The cached result is shared between callers: read
+    it, do not modify it."""
     today = today or date.today()
     key = (
+        "impact",
         str(session.get_bind().url),
-        str(get_locale() or "") if has_app_context() else "",
         kpi_code,
         package_id,
         window_weeks,
@@ -829,12 +838,37 @@ def compute_impact(
         with_regions,
         with_chart,
     )
+    if stale_ok and refresh_mode() == "thread":
+        return report_cache.cached(
+            session,
+            key,
+            lambda s: _compute_impact(
+                s,
+                kpi_code,
+                package_id,
+                window_weeks,
+                region_id,
+                resamples,
+                seed,
+                today,
+                with_regions,
+                with_chart,
+            ),
+            data_stamp,
+        )
     stamp = data_stamp(session)  # read first: a change during the computation is not missed
     with _cache_lock:
         hit = _results.get(key)
         if hit is not None and hit[0] == stamp:
             _results.move_to_end(key)
             return hit[1]
+    shared = report_cache.get_cache()
+    if shared.shared:  # computed by another worker?
+        entry = shared.get(key)
+        if entry is not None and entry.stamp == stamp:
+            _keep(key, stamp, entry.value)
+            return entry.value
+    started = time.time()
     result = _compute_impact(
         session,
         kpi_code,
@@ -847,12 +881,18 @@ def compute_impact(
         with_regions,
         with_chart,
     )
+    _keep(key, stamp, result)
+    if shared.shared:
+        shared.set(key, report_cache.Entry(stamp, result, started))
+    return result
+
+
+def _keep(key: tuple, stamp: tuple, result: ImpactResult) -> None:
     with _cache_lock:
         _results[key] = (stamp, result)
         _results.move_to_end(key)
         while len(_results) > RESULT_CACHE_SIZE:
             _results.popitem(last=False)
-    return result
 
 
 def _compute_impact(
@@ -880,7 +920,7 @@ def _compute_impact(
         n_sites=0,
         waves=[],
         reading="",
-        kpi_name=kpi.name,
+        kpi_name=words.kpi_name(kpi),
         kind=kpi.kind,
         better=kpi.better,
         unit=kpi.unit or "",
@@ -889,7 +929,7 @@ def _compute_impact(
         region_name=region.name if region else None,
     )
     if package is None:
-        result.reading = _not_computable(_("no package has deployment waves yet"))
+        result.reading = _not_computable(words.lazy_gettext("no package has deployment waves yet"))
         return result
     waves = session.execute(
         select(Wave.id, Wave.name, Wave.go_live)
@@ -976,9 +1016,20 @@ def amount(
     """A change in the KPI's unit; rates in percentage points (as in pilot results). The
     number of decimals follows `reference` (default: the value) so that an estimate and
     its interval read alike, with more decimals when the interval (`width`) is narrow."""
-    scale = 100 if result.kind == "rate" else 1
+    return _amount(result.kind, result.unit, value, signed, reference, width)
+
+
+def _amount(
+    kind: str,
+    unit: str,
+    value: float,
+    signed: bool = False,
+    reference: float | None = None,
+    width: float | None = None,
+) -> str:
+    scale = 100 if kind == "rate" else 1
     number = value * scale
-    unit = _("pts") if result.kind == "rate" else result.unit
+    unit = _("pts") if kind == "rate" else unit
     ref = abs(number if reference is None else reference * scale)
     decimals = 1 if ref >= 1 or ref == 0 else 2
     if width:
@@ -990,70 +1041,75 @@ def amount(
     return f"{format_decimal(number, format=pattern)} {unit}".strip()
 
 
-def _not_computable(reason: str) -> str:
-    return _("Not computable: %(reason)s.", reason=reason)
+def _not_computable(reason) -> words.Words:
+    return words.lazy_gettext("Not computable: %(reason)s.", reason=reason)
 
 
-def reading(result: ImpactResult, problem: str | None = None) -> str:
-    """One paragraph a director can read aloud; it never claims more than the interval."""
+def reading(result: ImpactResult, problem=None) -> words.Words:
+    """One paragraph a director can read aloud; it never claims more than the interval.
+    Worded when shown (`programme.web.words`): the cached result serves every language."""
     if result.estimate is None or result.ci_low is None or result.ci_high is None:
-        return _not_computable(problem or _("no wave could be compared"))
+        return _not_computable(problem or words.lazy_gettext("no wave could be compared"))
     subject = (
-        _("%(kpi)s, %(region)s", kpi=result.kpi_name, region=result.region_name)
+        words.lazy_gettext("%(kpi)s, %(region)s", kpi=result.kpi_name, region=result.region_name)
         if result.region_name
         else result.kpi_name
     )
-    same = {"reference": abs(result.estimate), "width": result.ci_high - result.ci_low}
+    same = (abs(result.estimate), result.ci_high - result.ci_low)
+
+    def amount_words(value: float, signed: bool = True) -> words.Later:
+        return words.later(_amount, result.kind, result.unit, value, signed, *same)
+
     values = {
         "kpi": subject,
-        "amount": amount(result, abs(result.estimate), **same),
-        "change": amount(result, result.estimate, signed=True, **same),
-        "low": amount(result, result.ci_low, signed=True, **same),
-        "high": amount(result, result.ci_high, signed=True, **same),
+        "amount": amount_words(abs(result.estimate), signed=False),
+        "change": amount_words(result.estimate),
+        "low": amount_words(result.ci_low),
+        "high": amount_words(result.ci_high),
     }
     if result.clear_effect and result.estimate < 0:
-        text = _(
+        text = words.lazy_gettext(
             "%(kpi)s: sites that deployed the package lowered it by %(amount)s "
             "(95%% interval %(low)s to %(high)s) relative to sites not yet deployed",
             **values,
         )
     elif result.clear_effect:
-        text = _(
+        text = words.lazy_gettext(
             "%(kpi)s: sites that deployed the package raised it by %(amount)s "
             "(95%% interval %(low)s to %(high)s) relative to sites not yet deployed",
             **values,
         )
     else:
-        text = _(
+        text = words.lazy_gettext(
             "%(kpi)s: no clear effect of the package; estimated change %(change)s relative "
             "to sites not yet deployed (95%% interval %(low)s to %(high)s, which includes "
             "zero)",
             **values,
         )
-    text = _(
+    text = words.lazy_gettext(
         "%(reading)s, over %(weeks)s, %(waves)s, %(sites)s",
         reading=text,
-        weeks=ngettext("%(num)d week", "%(num)d weeks", result.window_weeks),
-        waves=ngettext("%(num)d wave", "%(num)d waves", result.n_waves),
-        sites=ngettext(
+        weeks=words.ngettext("%(num)d week", "%(num)d weeks", result.window_weeks),
+        waves=words.ngettext("%(num)d wave", "%(num)d waves", result.n_waves),
+        sites=words.ngettext(
             "%(count)s site",
             "%(count)s sites",
             result.n_sites,
-            count=format_decimal(result.n_sites),
+            count=words.decimal(result.n_sites),
         ),
     )
     if result.favourable is True:
-        text = _("%(reading)s: an improvement.", reading=text)
+        text = words.lazy_gettext("%(reading)s: an improvement.", reading=text)
     elif result.favourable is False:
-        text = _("%(reading)s: a change in the wrong direction.", reading=text)
+        text = words.lazy_gettext("%(reading)s: a change in the wrong direction.", reading=text)
     else:
-        text += "."
+        text = words.join([text, "."], "")
     notes = [text]
     left_out = [w for w in result.waves if not w.included]
     running = [w for w in result.waves if w.included and w.post_weeks < result.window_weeks]
     if running:
         notes.append(
-            ngettext(
+            words.ngettext(
                 "%(num)d wave is still within its post window: computed on the weeks elapsed.",
                 "%(num)d waves are still within their post window: computed on the weeks elapsed.",
                 len(running),
@@ -1061,7 +1117,7 @@ def reading(result: ImpactResult, problem: str | None = None) -> str:
         )
     if left_out:
         notes.append(
-            ngettext(
+            words.ngettext(
                 "%(num)d wave left out (see the table of waves).",
                 "%(num)d waves left out (see the table of waves).",
                 len(left_out),
@@ -1070,13 +1126,13 @@ def reading(result: ImpactResult, problem: str | None = None) -> str:
     missing = sum(w.n_treated_missing for w in result.waves if w.included)
     if missing:
         notes.append(
-            ngettext(
+            words.ngettext(
                 "%(num)d deployed site without data in both windows was left out.",
                 "%(num)d deployed sites without data in both windows were left out.",
                 missing,
             )
         )
-    return " ".join(notes)
+    return words.join(notes, " ")
 
 
 # --- the executive home: cached headline figures ---------------------------------------------
@@ -1092,7 +1148,6 @@ log = logging.getLogger(__name__)
 
 # Audit entities (table names) whose changes can move an estimate.
 AUDITED_INPUTS = ("wave", "wave_site", "site", "region", "kpi", "package")
-REFRESH_MODES = ("thread", "inline")
 
 
 class HeadlineImpacts(list):
@@ -1136,18 +1191,6 @@ class HeadlineImpacts(list):
         return format_datetime(self.computed_at, "short")
 
 
-@dataclass
-class _Entry:
-    stamp: tuple
-    results: HeadlineImpacts
-    started: float  # time.monotonic() when its data was read: a slower, older run never wins
-
-
-_cache: dict[tuple, _Entry] = {}
-_refresh_locks: dict[tuple, threading.Lock] = {}  # one refresh at a time per cache key
-_refresh_threads: set[threading.Thread] = set()
-
-
 def data_stamp(session: Session) -> tuple:
     """A cheap fingerprint of everything the estimate reads: the newest measurement,
     correction, wave and wave site, and the newest audit event about the records the
@@ -1172,11 +1215,12 @@ def data_stamp(session: Session) -> tuple:
     return tuple(row)
 
 
-def refresh_mode() -> str:
-    """The IMPACT_REFRESH setting: "thread" (default: stale figures at once, recomputed in
-    the background) or "inline" (recomputed synchronously, as the tests want)."""
-    mode = current_app.config.get("IMPACT_REFRESH", "thread") if has_app_context() else "inline"
-    return mode if mode in REFRESH_MODES else "thread"
+refresh_mode = report_cache.refresh_mode
+
+
+def headline_key(session: Session, window_weeks: int = DEFAULT_WINDOW_WEEKS) -> tuple:
+    """The cache key of the headline figures: no language in it (results hold `Words`)."""
+    return ("headline_impacts", str(session.get_bind().url), window_weeks)
 
 
 def headline_impacts(
@@ -1185,39 +1229,36 @@ def headline_impacts(
     today: date | None = None,
     fresh: bool = False,
 ) -> HeadlineImpacts:
-    """One ImpactResult per active KPI of each package that has waves, cached in-process
-    against `data_stamp` (plus the window, the day and the language), so the executive
-    home never recomputes the bootstrap on every request.
+    """One ImpactResult per active KPI of each package that has waves, cached (in Redis when
+    configured, shared by every worker; else in the process) against `data_stamp` (plus the
+    window and the day), so the executive home never recomputes the bootstrap on every
+    request.
 
     When the data changed since the cached figures were computed, the previous figures come
-    back at once marked `stale` and a background refresh starts (see the section comment);
+    back at once marked `stale` and a background refresh starts (see the section comment),
+    at most once per REPORT_REFRESH_SECONDS and in one worker at a time;
     `fresh=True` (exports, snapshots) recomputes synchronously instead. With no previous
-    figures at all (first request of the process, or of a language) the background
-    computation starts and an empty result marked `pending` comes back at once (in
-    "inline" mode, or with `fresh`, they are computed synchronously).
-
-    The language stays in the key: the readings and the waves' notes are worded when
-    computed (in `estimate` and `reading`); with the pending result no request waits for a
-    new language, the computation costs only background time."""
+    figures at all (first request of the network) the background computation starts and an
+    empty result marked `pending` comes back at once (in "inline" mode, or with `fresh`,
+    they are computed synchronously). After a write, `refresh_after_write` recomputes them
+    in the background too, so the next screen finds them ready."""
     today = today or date.today()
-    locale = str(get_locale() or "")
-    key = (str(session.get_bind().url), locale, window_weeks)
+    key = headline_key(session, window_weeks)
     stamp = (data_stamp(session), today)
-    with _cache_lock:
-        hit = _cache.get(key)
+    hit = report_cache.get_cache().get(key)
     if hit is not None and hit.stamp == stamp:
-        return hit.results
+        return hit.value
     if fresh or refresh_mode() == "inline":
         return _recompute(session, key, window_weeks, today)
-    _start_refresh(session, key, window_weeks, today, locale)
+    _start_refresh(session, key, window_weeks, today, str(get_locale() or ""))
     if hit is None:
         return HeadlineImpacts(pending=True)
-    return HeadlineImpacts(hit.results, hit.results.computed_at, stale=True)
+    return HeadlineImpacts(hit.value, hit.value.computed_at, stale=True)
 
 
 def _recompute(session: Session, key: tuple, window_weeks: int, today: date) -> HeadlineImpacts:
     """Compute the headline figures now and keep them unless a newer run already did."""
-    started = time.monotonic()
+    started = time.time()
     computed_at = datetime.now(UTC)
     stamp = (data_stamp(session), today)  # read first: a change during the run shows as stale
     kpis = list(session.scalars(select(Kpi).where(Kpi.active.is_(True)).order_by(Kpi.code)))
@@ -1231,77 +1272,66 @@ def _recompute(session: Session, key: tuple, window_weeks: int, today: date) -> 
         ],
         computed_at,
     )
-    with _cache_lock:
-        current = _cache.get(key)
-        if current is None or current.started <= started:
-            _cache[key] = _Entry(stamp, results, started)
+    cache = report_cache.get_cache()
+    current = cache.get(key)
+    if current is None or current.computed_at <= started:
+        cache.set(key, report_cache.Entry(stamp, results, started))
     return results
 
 
 def _start_refresh(
     session: Session, key: tuple, window_weeks: int, today: date, locale: str
 ) -> threading.Thread | None:
-    """Start the background refresh of `key` unless one is already running."""
-    with _cache_lock:
-        lock = _refresh_locks.setdefault(key, threading.Lock())
-    if not lock.acquire(blocking=False):
-        return None  # a refresh of these figures is already under way
+    """Start the background refresh of `key` unless one is already running (here or in
+    another worker) or one ran less than REPORT_REFRESH_SECONDS ago."""
+    gate = report_cache.refresh_gate(report_cache.get_cache(), key)
+    gate.__enter__()
+    if not gate.open:
+        return None  # a refresh of these figures is under way, or has just run
     bind = session.get_bind()
     engine = getattr(bind, "engine", bind)  # a Connection is not shared across threads
-    thread = threading.Thread(
-        target=_refresh,
-        args=(current_app._get_current_object(), engine, key, window_weeks, today, locale, lock),
-        name="impact-refresh",
-        daemon=True,
-    )
-    with _cache_lock:
-        _refresh_threads.add(thread)
     try:
-        thread.start()
-    except BaseException:
-        with _cache_lock:
-            _refresh_threads.discard(thread)
-        lock.release()
+        return report_cache.spawn(
+            _refresh,
+            current_app._get_current_object(),
+            engine,
+            key,
+            window_weeks,
+            today,
+            locale,
+            gate,
+            name="impact-refresh",
+        )
+    except BaseException as error:
+        gate.__exit__(type(error), error, None)
         raise
-    return thread
 
 
-def _refresh(app, engine, key, window_weeks, today, locale, lock) -> None:
+def _refresh(app, engine, key, window_weeks, today, locale, gate) -> None:
     """The background refresh: its own app context, language and session; errors logged."""
+    failure = None
     try:
         language = force_locale(locale) if locale else nullcontext()
         with app.app_context(), language, Session(engine) as session:
             _recompute(session, key, window_weeks, today)
-    except Exception:  # noqa: BLE001 - a failed refresh keeps the stale figures, never raises
+    except Exception as error:  # noqa: BLE001 - a failed refresh keeps the stale figures, never raises
+        failure = error
         log.exception("background refresh of the headline impacts failed")
     finally:
-        lock.release()
-        with _cache_lock:
-            _refresh_threads.discard(threading.current_thread())
+        gate.__exit__(type(failure) if failure else None, failure, None)
 
 
 def wait_for_refresh(timeout: float | None = None) -> bool:
     """Wait for the background refreshes under way (tests, benchmarks); True when none is
     left running within `timeout` seconds."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        with _cache_lock:
-            running = [t for t in _refresh_threads if t.is_alive()]
-        if not running:
-            return True
-        for thread in running:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            thread.join(left)
-        if deadline is not None and time.monotonic() >= deadline:
-            with _cache_lock:
-                return not any(t.is_alive() for t in _refresh_threads)
+    return report_cache.wait_for_refresh(timeout)
 
 
 def clear_cache() -> None:
     """Forget the cached headline figures and compute_impact results (tests)."""
     with _cache_lock:
-        _cache.clear()
         _results.clear()
+    report_cache.clear_all()
 
 
 # --- chart -----------------------------------------------------------------------------------
@@ -1332,7 +1362,11 @@ def impact_chart(result: ImpactResult) -> dict[str, Any]:
                 },
             },
             {
-                "data": {"values": result.event_time},
+                "data": {
+                    "values": [
+                        {**row, "label": words.text(row["label"])} for row in result.event_time
+                    ]
+                },
                 "mark": {"type": "line", "point": True},
                 "encoding": {
                     "x": {

@@ -57,7 +57,10 @@ def impact_page():
     result = chart = None
     if not errors and kpi_code:
         try:
-            result = impact.compute_impact(db.session, kpi_code, package_id, window, region_id)
+            # After a change: the previous result "as of" its time while it is recomputed.
+            result = impact.compute_impact(
+                db.session, kpi_code, package_id, window, region_id, stale_ok=True
+            )
         except impact.ImpactInvalid as invalid:
             errors.update(invalid.errors)
     summary = []

@@ -15,7 +15,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import abort
-from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, false, func, or_, select, text, true
@@ -47,6 +46,8 @@ from programme.kpis.intake import week_start
 from programme.kpis.models import Kpi, KpiWeekRollup
 from programme.network.models import Person, Region, Site
 from programme.pilots.models import Pilot, PilotDecision, PilotSite
+from programme.reports import cache as report_cache
+from programme.web import words
 
 # --- rules, stated once (the pages print them) ---------------------------------------------------
 
@@ -351,21 +352,21 @@ def planned_share(start: date, go_live: date, today: date) -> float:
 
 
 def rag(planned: float, actual: float | None, late_sites: int, alerts: int) -> tuple[str, str]:
-    """The RAG rule, with the reason in words."""
+    """The RAG rule, with the reason in words (worded when shown: see programme.web.words)."""
     behind = (planned - (actual or 0.0)) * 100
     if behind > RED_BEHIND:
-        return "red", _("%(points)d points behind plan.", points=round(behind))
+        return "red", words.lazy_gettext("%(points)d points behind plan.", points=round(behind))
     if late_sites:
-        return "red", ngettext(
+        return "red", words.ngettext(
             "%(num)d site past go-live with less than 80 %% of the package in place.",
             "%(num)d sites past go-live with less than 80 %% of the package in place.",
             late_sites,
         )
     if behind > AMBER_BEHIND:
-        return "amber", _("%(points)d points behind plan.", points=round(behind))
+        return "amber", words.lazy_gettext("%(points)d points behind plan.", points=round(behind))
     if alerts:
-        return "amber", ngettext("%(num)d open alert.", "%(num)d open alerts.", alerts)
-    return "green", _("On plan, no open alert.")
+        return "amber", words.ngettext("%(num)d open alert.", "%(num)d open alerts.", alerts)
+    return "green", words.lazy_gettext("On plan, no open alert.")
 
 
 def _per_site_share(scope: Scope, wave_ids: list[int] | None = None):
@@ -686,10 +687,6 @@ def _weekly_rollups(
     ]
 
 
-_CACHE: dict[tuple, tuple[tuple, Any]] = {}
-_CACHE_SIZE = 256
-
-
 # Audit events that change nothing a cached section shows: logins and account changes (the
 # reader's perimeter is worked out per request, never cached) and monthly snapshots (the
 # deltas are compared per request).
@@ -759,27 +756,26 @@ def programme_stamp(session: Session) -> tuple:
 
 
 def _cached(session: Session, key: tuple, compute, stamp=data_stamp):
-    """`compute()` memoised against a data stamp (`data_stamp` for figures read from the
-    rollups, `programme_stamp` for sections that also read waves, checklists, visits…), so
-    the dashboard does not re-aggregate them per request. Cached values are plain data
-    (dataclasses of text, numbers and dates), never ORM instances, which would expire or
-    detach across requests; keys carry the day and the language where they matter."""
-    current = stamp(session)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] == current:
-        return hit[1]
-    value = compute()
-    if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.clear()
-    _CACHE[key] = (current, value)
-    return value
+    """`compute(session)` memoised against a data stamp (`data_stamp` for figures read from
+    the rollups, `programme_stamp` for sections that also read waves, checklists, visits…),
+    so the dashboard does not re-aggregate them per request: in Redis when configured
+    (shared by every worker), else in the process; after a data change the previous value
+    is served (with its "as of" time) while one worker recomputes it, at most once per
+    REPORT_REFRESH_SECONDS (see `programme.reports.cache.cached`).
+
+    `compute` receives the session to read from: the request's, or a background refresh's
+    own, so it must not use ORM instances loaded by the request (read them again by id).
+    Cached values are plain data (dataclasses of text, numbers and dates), never ORM
+    instances, which would expire or detach across requests; keys carry the day where it
+    matters, never the language: words are applied at render time (programme.web.words)."""
+    return report_cache.cached(session, key, compute, stamp)
 
 
 def completeness(session: Session, scope: Scope, today: date) -> Completeness:
     """Data completeness of the scope over the last 4 full weeks (see `_completeness`),
     cached against the KPI data stamp."""
     key = ("completeness", scope.key, scope.site_ids, week_start(today))
-    return _cached(session, key, lambda: _completeness(session, scope, today))
+    return _cached(session, key, lambda s: _completeness(s, scope, today))
 
 
 def _completeness(session: Session, scope: Scope, today: date) -> Completeness:
@@ -896,7 +892,9 @@ def kpi_trends(
                 }
             )
         if any(p["value"] is not None for p in points):
-            trends.append(KpiTrend(kpi.id, kpi.code, kpi.name, kpi.kind, kpi.unit, points))
+            trends.append(
+                KpiTrend(kpi.id, kpi.code, words.kpi_name(kpi), kpi.kind, kpi.unit, points)
+            )
     return trends
 
 
@@ -951,7 +949,7 @@ def event_time_trends(
             result.append(
                 EventTimeTrend(
                     kpi.code,
-                    kpi.name,
+                    words.kpi_name(kpi),
                     kpi.kind,
                     kpi.unit,
                     points,
@@ -991,10 +989,9 @@ def go_pilots(session: Session, scope: Scope | None = None) -> list[PilotImpact]
         "go_pilots",
         scope.key if scope else None,
         scope.site_ids if scope else None,
-        str(get_locale()),
         pilots_state,
     )
-    return _cached(session, key, lambda: _go_pilots(session, scope))
+    return _cached(session, key, lambda s: _go_pilots(s, scope))
 
 
 def _go_pilots(session: Session, scope: Scope | None = None) -> list[PilotImpact]:
@@ -1221,11 +1218,12 @@ class KpiUnit:
 
 
 def _sections(session: Session, scope: Scope, today: date) -> _Sections:
-    """The overview's sections, cached against the programme stamp, the day and the
-    language (alert messages, RAG reasons and stage labels are in the reader's words)."""
-    key = ("overview", scope.key, scope.site_ids, today, str(get_locale()))
+    """The overview's sections, cached against the programme stamp and the day. No language
+    in the key: alert messages, RAG reasons and pilot readings are `Words`, worded in the
+    reader's language when the page is rendered (programme.web.words)."""
+    key = ("overview", scope.key, scope.site_ids, today)
 
-    def compute() -> _Sections:
+    def compute(session: Session) -> _Sections:
         alerts = scoped_alerts(session, scope, today)
         return _Sections(
             counts=funnel_counts(session, scope, today),
@@ -1238,7 +1236,7 @@ def _sections(session: Session, scope: Scope, today: date) -> _Sections:
             regions=region_rows(session, scope, today),
             pilots=go_pilots(session, scope),
             kpis={
-                k.code: KpiUnit(k.code, k.name, k.kind, k.unit)
+                k.code: KpiUnit(k.code, words.kpi_name(k), k.kind, k.unit)
                 for k in session.scalars(select(Kpi))
             },
         )
@@ -1320,9 +1318,14 @@ def home_sections(session: Session, user) -> dict:
     from programme.diagnostics import queries as diagnostics_queries
     from programme.network import queries as network_queries
 
-    def compute() -> dict:
+    user_id = user.id
+
+    def compute(session: Session) -> dict:
+        from programme.auth.models import User
+
+        reader = session.get(User, user_id)  # the request's instance is not this session's
         return {
-            "summary": network_queries.network_summary(session, user),
+            "summary": network_queries.network_summary(session, reader),
             "campaigns": [
                 (CampaignLine(c.id, c.name, c.completed), int(sessions), int(findings))
                 for c, sessions, findings in diagnostics_queries.campaigns(session)[:10]
@@ -1485,9 +1488,9 @@ def region_report(session: Session, region_id: int, today: date) -> RegionReport
     if region is None:
         abort(404)
     scope = Scope(f"region:{region.id}", region.name, region.id, None)
-    key = ("region_report", region.id, today, str(get_locale()))
+    key = ("region_report", region.id, today)
 
-    def compute() -> dict:
+    def compute(session: Session) -> dict:
         alerts = scoped_alerts(session, scope, today)
         sites = site_rows(session, scope, alerts)
         return {
@@ -1498,8 +1501,8 @@ def region_report(session: Session, region_id: int, today: date) -> RegionReport
             # Read from the rollups: kept in their own KPI-stamped caches (see `_sections`).
             "trends": _cached(
                 session,
-                ("trends", scope.key, week_start(today), str(get_locale())),
-                lambda: kpi_trends(session, today, scope=scope),
+                ("trends", scope.key, week_start(today)),
+                lambda s: kpi_trends(s, today, scope=scope),
             ),
             "coaches": coaches_working(session, today, scope),
             "completeness": completeness(session, scope, today),
@@ -1507,7 +1510,7 @@ def region_report(session: Session, region_id: int, today: date) -> RegionReport
         }
 
     # Plain data only (the region itself is read per request): cached against the
-    # programme stamp, the day and the language.
+    # programme stamp and the day (words are applied when rendered).
     sections = _cached(session, key, compute, stamp=programme_stamp)
     return RegionReport(region=region, scope=scope, today=today, **sections)
 
@@ -1541,9 +1544,10 @@ def wave_report(session: Session, wave_id: int, scope: Scope, today: date) -> Wa
     if not scope.whole_network and not site_ids:
         abort(403)
     wave_scope = Scope(f"wave:{wave.id}", wave.name, scope.region_id, frozenset(site_ids))
-    key = ("wave_report", wave.id, scope.key, scope.site_ids, today, str(get_locale()))
+    key = ("wave_report", wave.id, scope.key, scope.site_ids, today)
 
-    def compute() -> dict:
+    def compute(session: Session) -> dict:
+        wave = session.get(Wave, wave_id)  # the request's instance is not this session's
         # The whole network also sees the alerts about the wave's coaches (over capacity).
         alert_scope = scope if scope.whole_network else wave_scope
         alerts = scoped_alerts(session, alert_scope, today, wave.id)
@@ -1563,15 +1567,14 @@ def wave_report(session: Session, wave_id: int, scope: Scope, today: date) -> Wa
                     wave.go_live,
                     frozenset(site_ids),
                     week_start(today),
-                    str(get_locale()),
                 ),  # fmt: skip
-                lambda: event_time_trends(session, wave, site_ids, today),
+                lambda s: event_time_trends(s, wave, site_ids, today),
             ),
             "coaches": coaches_working(session, today, wave_scope, wave.id),
         }
 
     # Plain data only (the wave itself is read per request): cached against the programme
-    # stamp, the day and the language.
+    # stamp and the day (words are applied when rendered).
     sections = _cached(session, key, compute, stamp=programme_stamp)
     return WaveReport(wave=wave, scope=scope, today=today, **sections)
 

@@ -11,10 +11,35 @@ from flask_login import current_user
 
 from programme.auth.permissions import get_site_or_403, require
 from programme.extensions import db
-from programme.reports import charts, services
+from programme.reports import charts, freshness, services
 from programme.web.htmx import render
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+# After writes to measurements, waves or checklists: the headline impacts are recomputed in
+# the background (see programme.reports.freshness).
+bp.record_once(lambda state: freshness.install())
+
+
+@bp.app_context_processor
+def report_freshness() -> dict:
+    """`report_as_of`: when the oldest cached section the page shows was computed, while a
+    newer one is being computed (None when everything shown is up to date)."""
+    return {"report_as_of": report_as_of}
+
+
+def report_as_of() -> str:
+    from datetime import UTC, datetime
+
+    from flask import g
+    from flask_babel import format_datetime, format_time, to_user_timezone
+
+    at = g.get("report_as_of")
+    if at is None:
+        return ""
+    moment = datetime.fromtimestamp(at, UTC)
+    if to_user_timezone(moment).date() == to_user_timezone(datetime.now(UTC)).date():
+        return format_time(moment, "HH:mm")
+    return format_datetime(moment, "short")
 
 
 def _int_arg(name: str) -> int | None:

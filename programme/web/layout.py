@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -10,6 +11,7 @@ from flask import Flask, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import FileSystemBytecodeCache
 
 from programme.auth.permissions import can
 from programme.auth.roles import ROLE_LABELS
@@ -77,6 +79,16 @@ def _date_filter(value, fmt="medium") -> str:
 
 
 def register_layout(app: Flask) -> None:
+    # Compiled templates are kept in instance/jinja-cache and shared by every worker: a
+    # fresh gunicorn worker loads them instead of compiling (≈ 50–80 ms on its first pages).
+    folder = app.config.get("JINJA_BYTECODE_CACHE", os.path.join(app.instance_path, "jinja-cache"))
+    if folder:
+        try:
+            os.makedirs(folder, exist_ok=True)
+            app.jinja_env.bytecode_cache = FileSystemBytecodeCache(folder)
+        except OSError:  # a read-only instance folder: templates are compiled per worker
+            pass
+
     @app.context_processor
     def _layout():
         return {

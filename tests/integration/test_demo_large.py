@@ -166,3 +166,25 @@ def test_refuses_a_database_that_is_not_migrated(tmp_path):
     with Session(engine) as bare, pytest.raises(large.LargeSeedRefused, match="db upgrade"):
         _seed(bare)
     engine.dispose()
+
+
+def test_xlarge_scale_is_five_times_the_network_with_sizes_as_parameters(app, session, monkeypatch):
+    from programme.demo import large
+
+    assert large.SCALES["xlarge"] == {"sites": 10_000, "days": 3 * 365, "waves": 50, "coaches": 300}
+    asked = {}
+    real = large.seed_large
+
+    def spy(session, password, **options):
+        asked.update(options)
+        return real(session, password, **{**options, "sites": 24, "days": 35, "waves": 3})
+
+    monkeypatch.setattr(large, "seed_large", spy)
+    runner = app.test_cli_runner()
+    built = runner.invoke(args=["seed-demo", "--scale", "xlarge"])  # the defaults, shrunk here
+    assert built.exit_code == 0, built.output
+    assert {k: asked[k] for k in ("sites", "days", "waves", "coaches")} == large.SCALES["xlarge"]
+    assert _count(session, Site) == 24
+    again = runner.invoke(args=["seed-demo", "--scale", "xlarge", "--sites", "30"])
+    assert again.exit_code != 0  # not empty: refused, whatever the scale
+    assert asked["sites"] == 30 and asked["coaches"] == 300  # a given size wins over the scale

@@ -259,12 +259,19 @@ def test_headline_impacts_are_cached_until_the_data_change(session):
 
 
 @pytest.fixture
-def background_refresh(app):
-    """IMPACT_REFRESH = "thread" (production) for one test; refreshes joined afterwards."""
+def background_refresh(app, monkeypatch):
+    """IMPACT_REFRESH = "thread" (production) for one test; refreshes joined afterwards.
+    Refreshes start on reads only here (the refresh after each write has its own tests in
+    test_report_cache.py)."""
+    from programme.reports import freshness
+
+    monkeypatch.setattr(freshness, "schedule_refresh", lambda app: None)
     impact.clear_cache()
     app.config["IMPACT_REFRESH"] = "thread"
+    app.config["REPORT_REFRESH_SECONDS"] = 0  # no coalescing window (see test_report_cache.py)
     yield
     app.config["IMPACT_REFRESH"] = "inline"
+    app.config.pop("REPORT_REFRESH_SECONDS")
     assert impact.wait_for_refresh(60)
     impact.clear_cache()
 

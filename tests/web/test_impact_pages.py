@@ -171,3 +171,22 @@ def test_the_impact_page_reuses_its_figures_until_the_data_change(
     reading = re.compile(r'data-testid="impact-reading">(.*?)</p>', re.S)
     assert reading.search(first).group(1) == reading.search(second).group(1)
     assert len(computed) == count
+
+
+@pytest.mark.usefixtures("background_refresh")
+def test_after_a_change_the_impact_page_shows_the_previous_result_as_of_its_time(client, session):
+    from tests.integration.test_impact import late_measurement
+
+    package, sites, _live, _rows = build(MONDAYS, sites_per_wave=6, never=12)
+    login_as(client, make_user(EXECUTIVE, language="en"))
+    reading = re.compile(r'data-testid="impact-reading">(.*?)</p>', re.S)
+    first = page(client.get(URL))
+    assert 'data-testid="report-as-of"' not in first
+    late_measurement(sites)  # moves the first wave's estimate
+    stale = page(client.get(URL))  # at once: the previous result, said to be updating
+    assert re.search(r"As of \d\d:\d\d, updating…", stale)
+    assert reading.search(stale).group(1) == reading.search(first).group(1)
+    assert impact.wait_for_refresh(60)
+    fresh = page(client.get(URL))
+    assert 'data-testid="report-as-of"' not in fresh
+    assert reading.search(fresh).group(1) != reading.search(first).group(1)
