@@ -33,8 +33,8 @@ def _body(**overrides) -> dict:
     body = {
         "name": "API pilot",
         "kpis": [{"kpi": "WAIT", "target_relative": -0.2}],
-        "pilot_sites": ["PIL-1", "PIL-2", "PIL-3"],
-        "control_sites": ["CTL-1", "CTL-2", "CTL-3"],
+        "pilot_sites": ["PIL-1", "PIL-2", "PIL-3", "PIL-4"],
+        "control_sites": ["CTL-1", "CTL-2", "CTL-3", "CTL-4"],
         "baseline_start": BASELINE_START.isoformat(),
         "baseline_end": BASELINE_END.isoformat(),
         "pilot_start": PILOT_START.isoformat(),
@@ -56,7 +56,7 @@ def test_create_read_and_results(client, session, world):
     created = client.post("/api/v1/pilots", json=_body(), headers=headers)
     assert created.status_code == 201, created.get_json()
     pilot_id = created.get_json()["id"]
-    assert created.get_json()["control_sites"] == ["CTL-1", "CTL-2", "CTL-3"]
+    assert created.get_json()["control_sites"] == ["CTL-1", "CTL-2", "CTL-3", "CTL-4"]
     got = client.get(f"/api/v1/pilots/{pilot_id}", headers=headers).get_json()
     assert got["kpis"] == [{"kpi": "WAIT", "target_relative": -0.2}]
     results = client.get(f"/api/v1/pilots/{pilot_id}/results", headers=headers).get_json()
@@ -65,9 +65,20 @@ def test_create_read_and_results(client, session, world):
     assert set(wait) == {
         "kpi", "baseline_mean", "pilot_mean", "effect", "relative_effect", "ci_low", "ci_high",
         "p_value", "n_pilot_sites", "n_control_sites", "completeness", "target_reached", "reading",
+        "leading_method", "randomization", "synthetic_control",
     }  # fmt: skip
     assert wait["kpi"] == "WAIT" and wait["ci_high"] < 0 and wait["target_reached"] is True
-    assert wait["n_pilot_sites"] == 3 and wait["n_control_sites"] == 3
+    assert wait["n_pilot_sites"] == 4 and wait["n_control_sites"] == 4
+    assert wait["leading_method"] == "randomization"
+    rand = wait["randomization"]
+    assert set(rand) == {
+        "effect", "theta", "p_value", "ci_low", "ci_high", "min_p", "n_assignments", "exact",
+        "randomized_design",
+    }  # fmt: skip
+    assert rand["n_assignments"] == 70 and rand["exact"] is True
+    assert rand["min_p"] == pytest.approx(2 / 70) and rand["p_value"] == pytest.approx(2 / 70)
+    assert rand["ci_low"] < rand["effect"] < rand["ci_high"] < 0
+    assert rand["randomized_design"] is False
     assert wait["completeness"] == pytest.approx(1.0)
 
 

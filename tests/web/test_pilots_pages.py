@@ -45,8 +45,8 @@ def _form(**overrides) -> dict:
         "baseline_end": BASELINE_END.isoformat(),
         "pilot_start": PILOT_START.isoformat(),
         "pilot_end": PILOT_END.isoformat(),
-        "pilot_sites": "PIL-1, PIL-2 PIL-3",
-        "control_sites": "CTL-1 CTL-2 CTL-3",
+        "pilot_sites": "PIL-1, PIL-2 PIL-3 PIL-4",
+        "control_sites": "CTL-1 CTL-2 CTL-3 CTL-4",
         "kpi-WAIT": "on",
         "target-WAIT": "-20",
         "improvements": "Prise de rendez-vous: en ligne, 15 jours avant",
@@ -63,7 +63,7 @@ def test_admin_creates_a_pilot_and_sees_its_results(client, world):
     response = client.post("/pilots/new", data=_form())
     assert response.status_code == 302, page(response)
     pilot = world["session"].scalars(select(Pilot)).one()
-    assert pilot.site_ids("pilot") and len(pilot.site_ids("control")) == 3
+    assert pilot.site_ids("pilot") and len(pilot.site_ids("control")) == 4
     assert pilot.kpis[0].target_relative == pytest.approx(-0.2)
     assert pilot.supporting_functions == ["it", "hr"]
     assert pilot.improvements[0].title == "Prise de rendez-vous"
