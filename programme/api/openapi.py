@@ -116,6 +116,45 @@ def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
                 "completeness": number_or_null,
                 "target_reached": {"type": "boolean"},
                 "reading": {"type": "string"},
+                "leading_method": {
+                    "type": ["string", "null"],
+                    "enum": ["randomization", "welch", "one_sample", None],
+                    "description": "The result the reading and target_reached use: the "
+                    "randomization test when either arm has fewer than 10 sites.",
+                },
+                "randomization": _ref("Randomization"),
+                "synthetic_control": {"type": ["object", "null"]},
+            },
+        },
+        "Randomization": {
+            "type": "object",
+            "description": (
+                "Randomization inference adjusted on the baseline, over the sites with data "
+                "in both phases (X = n-weighted baseline mean, Y = n-weighted pilot-period "
+                "mean). theta = OLS slope of Y on X over all sites used, Σ(X−X̄)(Y−Ȳ)/Σ(X−X̄)² "
+                "(1 when Σ(X−X̄)² = 0); Ỹ = Y − theta·(X − X̄); effect T = mean Ỹ(pilot) − "
+                "mean Ỹ(control). p_value: two-sided permutation p-value of T over the "
+                "reassignments of the pilot labels with theta fixed, as "
+                "scipy.stats.permutation_test(..., permutation_type='independent') computes "
+                "it: exact over all C(N, k) reassignments when C(N, k) ≤ 100,000, else "
+                "20,000 seeded resamples (exact = false). For a design drawn at random by "
+                "matched pairs (randomized_design = true), only the 2^pairs swaps within "
+                "pairs. ci_low/ci_high: test inversion, the τ whose p-value for "
+                "(Ỹ_pilot − τ, Ỹ_control) is ≥ 0.05, ends found by bisection to 1e-6. "
+                "min_p = min(1, 2 / n_assignments): the smallest p-value the design can "
+                "give; when it is above 0.05 both interval ends are null. Numbers are null "
+                "when not computable; `reading` says why."
+            ),
+            "properties": {
+                "effect": number_or_null,
+                "theta": number_or_null,
+                "p_value": number_or_null,
+                "ci_low": number_or_null,
+                "ci_high": number_or_null,
+                "min_p": number_or_null,
+                "n_assignments": {"type": ["integer", "null"]},
+                "exact": {"type": "boolean"},
+                "randomized_design": {"type": "boolean"},
             },
         },
         "PilotResults": {
@@ -336,8 +375,11 @@ def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
                         "Per site and phase, the n-weighted mean; per site Δ = pilot-phase "
                         "mean − baseline mean; effect = mean Δ of the pilot sites − mean Δ of "
                         "the control sites (one-sample without control); 95 % CI and p-value "
-                        "from Welch's t-test (one-sample t-test without control). Numbers "
-                        "are null where not computable; `reading` says why."
+                        "from Welch's t-test (one-sample t-test without control). Beside it, "
+                        "`randomization`: the baseline-adjusted randomization test (see the "
+                        "Randomization schema), which leads the reading and target_reached "
+                        "when either arm has fewer than 10 sites. Numbers are null where not "
+                        "computable; `reading` says why."
                     ),
                     "operationId": "getPilotResults",
                     "parameters": [pilot_id],

@@ -685,10 +685,8 @@ def _method_sentences(result: KpiResult) -> list[str]:
         else _("Placebo-in-space test (the pilot sites were chosen, not drawn at random)")
     )
     how = (
-        ngettext(
-            "the one possible reassignment enumerated",
+        _(  # always at least 2 reassignments (one site per arm at least)
             "every one of the %(count)s reassignments enumerated",
-            r.n_assignments or 0,
             count=format_decimal(r.n_assignments or 0),
         )
         if r.exact

@@ -80,6 +80,32 @@ def test_admin_creates_a_pilot_and_sees_its_results(client, world):
     assert "Rendez-vous en ligne" in page(client.get("/pilots"))
 
 
+def test_results_show_the_randomization_test_beside_welch_in_both_languages(
+    client, new_client, world
+):
+    login_as(client, world["admin"])
+    pilot = make_pilot(world["admin"])
+    text = page(client.get(f"/pilots/{pilot.id}/results"))
+    rows = re.search(r'data-testid="methods-wait">(.*?)</table>', text, re.S).group(1)
+    assert "Placebo-in-space test" in rows and "(leads: fewer than 10 sites in an arm)" in rows
+    assert "Welch's t-test on the sites' changes" in rows and "(shown beside)" in rows
+    assert "0.029" in rows  # exact p = 2 / C(8, 4), the smallest this design can give
+    note = re.search(r'data-testid="randomization-note">(.*?)</p>', text, re.S).group(1)
+    assert "Smallest possible p-value for this design: 0.029." in note
+    assert "Exact: all 70 reassignments enumerated." in note
+    # a design of 3 + 3 sites can never reach 5 %: the reading says so
+    small = make_pilot(
+        world["admin"], name="Petit", pilot_sites=("PIL-1", "PIL-2", "PIL-3"),
+        control_sites=("CTL-1", "CTL-2", "CTL-3"),
+    )  # fmt: skip
+    text = page(client.get(f"/pilots/{small.id}/results"))
+    assert "the smallest p-value this design can ever give is 0.1, above 5 %" in text
+    french = new_client(language="fr")
+    login_as(french, world["admin"])
+    text = page(french.get(f"/pilots/{pilot.id}/results"))
+    assert "Test placébo dans l’espace" in text and "Test t de Welch" in text
+
+
 @pytest.mark.parametrize(
     ("overrides", "field_message"),
     [
