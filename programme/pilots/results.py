@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-from flask_babel import format_decimal, format_percent, ngettext
+from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from scipy import stats
 from sqlalchemy import case, func, select
