@@ -78,6 +78,26 @@ def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
                 "pilot_start": {"type": "string", "format": "date"},
                 "pilot_end": {"type": "string", "format": "date"},
                 "description": {"type": "string"},
+                "randomize": {
+                    "type": "boolean",
+                    "description": "true: draw the arms by matched pairs from candidate_sites "
+                    "(leave pilot_sites and control_sites out). Sites are paired within the "
+                    "same type and region, then type, by neighbouring baseline level of the "
+                    "first KPI; a numpy default_rng(seed) coin per pair picks the pilot site.",
+                },
+                "candidate_sites": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "With randomize: at least 4 sites (2 pairs); an odd one "
+                    "out is left out.",
+                },
+                "seed": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": 2147483647,
+                    "description": "With randomize: the draw's seed (drawn and recorded "
+                    "when left out).",
+                },
             },
         },
         "Pilot": {
@@ -98,6 +118,14 @@ def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
                 "supporting_functions": {"type": "array", "items": {"type": "string"}},
                 "decision": {"type": ["object", "null"]},
                 "package": {"type": ["integer", "null"]},
+                "randomized": {
+                    "type": "boolean",
+                    "description": "The arms are a matched-pair draw's, unchanged since.",
+                },
+                "randomization": {
+                    "type": ["object", "null"],
+                    "description": "The draw's record: {seed, pairs: [{pilot, control}]}.",
+                },
             },
         },
         "PilotResult": {
@@ -350,7 +378,9 @@ def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
                         "422": _json(
                             _ref("ValidationErrors"),
                             "Per-field errors (overlapping periods, a site in both arms, "
-                            "unknown codes, a target of the wrong sign): nothing was written.",
+                            "unknown codes, a target of the wrong sign, fewer than 2 pairs "
+                            "of candidate sites, no baseline data to match them on): "
+                            "nothing was written.",
                         ),
                     },
                 }

@@ -327,7 +327,14 @@ def _pilot_dict(pilot) -> dict:
             else None
         ),
         "package": pilot.package.id if pilot.package else None,
+        **_pilots_randomization(pilot),
     }
+
+
+def _pilots_randomization(pilot) -> dict:
+    from programme.pilots.services import randomization_dict
+
+    return randomization_dict(pilot)
 
 
 def _pilot_or_error(pilot_id: int):
@@ -384,12 +391,25 @@ def pilots_post():
         description=data.get("description") if isinstance(data.get("description"), str) else None,
         **dates,
     )
+    drawn = True
+    if data.get("randomize") is True:  # arms drawn by matched pairs from candidate_sites
+        try:
+            pilots.randomize_design(
+                db.session, design, data.get("candidate_sites"), data.get("seed")
+            )
+        except pilots.PilotInvalid as invalid:
+            drawn = False
+            for name, messages in invalid.errors.items():
+                for message in messages:
+                    field_error(name, message)
     try:
         pilots.validate(db.session, design)
     except pilots.PilotInvalid as invalid:
         for name, messages in invalid.errors.items():
             for message in messages:
-                if not (name in dates and dates[name] is None and data.get(name) is not None):
+                if not (name in dates and dates[name] is None and data.get(name) is not None) and (
+                    drawn or name not in ("pilot_sites", "control_sites")
+                ):
                     field_error(name, message)
     if errors:
         return _invalid(errors)

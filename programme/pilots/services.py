@@ -5,9 +5,11 @@ are `PilotInvalid` with messages per field (the form and the API show them)."""
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import numpy as np
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -58,6 +60,9 @@ class Design:
     member_ids: list[int] | None = None  # None: leave the team as it is
     irritant_ids: list[int] | None = None
     stage: str | None = None
+    # A matched-pair draw the arms come from (see draw_pairs); None: arms chosen by hand.
+    draw: Draw | None = None
+    start_reason: str | None = None  # why a design that can never reach 5 % is started
 
 
 def split_codes(text: str | None) -> list[str]:
@@ -163,9 +168,27 @@ def validate(session: Session, design: Design, pilot: Pilot | None = None):
     return found, kpis
 
 
+def _arms(pilot: Pilot) -> tuple[set[str], set[str]]:
+    return (
+        {ps.site.code for ps in pilot.sites if ps.arm == "pilot"},
+        {ps.site.code for ps in pilot.sites if ps.arm == "control"},
+    )
+
+
+def loses_randomization(pilot: Pilot | None, design: Design) -> bool:
+    """True when saving `design` edits the arms of a pilot drawn at random: the design is
+    then no longer randomized (the form and the API warn)."""
+    if pilot is None or not pilot.randomized:
+        return False
+    if design.draw is not None and design.draw.matches(design):
+        return False
+    return _arms(pilot) != (set(design.pilot_sites), set(design.control_sites))
+
+
 def save_pilot(session: Session, design: Design, pilot: Pilot | None = None, user=None) -> Pilot:
     """Create or update a pilot from a validated design (raises PilotInvalid)."""
     site_ids, kpis = validate(session, design, pilot)
+    lost = loses_randomization(pilot, design)
     if pilot is None:
         pilot = Pilot(created_by_id=getattr(user, "id", None), stage="design")
         session.add(pilot)
@@ -190,6 +213,15 @@ def save_pilot(session: Session, design: Design, pilot: Pilot | None = None, use
     session.flush()
     for site_id, arm in wanted.items():
         pilot.sites.append(PilotSite(site_id=site_id, arm=arm))
+
+    if design.draw is not None and design.draw.matches(design):
+        pilot.randomized = True
+        pilot.randomization_seed = design.draw.seed
+        pilot.randomization_pairs = [[site_ids[a], site_ids[b]] for a, b in design.draw.pairs]
+    elif design.draw is not None or lost:
+        pilot.randomized = False  # the arms are no longer the draw's
+    if design.start_reason is not None:
+        pilot.start_reason = design.start_reason.strip() or None
 
     targets = {kpis[code].id: target for code, target in design.kpis}
     for pk in list(pilot.kpis):
@@ -244,6 +276,7 @@ def pilot_results(session: Session, pilot: Pilot) -> list[results.KpiResult]:
             pilot.site_ids("control"),
             periods(pilot),
             pk.target_relative,
+            pairs=pilot.pairs,
         )
         for pk in pilot.kpis
     ]
@@ -469,6 +502,230 @@ def propose_controls(
         out.append(Candidate(s, tier, level, distance))
     out.sort(key=lambda c: (c.tier, c.distance is None, c.distance or 0, c.site.code))
     return out[:count]
+
+
+# --- matched-pair randomization at design ------------------------------------------------------
+
+MIN_PAIRS = 2
+
+
+@dataclass
+class Draw:
+    """A matched-pair draw: the pairs as (pilot code, control code) after the coin flips,
+    the seed that made the flips, and the candidates left without a partner."""
+
+    seed: int
+    pairs: list[tuple[str, str]]
+    left_out: list[str] = field(default_factory=list)
+
+    @property
+    def pilot_sites(self) -> list[str]:
+        return [a for a, _b in self.pairs]
+
+    @property
+    def control_sites(self) -> list[str]:
+        return [b for _a, b in self.pairs]
+
+    def matches(self, design: Design) -> bool:
+        """The design's arms are exactly the draw's."""
+        return set(design.pilot_sites) == set(self.pilot_sites) and set(
+            design.control_sites
+        ) == set(self.control_sites)
+
+    def as_dict(self) -> dict:
+        return {
+            "seed": self.seed,
+            "pairs": [{"pilot": a, "control": b} for a, b in self.pairs],
+            "left_out": list(self.left_out),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Draw:
+        return cls(
+            int(data["seed"]),
+            [(str(p["pilot"]), str(p["control"])) for p in data["pairs"]],
+            [str(c) for c in data.get("left_out", [])],
+        )
+
+
+def _baseline_levels(
+    session: Session,
+    kpi: Kpi | None,
+    baseline_start: date | None,
+    baseline_end: date | None,
+    site_ids: list[int],
+) -> dict[int, float]:
+    """Each site's n-weighted level of the KPI over the baseline (weekly rollups)."""
+    if kpi is None or not baseline_start or not baseline_end or not site_ids:
+        return {}
+    r = KpiWeekRollup
+    first = baseline_start - timedelta(days=baseline_start.weekday())
+    rows = session.execute(
+        select(r.site_id, func.sum(r.sum_vn), func.sum(r.sum_n))
+        .where(
+            r.kpi_id == kpi.id,
+            r.week_start >= first,
+            r.week_start <= baseline_end,
+            r.site_id.in_(site_ids),
+        )
+        .group_by(r.site_id)
+    ).all()
+    return {sid: float(svn) / float(sn) for sid, svn, sn in rows if sn}
+
+
+def match_pairs(
+    sites: list[Site], levels: dict[int, float]
+) -> tuple[list[tuple[Site, Site]], list[Site]]:
+    """Pairs of comparable sites: within the same type and region first, then within the
+    same type, then across; inside each, neighbours in baseline level (sites without a level
+    last, then by code). An odd site out is left without a partner."""
+
+    def key(s: Site):
+        level = levels.get(s.id)
+        return (level is None, level if level is not None else 0.0, s.code)
+
+    pairs: list[tuple[Site, Site]] = []
+
+    def pair_up(group: list[Site]) -> list[Site]:
+        group = sorted(group, key=key)
+        for i in range(0, len(group) - 1, 2):
+            pairs.append((group[i], group[i + 1]))
+        return group[-1:] if len(group) % 2 else []
+
+    rest: list[Site] = []
+    by_place: dict[tuple, list[Site]] = {}
+    for s in sites:
+        by_place.setdefault((s.type or "", s.region_id or 0), []).append(s)
+    for place in sorted(by_place):
+        rest += pair_up(by_place[place])
+    by_type: dict[str, list[Site]] = {}
+    for s in rest:
+        by_type.setdefault(s.type or "", []).append(s)
+    rest = []
+    for kind in sorted(by_type):
+        rest += pair_up(by_type[kind])
+    left = pair_up(rest)
+    return pairs, left
+
+
+def draw_pairs(
+    session: Session,
+    candidate_codes: list[str],
+    kpi: Kpi | None,
+    baseline_start: date | None,
+    baseline_end: date | None,
+    seed: int | None = None,
+) -> Draw:
+    """Pair the candidate sites (match_pairs) and draw which site of each pair is the pilot
+    with numpy's generator seeded by `seed` (a fresh random seed when None, recorded).
+    Raises PilotInvalid (key "candidate_sites") with unknown codes or fewer than 2 pairs."""
+    errors: dict[str, list[str]] = {}
+    sites = {s.code: s for s in session.scalars(select(Site).where(Site.code.in_(candidate_codes)))}
+    unknown = [c for c in candidate_codes if c not in sites]
+    if unknown:
+        _add(
+            errors, "candidate_sites", _("Unknown site codes: %(codes)s.", codes=", ".join(unknown))
+        )
+    if len(candidate_codes) < 2 * MIN_PAIRS:
+        _add(
+            errors,
+            "candidate_sites",
+            _(
+                "Give at least %(sites)d candidate sites: the draw needs %(pairs)d pairs or "
+                "more (you gave %(given)d).",
+                sites=2 * MIN_PAIRS,
+                pairs=MIN_PAIRS,
+                given=len(candidate_codes),
+            ),
+        )
+    if seed is not None and not (0 <= seed < 2**31):
+        _add(errors, "seed", _("The seed is a whole number from 0 to 2,147,483,647."))
+    if kpi is None:
+        _add(errors, "kpis", _("Choose a KPI: the pairs are matched on its baseline level."))
+    if not baseline_start or not baseline_end:
+        _add(errors, "baseline_start", _("Enter the baseline period: the pairs are matched on it."))
+    if errors:
+        raise PilotInvalid(errors)
+    chosen = [sites[c] for c in candidate_codes]
+    levels = _baseline_levels(session, kpi, baseline_start, baseline_end, [s.id for s in chosen])
+    if not levels:
+        raise PilotInvalid(
+            {
+                "baseline_start": [
+                    _(
+                        "No measurement of %(kpi)s at the candidate sites over the baseline "
+                        "period: the pairs cannot be matched on their baseline level.",
+                        kpi=kpi.code,  # type: ignore[union-attr]
+                    )
+                ]
+            }
+        )
+    pairs, left = match_pairs(chosen, levels)
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    flips = np.random.default_rng(seed).integers(0, 2, size=len(pairs))
+    drawn = [
+        (b.code, a.code) if flip else (a.code, b.code)
+        for (a, b), flip in zip(pairs, flips, strict=True)
+    ]
+    return Draw(seed, drawn, [s.code for s in left])
+
+
+def randomize_design(session: Session, design: Design, candidate_sites, seed=None) -> Draw:
+    """Fill the design's arms from a matched-pair draw of `candidate_sites` (a list of site
+    codes, as the API sends it), pairing on the first KPI's baseline level. Raises
+    PilotInvalid: arms given as well, candidates not a list, bad seed, fewer than 2 pairs."""
+    errors: dict[str, list[str]] = {}
+    if design.pilot_sites or design.control_sites:
+        _add(
+            errors,
+            "candidate_sites",
+            _(
+                "To draw the arms at random, give candidate_sites instead of pilot_sites and control_sites."
+            ),
+        )
+    if not isinstance(candidate_sites, list) or not all(
+        isinstance(c, str) for c in candidate_sites
+    ):
+        _add(errors, "candidate_sites", _("A list of site codes."))
+        candidate_sites = []
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        _add(errors, "seed", _("The seed is a whole number from 0 to 2,147,483,647."))
+        seed = None
+    codes = split_codes(" ".join(candidate_sites))
+    try:
+        kpi = (
+            session.scalar(select(Kpi).where(Kpi.code == design.kpis[0][0]))
+            if design.kpis
+            else None
+        )
+        draw = draw_pairs(session, codes, kpi, design.baseline_start, design.baseline_end, seed)
+    except PilotInvalid as invalid:
+        for key, messages in invalid.errors.items():
+            for message in messages:
+                _add(errors, key, message)
+        draw = None
+    if errors or draw is None:
+        raise PilotInvalid(errors)
+    design.pilot_sites = draw.pilot_sites
+    design.control_sites = draw.control_sites
+    design.draw = draw
+    return draw
+
+
+def randomization_dict(pilot: Pilot) -> dict:
+    """The API's view of a pilot's draw: whether the design is randomized, and the record."""
+    codes = {ps.site_id: ps.site.code for ps in pilot.sites}
+    record = None
+    if pilot.randomization_seed is not None and pilot.randomization_pairs:
+        record = {
+            "seed": pilot.randomization_seed,
+            "pairs": [
+                {"pilot": codes.get(a, a), "control": codes.get(b, b)}
+                for a, b in pilot.randomization_pairs
+            ],
+        }
+    return {"randomized": bool(pilot.randomized), "randomization": record}
 
 
 @dataclass

@@ -120,3 +120,86 @@ def test_permissions_follow_the_screens(client, session, world):
     )
     assert client.get("/api/v1/pilots/999", headers=_bearer(world["admin"])).status_code == 404
     assert client.get(f"/api/v1/pilots/{pilot.id}").status_code == 401
+
+
+def _randomized_body(**overrides) -> dict:
+    body = _body(pilot_sites=[], control_sites=[], randomize=True, seed=7)
+    body.pop("pilot_sites")
+    body.pop("control_sites")
+    body["candidate_sites"] = ["PIL-1", "PIL-2", "PIL-3", "PIL-4", "CTL-1", "CTL-2", "CTL-3",
+                               "CTL-4", "OTH-1"]  # fmt: skip
+    body.update(overrides)
+    return body
+
+
+def test_randomized_pilot_draws_matched_pairs_and_swaps_within_them(client, session, world):
+    import itertools
+
+    import numpy as np
+
+    from programme.pilots.results import read_sites
+    from programme.pilots.services import periods
+
+    headers = _bearer(world["admin"])
+    created = client.post("/api/v1/pilots", json=_randomized_body(), headers=headers)
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert body["randomized"] is True and body["randomization"]["seed"] == 7
+    pairs = body["randomization"]["pairs"]
+    assert len(pairs) == 4  # 9 candidates: 4 pairs, one site left out
+    assert body["pilot_sites"] == [p["pilot"] for p in pairs]
+    assert body["control_sites"] == [p["control"] for p in pairs]
+    # The same seed draws the same arms.
+    again = client.post("/api/v1/pilots", json=_randomized_body(name="Again"), headers=headers)
+    assert again.get_json()["randomization"]["pairs"] == pairs
+
+    results = client.get(f"/api/v1/pilots/{body['id']}/results", headers=headers).get_json()
+    rand = results["results"][0]["randomization"]
+    assert rand["randomized_design"] is True and rand["n_assignments"] == 2**4
+    assert rand["min_p"] == pytest.approx(2 / 16)
+    assert "design-based randomization test" in results["results"][0]["reading"].lower()
+
+    # Brute force: θ by least squares, then every one of the 16 swap patterns.
+    pilot = session.get(Pilot, body["id"])
+    sites = {s.site_id: s for s in read_sites(session, pilot.kpis[0].kpi_id, pilot.site_ids(
+        "pilot"), pilot.site_ids("control"), periods(pilot))}  # fmt: skip
+    pid = {ps.site.code: ps.site_id for ps in pilot.sites}
+    x = np.array([sites[pid[c]].baseline.mean for p in pairs for c in (p["pilot"], p["control"])])
+    y = np.array([sites[pid[c]].pilot.mean for p in pairs for c in (p["pilot"], p["control"])])
+    theta = np.polyfit(x, y, 1)[0]
+    z = y - theta * (x - x.mean())
+    d = z[0::2] - z[1::2]
+    t = d.mean()
+    null = [np.mean(np.array(s) * d) for s in itertools.product((1, -1), repeat=4)]
+    brute = sum(abs(v) >= abs(t) - 1e-12 for v in null) / 16
+    assert rand["theta"] == pytest.approx(theta, abs=1e-8)
+    assert rand["effect"] == pytest.approx(t, abs=1e-9)
+    assert rand["p_value"] == pytest.approx(brute, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"candidate_sites": ["PIL-1", "PIL-2", "CTL-1"]}, "candidate_sites",
+         "Give at least 4 candidate sites: the draw needs 2 pairs or more (you gave 3)."),
+        ({"candidate_sites": "PIL-1 PIL-2"}, "candidate_sites", "A list of site codes."),
+        ({"pilot_sites": ["PIL-1"]}, "candidate_sites",
+         "To draw the arms at random, give candidate_sites instead of pilot_sites and "
+         "control_sites."),
+        ({"seed": "abc"}, "seed", "The seed is a whole number from 0 to 2,147,483,647."),
+        ({"baseline_start": "2001-01-01", "baseline_end": "2001-02-01"}, "baseline_start",
+         "No measurement of WAIT at the candidate sites over the baseline period: the pairs "
+         "cannot be matched on their baseline level."),
+    ],
+)  # fmt: skip
+def test_randomized_pilot_bad_input_is_refused_and_nothing_saved(
+    client, session, world, overrides, field, message
+):
+    headers = _bearer(world["admin"])
+    before = _count(session, Pilot)
+    response = client.post("/api/v1/pilots", json=_randomized_body(**overrides), headers=headers)
+    assert response.status_code == 422, response.get_json()
+    errors = response.get_json()["errors"]
+    assert {"index": None, "field": field, "message": message} in errors
+    assert not any(e["field"] in ("pilot_sites", "control_sites") for e in errors)
+    assert _count(session, Pilot) == before and _count(session, PilotSite) == 0
