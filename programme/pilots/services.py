@@ -713,6 +713,28 @@ def randomize_design(session: Session, design: Design, candidate_sites, seed=Non
     return draw
 
 
+DRAW_SALT = "pilot-draw"
+
+
+def draw_token(draw: Draw, secret_key: str) -> str:
+    """The draw as the form carries it between the draw and the save: signed, so that a
+    design is marked randomized only for a draw the server made."""
+    from itsdangerous import URLSafeSerializer
+
+    return URLSafeSerializer(secret_key, salt=DRAW_SALT).dumps(draw.as_dict())
+
+
+def draw_from_token(token: str | None, secret_key: str) -> Draw | None:
+    from itsdangerous import BadSignature, URLSafeSerializer
+
+    if not token:
+        return None
+    try:
+        return Draw.from_dict(URLSafeSerializer(secret_key, salt=DRAW_SALT).loads(token))
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
 def randomization_dict(pilot: Pilot) -> dict:
     """The API's view of a pilot's draw: whether the design is randomized, and the record."""
     codes = {ps.site_id: ps.site.code for ps in pilot.sites}

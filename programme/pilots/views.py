@@ -128,8 +128,42 @@ def _design(form: PilotForm, args) -> tuple[services.Design, list[str]]:
         member_ids=form.member_ids.data if current_user.role == ADMIN else None,
         irritant_ids=form.irritant_ids.data or [],
         stage=form.stage.data or None,
+        draw=services.draw_from_token(form.draw_record.data, current_app.secret_key),
+        start_reason=form.start_reason.data,
     )
     return design, problems
+
+
+def _draw(form: PilotForm, pilot: Pilot | None):
+    """The "Draw" button: pair the candidate sites and draw the arms, then show the form
+    again with the arms filled in and the draw carried (signed) to the save."""
+    chosen = [k for k in _catalogue() if request.form.get(f"kpi-{k.code}")]
+    seed_text = (form.seed.data or "").strip()
+    seed = None
+    try:
+        if seed_text:
+            seed = int(seed_text)
+        draw = services.draw_pairs(
+            db.session,
+            services.split_codes(form.candidate_sites.data),
+            chosen[0] if chosen else None,
+            form.baseline_start.data,
+            form.baseline_end.data,
+            seed,
+        )
+    except ValueError:
+        form.seed.errors = [_("The seed is a whole number from 0 to 2,147,483,647.")]
+        return _render_form(form, pilot, 422, values=request.form)
+    except services.PilotInvalid as error:
+        loose = _show_errors(form, error.errors)
+        return _render_form(form, pilot, 422, loose, values=request.form)
+    form.pilot_sites.data = " ".join(draw.pilot_sites)
+    form.control_sites.data = " ".join(draw.control_sites)
+    form.seed.data = str(draw.seed)
+    form.draw_record.data = services.draw_token(draw, current_app.secret_key)
+    values = request.form.to_dict()
+    values.update(pilot_sites=form.pilot_sites.data, control_sites=form.control_sites.data)
+    return _render_form(form, pilot, 200, values=values, draw=draw)
 
 
 def _show_errors(form: PilotForm, errors: dict[str, list[str]]) -> list[str]:
@@ -186,9 +220,11 @@ def _form_args(pilot: Pilot | None) -> dict:
     return args
 
 
-def _render_form(form, pilot, status=200, kpi_errors=(), conflict=False, values=None):
+def _render_form(form, pilot, status=200, kpi_errors=(), conflict=False, values=None, draw=None):
     kpis = _catalogue()
     values = values if values is not None else _form_args(pilot)
+    if draw is None and form.draw_record.data:
+        draw = services.draw_from_token(form.draw_record.data, current_app.secret_key)
     return render(
         "pilots/pilot_form.html",
         form=form,
@@ -198,6 +234,7 @@ def _render_form(form, pilot, status=200, kpi_errors=(), conflict=False, values=
         kpi_errors=list(kpi_errors),
         power=_power_for(values, kpis),
         conflict=conflict,
+        draw=draw,
         status=status,
     )
 
@@ -210,6 +247,8 @@ def pilot_new():
     if request.method == "GET":
         form.stage.data = "design"
         return _render_form(form, None)
+    if request.form.get("draw"):
+        return _draw(form, None)
     kpi_errors: list[str] = []
     if form.validate_on_submit():
         design, kpi_errors = _design(form, request.form)
@@ -246,11 +285,14 @@ def pilot_edit(pilot_id: int):
         return _render_form(form, pilot)
     form = PilotForm()
     _prepare(form, pilot)
+    if request.form.get("draw"):
+        return _draw(form, pilot)
     kpi_errors: list[str] = []
     if form.validate_on_submit():
         if form.version.data != str(pilot.version):
             return _render_form(form, pilot, 409, conflict=True, values=request.form)
         design, kpi_errors = _design(form, request.form)
+        lost = services.loses_randomization(pilot, design)
         if not kpi_errors:
             try:
                 services.save_pilot(db.session, design, pilot, user=current_user)
@@ -263,6 +305,15 @@ def pilot_edit(pilot_id: int):
                 return _render_form(form, pilot, 409, conflict=True, values=request.form)
             else:
                 flash(_("Pilot saved."), "success")
+                if lost:
+                    flash(
+                        _(
+                            "The arms no longer are the random draw's: the design is no longer "
+                            "marked as randomized, and its results read as a placebo-in-space "
+                            "test."
+                        ),
+                        "warning",
+                    )
                 return redirect(url_for("pilots.pilot_detail", pilot_id=pilot.id))
     return _render_form(form, pilot, 422, kpi_errors, values=request.form)
 

@@ -253,3 +253,89 @@ def test_pages_render_in_french(new_client, world):
         assert client.get(url).status_code == 200, url
     client.post(f"/pilots/{pilot.id}/decision", data={"decision": "go", "reason": "oui"})
     assert client.get(f"/pilots/{pilot.id}/package").status_code == 200
+
+
+CANDIDATES = "PIL-1 PIL-2 PIL-3 PIL-4 CTL-1 CTL-2 CTL-3 CTL-4"
+
+
+def _hidden(text: str, name: str) -> str:
+    return re.search(rf'name="{name}" type="hidden" value="([^"]*)"', text).group(1)
+
+
+def test_design_drawn_at_random_is_marked_until_an_arm_is_edited(client, world):
+    session = world["session"]
+    login_as(client, world["admin"])
+    drawn = client.post(
+        "/pilots/new",
+        data=_form(
+            pilot_sites="", control_sites="", candidate_sites=CANDIDATES, seed="7", draw="1"
+        ),
+    )
+    text = page(drawn)
+    assert drawn.status_code == 200 and count(session, Pilot) == 0  # a draw saves nothing
+    result = re.search(r'data-testid="draw-result"(.*?)</div>\s*</div>', text, re.S).group(1)
+    assert "Drawn with seed 7." in result
+    pairs = re.findall(r"<tr><td>\d</td><td>([A-Z]+-\d)</td><td>([A-Z]+-\d)</td></tr>", result)
+    assert len(pairs) == 4
+    token = _hidden(text, "draw_record")
+    pilots, controls = [a for a, _b in pairs], [b for _a, b in pairs]
+    saved = client.post(
+        "/pilots/new",
+        data=_form(pilot_sites=" ".join(pilots), control_sites=" ".join(controls),
+                   draw_record=token, seed="7"),
+    )  # fmt: skip
+    assert saved.status_code == 302, page(saved)
+    pilot = session.scalars(select(Pilot)).one()
+    assert pilot.randomized and pilot.randomization_seed == 7
+    assert len(pilot.randomization_pairs) == 4
+    results = page(client.get(f"/pilots/{pilot.id}/results"))
+    assert "Design-based randomization test" in results and "Exact: all 16 reassignments" in results
+    assert "Randomized design" in page(client.get(f"/pilots/{pilot.id}/edit"))
+
+    # Editing an arm removes the mark, with a warning.
+    swapped = " ".join([controls[0], *pilots[1:]])
+    edited = client.post(
+        f"/pilots/{pilot.id}/edit",
+        data=_form(pilot_sites=swapped, control_sites=" ".join([pilots[0], *controls[1:]]),
+                   version=str(pilot.version), stage="design"),
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "no longer marked as randomized" in page(edited)
+    session.expire_all()
+    assert session.get(Pilot, pilot.id).randomized is False
+    assert "Placebo-in-space test" in page(client.get(f"/pilots/{pilot.id}/results"))
+
+
+def test_a_forged_draw_does_not_mark_the_design(client, world):
+    login_as(client, world["admin"])
+    response = client.post("/pilots/new", data=_form(draw_record="forged.token"))
+    assert response.status_code == 302
+    assert world["session"].scalars(select(Pilot)).one().randomized is False
+
+
+@pytest.mark.parametrize(
+    ("overrides", "english", "french"),
+    [
+        ({"candidate_sites": "PIL-1 PIL-2 CTL-1"},
+         "Give at least 4 candidate sites: the draw needs 2 pairs or more (you gave 3).",
+         "Indiquez au moins 4 sites candidats"),
+        ({"seed": "abc"}, "The seed is a whole number from 0 to 2,147,483,647.",
+         "La graine est un nombre entier"),
+        ({"baseline_start": "2001-01-01", "baseline_end": "2001-02-01"},
+         "No measurement of WAIT at the candidate sites over the baseline period",
+         "Aucune mesure de WAIT"),
+    ],
+)  # fmt: skip
+def test_draw_bad_input_is_shown_in_both_languages_and_nothing_saved(
+    client, new_client, world, overrides, english, french
+):
+    data = _form(pilot_sites="", control_sites="", candidate_sites=CANDIDATES, draw="1")
+    data.update(overrides)
+    login_as(client, world["admin"])
+    response = client.post("/pilots/new", data=data)
+    assert response.status_code == 422 and english in page(response)
+    fr = new_client(language="fr")
+    login_as(fr, world["admin"])
+    response = fr.post("/pilots/new", data=data)
+    assert response.status_code == 422 and french in page(response)
+    assert count(world["session"], Pilot) == 0
