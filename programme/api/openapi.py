@@ -151,7 +151,10 @@ def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
                     "randomization test when either arm has fewer than 10 sites.",
                 },
                 "randomization": _ref("Randomization"),
-                "synthetic_control": {"type": ["object", "null"]},
+                "synthetic_control": {
+                    "oneOf": [_ref("SyntheticControl"), {"type": "null"}],
+                    "description": "For pilots with 1 to 3 pilot sites, else null.",
+                },
             },
         },
         "Randomization": {
@@ -183,6 +186,35 @@ def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
                 "n_assignments": {"type": ["integer", "null"]},
                 "exact": {"type": "boolean"},
                 "randomized_design": {"type": "boolean"},
+            },
+        },
+        "SyntheticControl": {
+            "type": "object",
+            "description": (
+                "Per pilot site, donors = the pilot's control sites with data in every week "
+                "used (at least 4); weekly n-weighted means over the whole weeks of the "
+                "baseline (pre) and of the pilot period (post). Weights w ≥ 0, Σw = 1 "
+                "minimise Σ_pre (pilot − Σ w_j·donor_j)² (exact QP through scipy.optimize."
+                "nnls). effect = mean over post weeks of pilot − synthetic (mean over pilot "
+                "sites). p_value = (1 + number of donors whose post/pre RMSPE ratio, refitted "
+                "as if treated against the other donors, is ≥ the pilot's) / (J + 1); with "
+                "several pilot sites the pilot's ratio is the mean of theirs. pre_rmspe and "
+                "post_rmspe: root-mean-squared gaps (mean over pilot sites). Numbers null "
+                "when not computable; `reading` says why."
+            ),
+            "properties": {
+                "effect": number_or_null,
+                "p_value": number_or_null,
+                "weights": {
+                    "type": "object",
+                    "description": "{pilot site code: {donor site code: weight}}",
+                    "additionalProperties": {
+                        "type": "object",
+                        "additionalProperties": {"type": "number"},
+                    },
+                },
+                "pre_rmspe": number_or_null,
+                "post_rmspe": number_or_null,
             },
         },
         "PilotResults": {

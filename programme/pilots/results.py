@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from programme.kpis.models import Kpi, KpiWeekRollup, Measurement
 from programme.pilots import randomization as rz
+from programme.pilots import synthetic as sc
 from programme.web.formatting import signed_percent
 
 CONFIDENCE = 0.95
@@ -665,7 +666,34 @@ def reading(result: KpiResult, kpi_name: str) -> str:
         text += "."
     if result.leading == "randomization" and result.randomization is not None:
         text = " ".join([text, *_method_sentences(result)])
+    if result.synthetic_control is not None and est.effect is not None:
+        text = " ".join([text, _synthetic_sentence(result)])
     return " ".join([text, *result.warnings])
+
+
+def _synthetic_sentence(result: KpiResult) -> str:
+    synth = result.synthetic_control
+    if synth.effect is None:
+        if synth.problem == sc.TOO_FEW_DONORS:
+            reason = _(
+                "it needs at least %(min)d control sites with data in every week, there are "
+                "%(count)d",
+                min=sc.MIN_DONORS,
+                count=synth.usable_donors,
+            )
+        else:
+            reason = _("no whole week has data at every pilot site in both periods")
+        return _("Synthetic control not computable: %(reason)s.", reason=reason)
+    return _(
+        "Synthetic control (each pilot site against a weighted mix of %(donors)d control "
+        "sites): %(amount)s, placebo %(p)s (smallest possible %(min_p)s), pre-period fit "
+        "%(fit)s.",
+        donors=synth.n_donors,
+        amount=_amount(result, synth.effect, signed=True),
+        p=_p_text(synth.p_value),
+        min_p=format_decimal(1 / (synth.n_donors + 1), format="0.000"),
+        fit=_amount(result, synth.pre_rmspe),
+    )
 
 
 def _p_text(value: float) -> str:
@@ -738,7 +766,67 @@ def kpi_result(
     pairs: list[tuple[int, int]] | None = None,
 ) -> KpiResult:
     sites = read_sites(session, kpi.id, pilot_ids, control_ids, periods)
-    return summarise(kpi, sites, periods, target_relative, kpi_name=kpi.name, pairs=pairs)
+    result = summarise(kpi, sites, periods, target_relative, kpi_name=kpi.name, pairs=pairs)
+    if 1 <= len(pilot_ids) <= sc.MAX_PILOT_SITES:
+        result.synthetic_control = synthetic_for(session, kpi.id, pilot_ids, control_ids, periods)
+        result.reading = reading(result, kpi.name)
+    return result
+
+
+def whole_weeks(start: date, end: date) -> list[date]:
+    """Mondays of the ISO weeks lying wholly inside [start, end]."""
+    first = start + timedelta(days=(7 - start.weekday()) % 7)
+    out = []
+    while first + timedelta(days=6) <= end:
+        out.append(first)
+        first += timedelta(weeks=1)
+    return out
+
+
+def weekly_site_means(
+    session: Session, kpi_id: int, site_ids: list[int], weeks: list[date]
+) -> dict[int, dict[date, float]]:
+    """{site: {week: Σ value·n / Σ n}} from the weekly rollups (one short primary-key range
+    per site)."""
+    if not site_ids or not weeks:
+        return {}
+    r = KpiWeekRollup
+    out: dict[int, dict[date, float]] = {}
+    wanted = set(weeks)
+    for site_id, week, svn, sn in session.execute(
+        select(r.site_id, r.week_start, r.sum_vn, r.sum_n)
+        .where(
+            r.site_id.in_(site_ids),
+            r.kpi_id == kpi_id,
+            r.week_start >= min(weeks),
+            r.week_start <= max(weeks),
+        )
+        .order_by(r.site_id, r.week_start)
+    ):
+        if sn and week in wanted:
+            out.setdefault(site_id, {})[week] = float(svn) / float(sn)
+    return out
+
+
+def synthetic_for(
+    session: Session, kpi_id: int, pilot_ids: list[int], control_ids: list[int], periods: Periods
+) -> sc.SyntheticControl:
+    """The synthetic control of one to three pilot sites, the control sites as donors, on
+    the whole weeks of the baseline (pre) and of the pilot period (post)."""
+    from programme.network.models import Site
+
+    pre = whole_weeks(periods.baseline_start, periods.baseline_end)
+    post = whole_weeks(periods.pilot_start, periods.pilot_end)
+    means = weekly_site_means(session, kpi_id, [*pilot_ids, *control_ids], pre + post)
+    result = sc.synthetic_control(
+        {i: means.get(i, {}) for i in pilot_ids},
+        {i: means.get(i, {}) for i in control_ids},
+        pre,
+        post,
+    )
+    ids = [*pilot_ids, *control_ids]
+    result.names = dict(session.execute(select(Site.id, Site.code).where(Site.id.in_(ids))).all())
+    return result
 
 
 def weekly_arm_series(

@@ -203,3 +203,52 @@ def test_randomized_pilot_bad_input_is_refused_and_nothing_saved(
     assert {"index": None, "field": field, "message": message} in errors
     assert not any(e["field"] in ("pilot_sites", "control_sites") for e in errors)
     assert _count(session, Pilot) == before and _count(session, PilotSite) == 0
+
+
+def test_one_pilot_site_gets_a_synthetic_control_and_an_honest_randomization_floor(
+    client, session, world
+):
+    headers = _bearer(world["admin"])
+    body = _body(name="Un site", pilot_sites=["PIL-1"],
+                 control_sites=["CTL-1", "CTL-2", "CTL-3", "CTL-4", "OTH-1"])  # fmt: skip
+    created = client.post("/api/v1/pilots", json=body, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    results = client.get(f"/api/v1/pilots/{created.get_json()['id']}/results", headers=headers)
+    (wait,) = results.get_json()["results"]
+    synth = wait["synthetic_control"]
+    assert set(synth) == {"effect", "p_value", "weights", "pre_rmspe", "post_rmspe"}
+    assert synth["effect"] == pytest.approx(-3.0, abs=0.3)  # the planted fall
+    weights = synth["weights"]["PIL-1"]
+    assert set(weights) == {"CTL-1", "CTL-2", "CTL-3", "CTL-4", "OTH-1"}
+    assert sum(weights.values()) == pytest.approx(1) and min(weights.values()) >= 0
+    assert synth["p_value"] == pytest.approx(1 / 6)  # the largest post/pre ratio of six
+    assert synth["post_rmspe"] > synth["pre_rmspe"]
+    # 1 pilot and 5 control sites: the randomization test can never go below 2/6
+    rand = wait["randomization"]
+    assert rand["min_p"] == pytest.approx(1 / 3) and rand["ci_low"] is None
+    assert "the smallest p-value this design can ever give is 0.333" in wait["reading"]
+    assert (
+        "Synthetic control (each pilot site against a weighted mix of 5 control sites)"
+        in (wait["reading"])
+    )
+    assert wait["target_reached"] is False
+
+
+def test_synthetic_control_needs_four_donors_and_says_so(client, session, world):
+    headers = _bearer(world["admin"])
+    body = _body(name="Deux témoins", pilot_sites=["PIL-1", "PIL-2"],
+                 control_sites=["CTL-1", "CTL-2"])  # fmt: skip
+    created = client.post("/api/v1/pilots", json=body, headers=headers)
+    results = client.get(f"/api/v1/pilots/{created.get_json()['id']}/results", headers=headers)
+    (wait,) = results.get_json()["results"]
+    assert wait["synthetic_control"] == {
+        "effect": None, "p_value": None, "weights": {}, "pre_rmspe": None, "post_rmspe": None,
+    }  # fmt: skip
+    assert (
+        "Synthetic control not computable: it needs at least 4 control sites with data in "
+        "every week, there are 2." in wait["reading"]
+    )
+    # four pilot sites: no synthetic control at all
+    many = client.post("/api/v1/pilots", json=_body(name="Quatre"), headers=headers)
+    results = client.get(f"/api/v1/pilots/{many.get_json()['id']}/results", headers=headers)
+    assert results.get_json()["results"][0]["synthetic_control"] is None
