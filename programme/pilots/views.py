@@ -351,6 +351,24 @@ def _results_context(pilot: Pilot) -> dict:
     charts_ = []
     for pk, result in zip(pilot.kpis, results, strict=True):
         points = charts.arm_points(db.session, pk.kpi, pilot, periods)
+        synthetic = None
+        synth = result.synthetic_control
+        if synth is not None and synth.fits:
+            twin, gaps = charts.synthetic_points(synth)
+            code = pk.kpi.code.lower()
+            synthetic = {
+                "result": synth,
+                "twin_id": f"chart-twin-{code}",
+                "twin": twin,
+                "twin_spec": charts.synthetic_twin_spec(pk.kpi, twin, periods),
+                "gap_id": f"chart-placebo-{code}",
+                "gaps": gaps,
+                "gap_spec": charts.synthetic_gap_spec(pk.kpi, gaps, periods),
+                "weight_rows": [
+                    (synth.names.get(p.site, p.site), [f.weights[p.site] for f in synth.fits])
+                    for p in synth.placebos
+                ],
+            }
         charts_.append(
             {
                 "id": f"chart-pilot-{pk.kpi.code.lower()}",
@@ -358,6 +376,7 @@ def _results_context(pilot: Pilot) -> dict:
                 "points": points,
                 "spec": charts.pilot_spec(pk.kpi, points, periods),
                 "result": result,
+                "synthetic": synthetic,
             }
         )
     site_codes = {ps.site_id: f"{ps.site.code} – {ps.site.name}" for ps in pilot.sites}

@@ -339,3 +339,19 @@ def test_draw_bad_input_is_shown_in_both_languages_and_nothing_saved(
     response = fr.post("/pilots/new", data=data)
     assert response.status_code == 422 and french in page(response)
     assert count(world["session"], Pilot) == 0
+
+
+def test_results_of_one_pilot_site_show_its_synthetic_twin(client, world):
+    login_as(client, world["admin"])
+    pilot = make_pilot(world["admin"], name="Un site", pilot_sites=("PIL-1",),
+                       control_sites=("CTL-1", "CTL-2", "CTL-3", "CTL-4", "OTH-1"))  # fmt: skip
+    text = page(client.get(f"/pilots/{pilot.id}/results"))
+    section = re.search(r'data-testid="synthetic-wait"(.*?)</section>', text, re.S).group(1)
+    assert 'data-vl-spec="chart-twin-wait"' in section
+    assert 'data-vl-spec="chart-placebo-wait"' in section
+    weights = re.search(r'data-testid="synthetic-weights">(.*?)</table>', section, re.S).group(1)
+    for donor in ("CTL-1", "CTL-2", "CTL-3", "CTL-4", "OTH-1"):
+        assert f'<th scope="row">{donor}</th>' in weights
+    assert "Pre-period fit (RMSPE)" in weights
+    assert "0.167" in section  # placebo p = 1 / 6
+    assert "Placebo (control site)" in section
