@@ -129,6 +129,10 @@ def seed_pilots(session: Session) -> dict:
             supporting_functions=["hr"],
             member_ids=members,
             stage="evaluating",
+            start_reason=(
+                "Trois agences seulement étaient prêtes : essai d'abord qualitatif, l'effet "
+                "ne pourra pas être prouvé à 5 % avec 3 sites pilotes et 3 sites témoins."
+            ),
         ),
         user=admin,
     )

@@ -4,18 +4,21 @@ are `PilotInvalid` with messages per field (the form and the API show them)."""
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from programme.kpis.models import Kpi, KpiWeekRollup
 from programme.network.models import Site
+from programme.pilots import randomization as rz
 from programme.pilots import results
 from programme.pilots.models import (
     DECISIONS,
@@ -163,9 +166,34 @@ def validate(session: Session, design: Design, pilot: Pilot | None = None):
             _add(errors, "supporting_functions", _("Unknown supporting function."))
     if design.stage is not None and design.stage not in STAGES:
         _add(errors, "stage", _("Unknown stage."))
+    floor = design_min_p(design)
+    starting = design.stage not in (None, "design") and (pilot is None or pilot.stage == "design")
+    reason = (design.start_reason or "").strip() or (pilot.start_reason if pilot else None)
+    if starting and floor is not None and floor > rz.ALPHA and not reason:
+        _add(
+            errors,
+            "start_reason",
+            _(
+                "This design can never reach 5 %%: its smallest possible p-value is "
+                "%(min_p)s. Say why you start it anyway, or add sites.",
+                min_p=format_decimal(floor, format="0.000"),
+            ),
+        )
     if errors:
         raise PilotInvalid(errors)
     return found, kpis
+
+
+def design_min_p(design: Design) -> float | None:
+    """The smallest two-sided p-value the randomization test can give for these arms:
+    2 / 2^pairs for a matched-pair draw kept as drawn, else 2 / C(N, k); None without
+    control sites (no randomization test then)."""
+    k, m = len(design.pilot_sites), len(design.control_sites)
+    if not k or not m:
+        return None
+    if design.draw is not None and design.draw.matches(design):
+        return rz.min_p(2 ** len(design.draw.pairs))
+    return rz.min_p(math.comb(k + m, k))
 
 
 def _arms(pilot: Pilot) -> tuple[set[str], set[str]]:
@@ -760,6 +788,9 @@ class Power:
     level: float | None
     changes: int
     mde: float | None
+    min_p: float | None = None  # smallest p-value the randomization test can give
+    mde_randomization: float | None = None
+    windows: int = 0  # past windows the randomization MDE was simulated on
 
     @property
     def mde_relative(self) -> float | None:
@@ -767,16 +798,137 @@ class Power:
             return None
         return self.mde / self.level
 
+    @property
+    def mde_randomization_relative(self) -> float | None:
+        if self.mde_randomization is None or not self.level:
+            return None
+        return self.mde_randomization / self.level
+
+    @property
+    def can_reach_5_percent(self) -> bool | None:
+        return None if self.min_p is None else self.min_p <= rz.ALPHA
+
+
+SIMULATION_DRAWS = 500
+SIMULATION_SEED = 20_261_206
+HISTORY_WEEKS = 104
+POWER = 0.8
+
+
+def randomization_mde(
+    weekly: dict[int, dict[date, tuple[float, int]]],
+    pilot_ids: list[int],
+    control_ids: list[int],
+    baseline_weeks: int,
+    pilot_weeks: int,
+    draws: int = SIMULATION_DRAWS,
+    seed: int = SIMULATION_SEED,
+) -> tuple[float | None, int]:
+    """Minimum detectable effect (80 % power, 5 % two-sided) of the randomization test for
+    these arms, simulated on the sites' own history: each of `draws` draws (numpy
+    default_rng(seed)) picks a past position for a baseline window of `baseline_weeks`
+    followed by a pilot window of `pilot_weeks` (no effect there), and computes the
+    interval of the test on the sites with data in both windows. An effect δ shifts that
+    interval by δ, so the test rejects when δ > −ci_low (rises) or δ < −ci_high (falls);
+    the MDE is the 80th percentile of max(−ci_low, ci_high) over the draws: the smallest
+    |δ| detected in at least 80 % of them (θ held at each window's no-effect value).
+    `weekly`: {site: {week Monday: (Σ value·n, Σ n)}}. Returns (MDE or None, windows)."""
+    weeks = sorted({w for series in weekly.values() for w in series})
+    span = baseline_weeks + pilot_weeks
+    if not weeks or not pilot_ids or not control_ids:
+        return None, 0
+    first, last = weeks[0], weeks[-1]
+    starts = []
+    start = first
+    while start + timedelta(weeks=span - 1) <= last:
+        starts.append(start)
+        start += timedelta(weeks=1)
+    if not starts:
+        return None, 0
+
+    def means(site: int, begin: date, count: int) -> float | None:
+        series = weekly.get(site, {})
+        svn = sn = 0.0
+        for i in range(count):
+            value = series.get(begin + timedelta(weeks=i))
+            if value:
+                svn += value[0]
+                sn += value[1]
+        return svn / sn if sn else None
+
+    widths: dict[date, float | None] = {}
+
+    def width(begin: date) -> float | None:
+        if begin not in widths:
+            cut = begin + timedelta(weeks=baseline_weeks)
+            arms = []
+            for ids in (pilot_ids, control_ids):
+                pairs = [(means(i, begin, baseline_weeks), means(i, cut, pilot_weeks)) for i in ids]
+                arms.append([(x, y) for x, y in pairs if x is not None and y is not None])
+            (p, c) = arms
+            result = rz.randomization_test(
+                [x for x, _y in p], [y for _x, y in p], [x for x, _y in c], [y for _x, y in c]
+            )
+            widths[begin] = (
+                max(-result.ci_low, result.ci_high) if result.ci_low is not None else None
+            )
+        return widths[begin]
+
+    rng = np.random.default_rng(seed)
+    sample = [width(starts[i]) for i in rng.integers(0, len(starts), size=draws)]
+    if any(w is None for w in sample):
+        return None, len(starts)
+    return float(np.quantile(sample, POWER, method="inverted_cdf")), len(starts)
+
 
 def power(
-    session: Session, kpi: Kpi, n_pilot: int, n_control: int, weeks: int, until: date | None = None
+    session: Session,
+    kpi: Kpi,
+    n_pilot: int,
+    n_control: int,
+    weeks: int,
+    until: date | None = None,
+    pilot_codes: list[str] | None = None,
+    control_codes: list[str] | None = None,
+    baseline_weeks: int | None = None,
 ) -> Power:
     """Minimum detectable effect (80 % power, 5 % two-sided) for this design, from the
-    historical variance of site-level changes over blocks of `weeks` weeks."""
+    historical variance of site-level changes over blocks of `weeks` weeks (Welch); with
+    control sites, the smallest p-value the randomization test can give and its MDE
+    simulated on the chosen sites' own history (`randomization_mde`)."""
     until = until or date.today()
     sd, level, changes = results.historical_delta_sd(session, kpi.id, weeks, until)
     mde = results.minimum_detectable_effect(sd, n_pilot, n_control) if sd is not None else None
-    return Power(kpi, weeks, n_pilot, n_control, sd, level, changes, mde)
+    out = Power(kpi, weeks, n_pilot, n_control, sd, level, changes, mde)
+    if n_pilot and n_control:
+        out.min_p = rz.min_p(math.comb(n_pilot + n_control, n_pilot))
+    if out.min_p is not None and out.min_p <= rz.ALPHA and pilot_codes and control_codes:
+        ids = dict(
+            session.execute(
+                select(Site.code, Site.id).where(Site.code.in_([*pilot_codes, *control_codes]))
+            ).all()
+        )
+        pilot_ids = [ids[c] for c in pilot_codes if c in ids]
+        control_ids = [ids[c] for c in control_codes if c in ids]
+        end = until - timedelta(days=until.weekday())  # Monday of the week of `until`
+        r = KpiWeekRollup
+        weekly: dict[int, dict[date, tuple[float, int]]] = {}
+        for site_id, week, svn, sn in session.execute(
+            select(r.site_id, r.week_start, r.sum_vn, r.sum_n)
+            .where(
+                r.site_id.in_([*pilot_ids, *control_ids]),
+                r.kpi_id == kpi.id,
+                r.week_start >= end - timedelta(weeks=HISTORY_WEEKS),
+                r.week_start < end,
+            )
+            .order_by(r.site_id, r.week_start)
+        ):
+            if sn:
+                weekly.setdefault(site_id, {})[week] = (float(svn or 0), int(sn))
+        out.mde_randomization, out.windows = randomization_mde(
+            weekly, pilot_ids, control_ids, baseline_weeks or weeks, weeks
+        )
+    return out
 
 
 def weeks_between(start: date | None, end: date | None) -> int:

@@ -187,9 +187,22 @@ def _power_for(args, kpis: list[Kpi]) -> list[services.Power]:
     baseline_end = _date(args.get("baseline_end"))
     until = baseline_end + timedelta(days=1) if baseline_end else _date(args.get("baseline_start"))
     weeks = services.weeks_between(start, end) or 12
+    baseline_weeks = services.weeks_between(
+        _date(args.get("baseline_start")), _date(args.get("baseline_end"))
+    )
     chosen = [k for k in kpis if args.get(f"kpi-{k.code}")] or kpis[:1]
     return [
-        services.power(db.session, kpi, len(pilot_codes), len(control_codes), weeks, until)
+        services.power(
+            db.session,
+            kpi,
+            len(pilot_codes),
+            len(control_codes),
+            weeks,
+            until,
+            pilot_codes=pilot_codes,
+            control_codes=control_codes,
+            baseline_weeks=baseline_weeks or weeks,
+        )
         for kpi in chosen
     ]
 

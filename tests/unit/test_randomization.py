@@ -145,3 +145,50 @@ def test_no_control_sites_gives_nothing_and_says_why():
     assert result.effect is None and result.p_value is None
     assert result.problem == rz.NO_CONTROL
     assert result.as_api()["min_p"] is None
+
+
+def _history(seed, sites, weeks, sd):
+    from datetime import date, timedelta
+
+    rng = np.random.default_rng(seed)
+    monday = date(2025, 1, 6)
+    return {
+        s: {
+            monday + timedelta(weeks=w): (float((10 + s + rng.normal(0, sd)) * 100), 100)
+            for w in range(weeks)
+        }
+        for s in sites
+    }
+
+
+def test_randomization_mde_is_the_80th_percentile_of_the_windows_interval_reach():
+    from programme.pilots.services import randomization_mde
+
+    sites = list(range(8))
+    history = _history(1, sites, 30, 0.5)
+    mde, windows = randomization_mde(history, sites[:4], sites[4:], 4, 4)
+    assert windows == 30 - 8 + 1
+    # by hand: every window's interval, then the draws with the same seed
+    from datetime import timedelta
+
+    first = min(history[0])
+    reach = []
+    for i in range(windows):
+        start, cut = first + timedelta(weeks=i), first + timedelta(weeks=i + 4)
+
+        def mean(site, begin):
+            rows = [history[site][begin + timedelta(weeks=j)] for j in range(4)]
+            return sum(r[0] for r in rows) / sum(r[1] for r in rows)
+
+        r = rz.randomization_test([mean(s, start) for s in sites[:4]],
+                                  [mean(s, cut) for s in sites[:4]],
+                                  [mean(s, start) for s in sites[4:]],
+                                  [mean(s, cut) for s in sites[4:]])  # fmt: skip
+        reach.append(max(-r.ci_low, r.ci_high))
+    draws = np.random.default_rng(20_261_206).integers(0, windows, size=500)
+    assert mde == pytest.approx(np.quantile([reach[i] for i in draws], 0.8, method="inverted_cdf"))
+    # noisier sites need a larger effect to be detected
+    noisy, _w = randomization_mde(_history(1, sites, 30, 2.0), sites[:4], sites[4:], 4, 4)
+    assert noisy > mde
+    # too short a history: nothing to simulate on
+    assert randomization_mde(_history(1, sites, 6, 0.5), sites[:4], sites[4:], 4, 4) == (None, 0)

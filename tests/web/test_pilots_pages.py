@@ -355,3 +355,72 @@ def test_results_of_one_pilot_site_show_its_synthetic_twin(client, world):
     assert "Pre-period fit (RMSPE)" in weights
     assert "0.167" in section  # placebo p = 1 / 6
     assert "Placebo (control site)" in section
+
+
+def _power_args(pilots, controls, **extra):
+    from datetime import timedelta
+
+    args = {
+        "pilot_sites": pilots,
+        "control_sites": controls,
+        # a design made once the measured weeks are history: 4 weeks of baseline, 1 of pilot
+        "baseline_start": PILOT_START.isoformat(),
+        "baseline_end": PILOT_END.isoformat(),
+        "pilot_start": (PILOT_END + timedelta(days=1)).isoformat(),
+        "pilot_end": (PILOT_END + timedelta(days=7)).isoformat(),
+        "kpi-WAIT": "on",
+    }
+    args.update(extra)
+    return args
+
+
+def test_power_panel_says_what_the_arms_can_prove(client, new_client, world):
+    login_as(client, world["admin"])
+    small = page(client.get("/pilots/power", query_string=_power_args("PIL-1 PIL-2 PIL-3",
+                                                                       "CTL-1 CTL-2 CTL-3")))  # fmt: skip
+    panel = re.search(r'data-testid="power-randomization-wait">(.*?)</p>', small, re.S).group(1)
+    assert (
+        "This design can never reach 5 %: the smallest p-value 3 pilot and 3 control sites "
+        "can give is 0.100." in " ".join(panel.split())
+    )
+    big = page(client.get("/pilots/power", query_string=_power_args("PIL-1 PIL-2 PIL-3 PIL-4",
+                                                                     "CTL-1 CTL-2 CTL-3 CTL-4")))  # fmt: skip
+    panel = " ".join(
+        re.search(r'data-testid="power-randomization-wait">(.*?)</p>', big, re.S).group(1).split()
+    )
+    assert "the smallest p-value these arms can give is 0.029, so the design can reach 5 %" in panel
+    assert "Its smallest detectable effect (80% power) is" in panel
+    assert "500 draws over 4 past windows" in panel
+    fr = new_client(language="fr")
+    login_as(fr, world["admin"])
+    small = page(fr.get("/pilots/power", query_string=_power_args("PIL-1 PIL-2 PIL-3",
+                                                                   "CTL-1 CTL-2 CTL-3")))  # fmt: skip
+    assert "ne peut jamais atteindre 5" in small
+
+
+def test_a_design_that_cannot_reach_five_percent_starts_only_with_a_reason(
+    client, new_client, world
+):
+    session = world["session"]
+    pilot = make_pilot(world["admin"], name="Trois sites", pilot_sites=("PIL-1", "PIL-2", "PIL-3"),
+                       control_sites=("CTL-1", "CTL-2", "CTL-3"))  # fmt: skip
+    data = _form(name="Trois sites", pilot_sites="PIL-1 PIL-2 PIL-3",
+                 control_sites="CTL-1 CTL-2 CTL-3", version=str(pilot.version), stage="running")  # fmt: skip
+    login_as(client, world["admin"])
+    refused = client.post(f"/pilots/{pilot.id}/edit", data=data)
+    assert refused.status_code == 422
+    assert "This design can never reach 5 %: its smallest possible p-value is 0.100." in page(
+        refused
+    )
+    fr = new_client(language="fr")
+    login_as(fr, world["admin"])
+    refused = fr.post(f"/pilots/{pilot.id}/edit", data=data)
+    assert refused.status_code == 422 and "ne peut jamais atteindre 5" in page(refused)
+    session.expire_all()
+    assert session.get(Pilot, pilot.id).stage == "design"
+    data["start_reason"] = "Essai qualitatif : trois agences seulement étaient prêtes."
+    saved = client.post(f"/pilots/{pilot.id}/edit", data=data)
+    assert saved.status_code == 302, page(saved)
+    session.expire_all()
+    started = session.get(Pilot, pilot.id)
+    assert started.stage == "running" and started.start_reason.startswith("Essai qualitatif")
