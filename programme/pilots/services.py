@@ -823,6 +823,7 @@ def randomization_mde(
     pilot_weeks: int,
     draws: int = SIMULATION_DRAWS,
     seed: int = SIMULATION_SEED,
+    paired: bool = False,
 ) -> tuple[float | None, int]:
     """Minimum detectable effect (80 % power, 5 % two-sided) of the randomization test for
     these arms, simulated on the sites' own history: each of `draws` draws (numpy
@@ -863,11 +864,24 @@ def randomization_mde(
             cut = begin + timedelta(weeks=baseline_weeks)
             arms = []
             for ids in (pilot_ids, control_ids):
-                pairs = [(means(i, begin, baseline_weeks), means(i, cut, pilot_weeks)) for i in ids]
-                arms.append([(x, y) for x, y in pairs if x is not None and y is not None])
+                arms.append(
+                    [(means(i, begin, baseline_weeks), means(i, cut, pilot_weeks)) for i in ids]
+                )
             (p, c) = arms
+            if paired:  # pair i: pilot_ids[i] and control_ids[i], both with data
+                kept = [
+                    (a, b) for a, b in zip(p, c, strict=True) if None not in a and None not in b
+                ]
+                p, c = [a for a, _b in kept], [b for _a, b in kept]
+            else:
+                p = [a for a in p if None not in a]
+                c = [b for b in c if None not in b]
             result = rz.randomization_test(
-                [x for x, _y in p], [y for _x, y in p], [x for x, _y in c], [y for _x, y in c]
+                [x for x, _y in p],
+                [y for _x, y in p],
+                [x for x, _y in c],
+                [y for _x, y in c],
+                pairs=paired,
             )
             widths[begin] = (
                 max(-result.ci_low, result.ci_high) if result.ci_low is not None else None
@@ -891,6 +905,7 @@ def power(
     pilot_codes: list[str] | None = None,
     control_codes: list[str] | None = None,
     baseline_weeks: int | None = None,
+    pairs: int | None = None,
 ) -> Power:
     """Minimum detectable effect (80 % power, 5 % two-sided) for this design, from the
     historical variance of site-level changes over blocks of `weeks` weeks (Welch); with
@@ -900,7 +915,9 @@ def power(
     sd, level, changes = results.historical_delta_sd(session, kpi.id, weeks, until)
     mde = results.minimum_detectable_effect(sd, n_pilot, n_control) if sd is not None else None
     out = Power(kpi, weeks, n_pilot, n_control, sd, level, changes, mde)
-    if n_pilot and n_control:
+    if pairs:  # a matched-pair draw, kept as drawn: swaps within pairs only
+        out.min_p = rz.min_p(2**pairs)
+    elif n_pilot and n_control:
         out.min_p = rz.min_p(math.comb(n_pilot + n_control, n_pilot))
     if out.min_p is not None and out.min_p <= rz.ALPHA and pilot_codes and control_codes:
         ids = dict(
@@ -926,7 +943,7 @@ def power(
             if sn:
                 weekly.setdefault(site_id, {})[week] = (float(svn or 0), int(sn))
         out.mde_randomization, out.windows = randomization_mde(
-            weekly, pilot_ids, control_ids, baseline_weeks or weeks, weeks
+            weekly, pilot_ids, control_ids, baseline_weeks or weeks, weeks, paired=bool(pairs)
         )
     return out
 

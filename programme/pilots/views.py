@@ -162,7 +162,11 @@ def _draw(form: PilotForm, pilot: Pilot | None):
     form.seed.data = str(draw.seed)
     form.draw_record.data = services.draw_token(draw, current_app.secret_key)
     values = request.form.to_dict()
-    values.update(pilot_sites=form.pilot_sites.data, control_sites=form.control_sites.data)
+    values.update(
+        pilot_sites=form.pilot_sites.data,
+        control_sites=form.control_sites.data,
+        draw_record=form.draw_record.data,
+    )
     return _render_form(form, pilot, 200, values=values, draw=draw)
 
 
@@ -178,9 +182,25 @@ def _show_errors(form: PilotForm, errors: dict[str, list[str]]) -> list[str]:
     return loose
 
 
-def _power_for(args, kpis: list[Kpi]) -> list[services.Power]:
+def _power_for(args, kpis: list[Kpi], pilot: Pilot | None = None) -> list[services.Power]:
     pilot_codes = services.split_codes(args.get("pilot_sites"))
     control_codes = services.split_codes(args.get("control_sites"))
+    # Arms from a matched-pair draw (just drawn, or a randomized pilot left as drawn): the
+    # randomization test swaps within pairs, and the pairs give the order of the arms.
+    draw = services.draw_from_token(args.get("draw_record"), current_app.secret_key)
+    pairs = None
+    if draw is None and pilot is not None and pilot.randomized and pilot.randomization_pairs:
+        codes = {ps.site_id: ps.site.code for ps in pilot.sites}
+        draw = services.Draw(
+            pilot.randomization_seed or 0,
+            [(codes.get(a, ""), codes.get(b, "")) for a, b in pilot.randomization_pairs],
+        )
+    if (
+        draw is not None
+        and set(draw.pilot_sites) == set(pilot_codes)
+        and set(draw.control_sites) == set(control_codes)
+    ):
+        pilot_codes, control_codes, pairs = draw.pilot_sites, draw.control_sites, len(draw.pairs)
     start = _date(args.get("pilot_start"))
     end = _date(args.get("pilot_end"))
     # The history known at design time: everything up to the end of the baseline.
@@ -202,6 +222,7 @@ def _power_for(args, kpis: list[Kpi]) -> list[services.Power]:
             pilot_codes=pilot_codes,
             control_codes=control_codes,
             baseline_weeks=baseline_weeks or weeks,
+            pairs=pairs,
         )
         for kpi in chosen
     ]
@@ -245,7 +266,7 @@ def _render_form(form, pilot, status=200, kpi_errors=(), conflict=False, values=
         kpis=kpis,
         values=values,
         kpi_errors=list(kpi_errors),
-        power=_power_for(values, kpis),
+        power=_power_for(values, kpis, pilot),
         conflict=conflict,
         draw=draw,
         status=status,
