@@ -176,12 +176,20 @@ def validate(session: Session, design: Design, pilot: Pilot | None = None):
             _(
                 "This design can never reach 5 %%: its smallest possible p-value is "
                 "%(min_p)s. Say why you start it anyway, or add sites.",
-                min_p=format_decimal(floor, format="0.000"),
+                min_p=_decimal(floor),
             ),
         )
     if errors:
         raise PilotInvalid(errors)
     return found, kpis
+
+
+def _decimal(value: float) -> str:
+    """0.333 in the user's locale; plain outside a request (CLI, demo seeding)."""
+    try:
+        return format_decimal(value, format="0.000")
+    except RuntimeError:
+        return f"{value:.3f}"
 
 
 def design_min_p(design: Design) -> float | None:
