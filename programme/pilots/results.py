@@ -696,6 +696,13 @@ def _synthetic_sentence(result: KpiResult) -> str:
     )
 
 
+def _small(value: float) -> str:
+    """0.029, or "< 0.001" for the tiny floors of large designs."""
+    if value >= 0.001:
+        return format_decimal(value, format="0.000")
+    return "< " + format_decimal(0.001, format="0.000")
+
+
 def _p_text(value: float) -> str:
     """ "p = 0.031" or "p < 0.001"."""
     if value >= 0.001:
@@ -728,7 +735,7 @@ def _method_sentences(result: KpiResult) -> list[str]:
             "%(test)s: %(p)s, smallest possible p-value %(min_p)s (%(how)s).",
             test=test,
             p=_p_text(r.p_value),  # type: ignore[arg-type]
-            min_p=format_decimal(r.min_p, format="0.000"),
+            min_p=_small(r.min_p),  # type: ignore[arg-type]
             how=how,
         )
     ]

@@ -192,3 +192,13 @@ def test_randomization_mde_is_the_80th_percentile_of_the_windows_interval_reach(
     assert noisy > mde
     # too short a history: nothing to simulate on
     assert randomization_mde(_history(1, sites, 6, 0.5), sites[:4], sites[4:], 4, 4) == (None, 0)
+
+
+@pytest.mark.parametrize("seed,k,m", [(31, 4, 8), (32, 10, 12), (33, 1, 9)])
+def test_shifted_p_values_equal_the_direct_computation(seed, k, m):
+    xp, yp, xc, yc = _sites(seed, k, m, effect=2.0)
+    _theta, zp, zc = _adjusted(xp, yp, xc, yc)
+    plan = rz.all_reassignments(k + m, k)
+    fast = rz.ShiftedPValues(zp, zc, plan)
+    for tau in np.linspace(-15, 15, 61):
+        assert fast(tau) == pytest.approx(rz.p_value(zp - tau, zc, plan), abs=1e-12)
