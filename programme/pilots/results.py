@@ -25,6 +25,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from programme.kpis.models import Kpi, KpiWeekRollup, Measurement
+from programme.network.models import Site
 from programme.pilots import randomization as rz
 from programme.pilots import synthetic as sc
 from programme.web.formatting import signed_percent
@@ -820,8 +821,6 @@ def synthetic_for(
 ) -> sc.SyntheticControl:
     """The synthetic control of one to three pilot sites, the control sites as donors, on
     the whole weeks of the baseline (pre) and of the pilot period (post)."""
-    from programme.network.models import Site
-
     pre = whole_weeks(periods.baseline_start, periods.baseline_end)
     post = whole_weeks(periods.pilot_start, periods.pilot_end)
     means = weekly_site_means(session, kpi_id, [*pilot_ids, *control_ids], pre + post)
