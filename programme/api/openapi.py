@@ -147,8 +147,9 @@ def openapi_document(max_items: int, max_bytes: int) -> dict[str, Any]:
                 "leading_method": {
                     "type": ["string", "null"],
                     "enum": ["randomization", "welch", "one_sample", None],
-                    "description": "The result the reading and target_reached use: the "
-                    "randomization test when either arm has fewer than 10 sites.",
+                    "description": "The result the reading, relative_effect and target_reached "
+                    "use: the randomization test when either arm has fewer than 10 sites "
+                    "(effect, ci_low, ci_high and p_value stay Welch's).",
                 },
                 "randomization": _ref("Randomization"),
                 "synthetic_control": {
