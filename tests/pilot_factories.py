@@ -18,8 +18,8 @@ BASELINE_START = BASELINE_END - timedelta(days=27)
 
 def design(
     name="Accueil repensé",
-    pilot_sites=("PIL-1", "PIL-2", "PIL-3"),
-    control_sites=("CTL-1", "CTL-2", "CTL-3"),
+    pilot_sites=("PIL-1", "PIL-2", "PIL-3", "PIL-4"),
+    control_sites=("CTL-1", "CTL-2", "CTL-3", "CTL-4"),
     target=-0.2,
     **extra,
 ) -> services.Design:
@@ -39,21 +39,37 @@ def design(
 
 
 def measured_sites(admin, effect=-3.0) -> dict:
-    """Three pilot and three control sites with daily WAIT: the pilot sites fall by
-    `effect` minutes during the pilot period, the control sites stay put."""
+    """Four pilot and four control sites with daily WAIT: the pilot sites fall by
+    `effect` minutes during the pilot period, the control sites stay put. (Four per arm:
+    with three, the randomization test that leads below 10 sites per arm can never reach
+    5 %.)"""
     default_kpis()
     region = make_region("Île-de-France")
     sites = {}
     rows = []
-    for k, code in enumerate(["PIL-1", "PIL-2", "PIL-3", "CTL-1", "CTL-2", "CTL-3", "OTH-1"]):
+    for k, code in enumerate(
+        [
+            "PIL-1",
+            "PIL-2",
+            "PIL-3",
+            "CTL-1",
+            "CTL-2",
+            "CTL-3",
+            "OTH-1",
+            "PIL-4",
+            "CTL-4",
+        ]
+    ):
         site = make_site(code, region, name=f"Agence {code}")
         sites[code] = site
         day = BASELINE_START
         i = 0
         while day <= PILOT_END:
-            base = 12 + k * 0.3 + (i % 7) * 0.2 + ((i * (k + 1)) % 11) * 0.05
+            # CTL-4 sits low so that both arms have the same mean baseline level.
+            level = -0.6 if code == "CTL-4" else k * 0.3
+            base = 12 + level + (i % 7) * 0.2 + ((i * (k + 1)) % 11) * 0.05
             value = base + (
-                effect + 0.1 * k if code.startswith("PIL") and day >= PILOT_START else 0
+                effect + 0.1 * (k % 3) if code.startswith("PIL") and day >= PILOT_START else 0
             )
             rows.append(item(site, day=day, value=round(value, 2), n=40 + i % 5))
             day += timedelta(days=1)

@@ -257,8 +257,19 @@ class PilotKpi(In):
 class PilotInput(In):
     name: text(max_length=200)
     kpis: list[PilotKpi]
-    pilot_sites: list[Code]
+    pilot_sites: list[Code] = Field(
+        [], description="The pilot sites, unless `randomize` draws them."
+    )
     control_sites: list[Code] = []
+    randomize: bool = Field(
+        False,
+        description="Draw the arms from `candidate_sites` by matched pairs (type, region, "
+        "baseline level): one site of each pair, drawn with `seed`, is the pilot.",
+    )
+    candidate_sites: list[Code] = Field([], description="With `randomize`: the sites to pair.")
+    seed: Annotated[int, Field(ge=0, le=INT32_MAX)] | None = Field(
+        None, description="With `randomize`: the draw's seed (recorded; random when left out)."
+    )
     baseline_start: IsoDate
     baseline_end: IsoDate
     pilot_start: IsoDate
@@ -283,6 +294,16 @@ class Decision(Out):
     decided_by: str | None
 
 
+class DrawnPair(Out):
+    pilot: str
+    control: str
+
+
+class RandomizationRecord(Out):
+    seed: int
+    pairs: list[DrawnPair]
+
+
 class Pilot(Out):
     id: int
     name: str
@@ -298,6 +319,32 @@ class Pilot(Out):
     supporting_functions: list[str]
     decision: Decision | None
     package: int | None
+    randomized: bool
+    randomization: RandomizationRecord | None
+
+
+class Randomization(Out):
+    """Randomization inference adjusted on the baseline (docs/api.md has the formulas)."""
+
+    effect: float | None
+    theta: float | None
+    p_value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    min_p: float | None
+    n_assignments: int | None
+    exact: bool | None
+    randomized_design: bool
+
+
+class SyntheticControl(Out):
+    """Synthetic control for one to three pilot sites, the control sites as donors."""
+
+    effect: float | None
+    p_value: float | None
+    weights: dict[str, dict[str, float]]
+    pre_rmspe: float | None
+    post_rmspe: float | None
 
 
 class PilotResult(Out):
@@ -316,6 +363,9 @@ class PilotResult(Out):
     completeness: float | None
     target_reached: bool | None
     reading: str
+    leading_method: str | None
+    randomization: Randomization | None
+    synthetic_control: SyntheticControl | None
 
 
 class PilotResults(Out):

@@ -358,6 +358,7 @@ def _pilot_dict(pilot) -> dict:
             else None
         ),
         "package": pilot.package.id if pilot.package else None,
+        **_pilots_randomization(pilot),
     }
 
 
@@ -366,6 +367,12 @@ def pilot_results_body(pilot, results) -> dict:
 
     Each result's fields are declared in schemas.PilotResult; add new ones to both."""
     return {"pilot": pilot.id, "results": [r.as_api() for r in results]}
+
+
+def _pilots_randomization(pilot) -> dict:
+    from programme.pilots.services import randomization_dict
+
+    return randomization_dict(pilot)
 
 
 def _pilot_or_error(pilot_id: int):
@@ -414,6 +421,8 @@ def pilots_post():
         pilot_end=body.pilot_end,
     )
     try:
+        if body.randomize:  # arms drawn by matched pairs from candidate_sites
+            pilots.randomize_design(db.session, design, body.candidate_sites, body.seed)
         pilots.validate(db.session, design)
     except pilots.PilotInvalid as invalid:
         return _invalid(

@@ -762,6 +762,12 @@ def _seed_pilots(session: Session, site_rows, arms, plan: Plan) -> tuple[int, li
             member_ids=members,
             irritant_ids=irritants,
             stage="decided",
+            start_reason=(
+                None
+                if len(arms["pilot"]) >= 4
+                else "Réseau de démonstration réduit : trop peu d'agences pour prouver l'effet "
+                "à 5 %."
+            ),
         ),
         user=admin,
     )
@@ -801,6 +807,11 @@ def _seed_pilots(session: Session, site_rows, arms, plan: Plan) -> tuple[int, li
                 supporting_functions=["hr"],
                 member_ids=members,
                 stage="decided",
+                start_reason=(
+                    "Trois agences seulement étaient prêtes : essai d'abord qualitatif, "
+                    "l'effet ne pourra pas être prouvé à 5 % avec 3 sites pilotes et 3 "
+                    "sites témoins."
+                ),
             ),
             user=admin,
         )

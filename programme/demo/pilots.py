@@ -79,7 +79,12 @@ def seed_pilots(session: Session) -> dict:
             pilot_start=pilot_start,
             pilot_end=pilot_end,
             pilot_sites=list(PLANTED_SITES),
-            control_sites=["IDF-004", "IDF-005", "ARA-004", "ARA-005"],
+            control_sites=[
+                "IDF-004",
+                "IDF-007",
+                "ARA-003",
+                "ARA-011",
+            ],  # baselines close to the pilots'
             kpis=[("WAIT", -0.2), ("CSAT", 0.05)],
             improvements=[
                 ("Accueil au flux", "Un conseiller oriente chaque client dès l'entrée."),
@@ -124,6 +129,10 @@ def seed_pilots(session: Session) -> dict:
             supporting_functions=["hr"],
             member_ids=members,
             stage="evaluating",
+            start_reason=(
+                "Trois agences seulement étaient prêtes : essai d'abord qualitatif, l'effet "
+                "ne pourra pas être prouvé à 5 % avec 3 sites pilotes et 3 sites témoins."
+            ),
         ),
         user=admin,
     )

@@ -47,6 +47,28 @@ class PilotForm(FlaskForm):
         validators=[Optional()],
         description=_l("Optional. Comparable sites that do not change anything."),
     )
+    candidate_sites = TextAreaField(
+        _l("Candidate sites for a random draw"),
+        validators=[Optional()],
+        description=_l(
+            "At least 4 site codes. They are paired by type, region and baseline level of the "
+            "first KPI ticked below, then one site of each pair is drawn as the pilot site."
+        ),
+    )
+    seed = StringField(
+        _l("Seed of the draw (optional)"),
+        validators=[Optional()],
+        description=_l("Leave empty for a fresh draw; the seed used is recorded."),
+    )
+    draw_record = HiddenField()
+    start_reason = TextAreaField(
+        _l("Why start this design anyway"),
+        validators=[Optional(), Length(max=2000)],
+        description=_l(
+            "Required to start a pilot whose design can never reach 5 %: its smallest "
+            "possible p-value is above 0.05."
+        ),
+    )
     supporting_functions = MultiCheckboxField(
         _l("Supporting functions involved"),
         choices=[(k, v) for k, v in SUPPORTING_FUNCTIONS.items()],

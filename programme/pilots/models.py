@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import JSON
@@ -83,6 +85,15 @@ class Pilot(Audited, VersionedMixin, TimestampMixin, Base):
     pilot_end: Mapped[date] = mapped_column(Date)
     supporting_functions: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # Matched-pair randomization at design: the seed of the draw and its pairs
+    # [[pilot site id, control site id], ...]. `randomized` holds only while the arms are
+    # the draw's, unchanged (editing an arm clears it; seed and pairs stay as the record).
+    randomized: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    randomization_seed: Mapped[int | None] = mapped_column(Integer)
+    randomization_pairs: Mapped[list[list[int]] | None] = mapped_column(JSON)
+    # Why a design that can never reach 5 % (smallest possible p-value above 0.05) was
+    # started anyway: required to leave the design stage with such arms.
+    start_reason: Mapped[str | None] = mapped_column(Text)
 
     sites: Mapped[list[PilotSite]] = relationship(
         back_populates="pilot", cascade="all, delete-orphan", order_by="PilotSite.id"
@@ -109,6 +120,13 @@ class Pilot(Audited, VersionedMixin, TimestampMixin, Base):
 
     def site_ids(self, arm: str) -> list[int]:
         return [s.site_id for s in self.sites if s.arm == arm]
+
+    @property
+    def pairs(self) -> list[tuple[int, int]] | None:
+        """The matched pairs of the draw while the design is still the draw's, else None."""
+        if not self.randomized or not self.randomization_pairs:
+            return None
+        return [(int(a), int(b)) for a, b in self.randomization_pairs]
 
     @property
     def decision(self) -> PilotDecision | None:

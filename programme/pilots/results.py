@@ -13,7 +13,7 @@ scipy; the SQL readers return small arrays (one row per site and phase)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,6 +25,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from programme.kpis.models import Kpi, KpiWeekRollup, Measurement
+from programme.network.models import Site
+from programme.pilots import randomization as rz
+from programme.pilots import synthetic as sc
 from programme.web import words
 from programme.web.formatting import signed_percent
 
@@ -352,6 +355,10 @@ class KpiResult:
     clear_effect: bool  # the interval excludes zero
     reading: str
     warnings: list[str] = field(default_factory=list)
+    randomization: rz.Randomization | None = None
+    leading: str | None = None  # "randomization", "welch" or "one_sample": what the reading uses
+    lead: Estimate | None = None  # the estimate the reading and "target reached" use
+    synthetic_control: Any = None  # synthetic.SyntheticControl for 1–3 pilot sites, or None
 
     @property
     def effect(self) -> float | None:
@@ -384,6 +391,11 @@ class KpiResult:
             "completeness": _num(self.completeness),
             "target_reached": self.target_reached,
             "reading": str(self.reading),
+            "leading_method": self.leading,
+            "randomization": self.randomization.as_api() if self.randomization else None,
+            "synthetic_control": (
+                self.synthetic_control.as_api() if self.synthetic_control is not None else None
+            ),
         }
 
 
@@ -403,8 +415,11 @@ def summarise(
     periods: Periods,
     target_relative: float | None = None,
     kpi_name: str | None = None,
+    pairs: list[tuple[int, int]] | None = None,
 ) -> KpiResult:
-    """Everything shown for one KPI of a pilot, from the per-site phase means."""
+    """Everything shown for one KPI of a pilot, from the per-site phase means. `pairs`
+    (pilot site id, control site id) are the matched pairs of a design drawn at random and
+    unchanged since: the randomization test then swaps within pairs only."""
     pilot = [s for s in sites if s.arm == PILOT]
     control = [s for s in sites if s.arm == CONTROL]
     p_ok = [s for s in pilot if s.delta is not None]
@@ -424,11 +439,19 @@ def summarise(
             "welch",
             words.lazy_gettext("no control site has measurements in both periods"),
         )
+    randomized = randomization_for(p_ok, c_ok, pairs)
+    lead, leading = est, est.method
+    if (
+        control
+        and randomized.effect is not None
+        and min(randomized.n_pilot, randomized.n_control) < rz.LEADS_BELOW
+    ):
+        lead, leading = _as_estimate(randomized), "randomization"
     baseline_mean = _mean([s.baseline.mean for s in p_ok])  # type: ignore[union-attr,misc]
     pilot_mean = _mean([s.pilot.mean for s in p_ok])  # type: ignore[union-attr,misc]
     relative = (
-        est.effect / baseline_mean
-        if est.effect is not None and baseline_mean not in (None, 0)
+        lead.effect / baseline_mean
+        if lead.effect is not None and baseline_mean not in (None, 0)
         else None
     )
     expected_each = expected_periods(
@@ -444,9 +467,9 @@ def summarise(
     )
     completeness = min(1.0, present / expected) if expected else None
     sign = -1 if kpi.better == "lower" else 1
-    clear = est.ci_low is not None and (est.ci_low > 0 or est.ci_high < 0)  # type: ignore[operator]
+    clear = lead.ci_low is not None and (lead.ci_low > 0 or lead.ci_high < 0)  # type: ignore[operator]
     favourable = clear and (
-        (sign < 0 and est.ci_high < 0) or (sign > 0 and est.ci_low > 0)  # type: ignore[operator]
+        (sign < 0 and lead.ci_high < 0) or (sign > 0 and lead.ci_low > 0)  # type: ignore[operator]
     )
     target_reached = bool(
         favourable
@@ -478,10 +501,70 @@ def summarise(
         target_reached=target_reached,
         clear_effect=clear,
         reading="",
+        randomization=randomized,
+        leading=leading,
+        lead=lead,
     )
     result.warnings = _warnings(result, has_control=bool(control))
     result.reading = reading(result, kpi_name or kpi.code)
     return result
+
+
+def randomization_for(
+    pilot_sites: list[SiteData],
+    control_sites: list[SiteData],
+    pairs: list[tuple[int, int]] | None = None,
+) -> rz.Randomization:
+    """The randomization test on the sites with data in both phases (X = baseline mean,
+    Y = pilot-period mean). For a randomized design, only the pairs whose two sites both
+    have data take part, laid out pair by pair."""
+    if pairs:
+        by_id = {s.site_id: s for s in [*pilot_sites, *control_sites]}
+        complete = [(by_id[a], by_id[b]) for a, b in pairs if a in by_id and b in by_id]
+        pilot_sites = [a for a, _b in complete]
+        control_sites = [b for _a, b in complete]
+    return rz.randomization_test(
+        [s.baseline.mean for s in pilot_sites],  # type: ignore[union-attr]
+        [s.pilot.mean for s in pilot_sites],  # type: ignore[union-attr]
+        [s.baseline.mean for s in control_sites],  # type: ignore[union-attr]
+        [s.pilot.mean for s in control_sites],  # type: ignore[union-attr]
+        pairs=bool(pairs),
+    )
+
+
+def randomization_problem(result: rz.Randomization) -> str | None:
+    """Why the randomization result lacks a number, in the user's language."""
+    if result.problem == rz.NO_PILOT:
+        return _("no pilot site has measurements in both periods")
+    if result.problem == rz.NO_CONTROL:
+        return _("no control site has measurements in both periods")
+    if result.problem == rz.TOO_FEW:
+        return _(
+            "with %(pilot)d pilot and %(control)d control sites, the smallest p-value this "
+            "design can ever give is %(min_p)s, above 5 %%, so no effect can be told apart "
+            "from chance",
+            pilot=result.n_pilot,
+            control=result.n_control,
+            min_p=format_decimal(result.min_p, format="0.###"),
+        )
+    if result.problem == rz.NO_SPREAD:
+        return _("the sites' adjusted outcomes have no spread")
+    if result.problem == rz.NOT_LOCATED:
+        return _("the interval could not be located within ten times the sites' range")
+    return None
+
+
+def _as_estimate(result: rz.Randomization) -> Estimate:
+    return Estimate(
+        effect=result.effect,
+        ci_low=result.ci_low,
+        ci_high=result.ci_high,
+        p_value=result.p_value,
+        std_error=None,
+        df=None,
+        method="randomization",
+        problem=randomization_problem(result),
+    )
 
 
 # --- plain-language reading ------------------------------------------------------------------
@@ -542,9 +625,11 @@ def _warnings(result: KpiResult, has_control: bool) -> list[words.Words]:
     return out
 
 
-def reading(result: KpiResult, kpi_name: str) -> words.Words:
-    """One paragraph a director can read aloud; it never claims more than the interval."""
-    est = result.estimate
+def reading(result: KpiResult, kpi_name) -> words.Words:
+    """One paragraph a director can read aloud; it never claims more than the interval.
+    With fewer than 10 sites in an arm it reads the randomization result and names the
+    method; Welch's result follows, labelled. Worded when shown (words.later)."""
+    est = result.lead or result.estimate
     if est.effect is None:
         text = words.lazy_gettext("Not computable: %(reason)s.", reason=est.problem or "")
     elif est.ci_low is None:
@@ -602,7 +687,110 @@ def reading(result: KpiResult, kpi_name: str) -> words.Words:
             )
             text = words.lazy_gettext("%(reading)s; %(verdict)s", reading=text, verdict=verdict)
         text = words.join([text, "."], "")
-    return words.join([text, *result.warnings], " ")
+    parts = [text]
+    if result.leading == "randomization" and result.randomization is not None:
+        parts.append(words.later(_method_text, _without_reading(result)))
+    if result.synthetic_control is not None and est.effect is not None:
+        parts.append(words.later(_synthetic_sentence, _without_reading(result)))
+    return words.join([*parts, *result.warnings], " ")
+
+
+def _without_reading(result: KpiResult) -> KpiResult:
+    """The result the later sentences are worded from (not holding the reading itself)."""
+    return replace(result, reading="")
+
+
+def _method_text(result: KpiResult) -> str:
+    return " ".join(str(sentence) for sentence in _method_sentences(result))
+
+
+def _synthetic_sentence(result: KpiResult) -> str:
+    synth = result.synthetic_control
+    if synth.effect is None:
+        if synth.problem == sc.TOO_FEW_DONORS:
+            reason = _(
+                "it needs at least %(min)d control sites with data in every week, there are "
+                "%(count)d",
+                min=sc.MIN_DONORS,
+                count=synth.usable_donors,
+            )
+        else:
+            reason = _("no whole week has data at every pilot site in both periods")
+        return _("Synthetic control not computable: %(reason)s.", reason=reason)
+    return _(
+        "Synthetic control (each pilot site against a weighted mix of %(donors)d control "
+        "sites): %(amount)s, placebo %(p)s (smallest possible %(min_p)s), pre-period fit "
+        "%(fit)s.",
+        donors=synth.n_donors,
+        amount=_amount(result, synth.effect, signed=True),
+        p=_p_text(synth.p_value),
+        min_p=format_decimal(1 / (synth.n_donors + 1), format="0.000"),
+        fit=_amount(result, synth.pre_rmspe),
+    )
+
+
+def _small(value: float) -> str:
+    """0.029, or "< 0.001" for the tiny floors of large designs."""
+    if value >= 0.001:
+        return format_decimal(value, format="0.000")
+    return "< " + format_decimal(0.001, format="0.000")
+
+
+def _p_text(value: float) -> str:
+    """ "p = 0.031" or "p < 0.001"."""
+    if value >= 0.001:
+        return _("p = %(p)s", p=format_decimal(value, format="0.000"))
+    return _("p < %(p)s", p=format_decimal(0.001, format="0.000"))
+
+
+def _method_sentences(result: KpiResult) -> list[str]:
+    """Which test the reading used and what it can prove; then Welch's result, labelled."""
+    r = result.randomization
+    assert r is not None
+    test = (
+        _("Design-based randomization test (the pilot sites were drawn at random by matched pairs)")
+        if r.randomized_design
+        else _("Placebo-in-space test (the pilot sites were chosen, not drawn at random)")
+    )
+    how = (
+        _(  # always at least 2 reassignments (one site per arm at least)
+            "every one of the %(count)s reassignments enumerated",
+            count=format_decimal(r.n_assignments or 0),
+        )
+        if r.exact
+        else _(
+            "approximate, %(num)s random reassignments",
+            num=format_decimal(rz.RESAMPLES),
+        )
+    )
+    out = [
+        _(
+            "%(test)s: %(p)s, smallest possible p-value %(min_p)s (%(how)s).",
+            test=test,
+            p=_p_text(r.p_value),  # type: ignore[arg-type]
+            min_p=_small(r.min_p),  # type: ignore[arg-type]
+            how=how,
+        )
+    ]
+    welch = result.estimate
+    if welch.ci_low is not None:
+        out.append(
+            _(
+                "Welch's t-test, shown beside: %(amount)s, 95%% CI %(low)s to %(high)s, %(p)s.",
+                amount=_amount(result, welch.effect, signed=True),  # type: ignore[arg-type]
+                low=_amount(result, welch.ci_low, signed=True),
+                high=_amount(result, welch.ci_high, signed=True),  # type: ignore[arg-type]
+                p=_p_text(welch.p_value),  # type: ignore[arg-type]
+            )
+        )
+    else:
+        out.append(
+            _(
+                "Welch's t-test, shown beside: no interval (%(reason)s).",
+                reason=welch.problem or "",
+            )
+        )
+    return out
 
 
 # --- the whole pilot -------------------------------------------------------------------------
@@ -615,9 +803,69 @@ def kpi_result(
     control_ids: list[int],
     periods: Periods,
     target_relative: float | None = None,
+    pairs: list[tuple[int, int]] | None = None,
 ) -> KpiResult:
     sites = read_sites(session, kpi.id, pilot_ids, control_ids, periods)
-    return summarise(kpi, sites, periods, target_relative, kpi_name=words.kpi_name(kpi))
+    name = words.kpi_name(kpi)
+    result = summarise(kpi, sites, periods, target_relative, kpi_name=name, pairs=pairs)
+    if 1 <= len(pilot_ids) <= sc.MAX_PILOT_SITES:
+        result.synthetic_control = synthetic_for(session, kpi.id, pilot_ids, control_ids, periods)
+        result.reading = reading(result, name)
+    return result
+
+
+def whole_weeks(start: date, end: date) -> list[date]:
+    """Mondays of the ISO weeks lying wholly inside [start, end]."""
+    first = start + timedelta(days=(7 - start.weekday()) % 7)
+    out = []
+    while first + timedelta(days=6) <= end:
+        out.append(first)
+        first += timedelta(weeks=1)
+    return out
+
+
+def weekly_site_means(
+    session: Session, kpi_id: int, site_ids: list[int], weeks: list[date]
+) -> dict[int, dict[date, float]]:
+    """{site: {week: Σ value·n / Σ n}} from the weekly rollups (one short primary-key range
+    per site)."""
+    if not site_ids or not weeks:
+        return {}
+    r = KpiWeekRollup
+    out: dict[int, dict[date, float]] = {}
+    wanted = set(weeks)
+    for site_id, week, svn, sn in session.execute(
+        select(r.site_id, r.week_start, r.sum_vn, r.sum_n)
+        .where(
+            r.site_id.in_(site_ids),
+            r.kpi_id == kpi_id,
+            r.week_start >= min(weeks),
+            r.week_start <= max(weeks),
+        )
+        .order_by(r.site_id, r.week_start)
+    ):
+        if sn and week in wanted:
+            out.setdefault(site_id, {})[week] = float(svn) / float(sn)
+    return out
+
+
+def synthetic_for(
+    session: Session, kpi_id: int, pilot_ids: list[int], control_ids: list[int], periods: Periods
+) -> sc.SyntheticControl:
+    """The synthetic control of one to three pilot sites, the control sites as donors, on
+    the whole weeks of the baseline (pre) and of the pilot period (post)."""
+    pre = whole_weeks(periods.baseline_start, periods.baseline_end)
+    post = whole_weeks(periods.pilot_start, periods.pilot_end)
+    means = weekly_site_means(session, kpi_id, [*pilot_ids, *control_ids], pre + post)
+    result = sc.synthetic_control(
+        {i: means.get(i, {}) for i in pilot_ids},
+        {i: means.get(i, {}) for i in control_ids},
+        pre,
+        post,
+    )
+    ids = [*pilot_ids, *control_ids]
+    result.names = dict(session.execute(select(Site.id, Site.code).where(Site.id.in_(ids))).all())
+    return result
 
 
 def weekly_arm_series(

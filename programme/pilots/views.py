@@ -128,8 +128,46 @@ def _design(form: PilotForm, args) -> tuple[services.Design, list[str]]:
         member_ids=form.member_ids.data if current_user.role == ADMIN else None,
         irritant_ids=form.irritant_ids.data or [],
         stage=form.stage.data or None,
+        draw=services.draw_from_token(form.draw_record.data, current_app.secret_key),
+        start_reason=form.start_reason.data,
     )
     return design, problems
+
+
+def _draw(form: PilotForm, pilot: Pilot | None):
+    """The "Draw" button: pair the candidate sites and draw the arms, then show the form
+    again with the arms filled in and the draw carried (signed) to the save."""
+    chosen = [k for k in _catalogue() if request.form.get(f"kpi-{k.code}")]
+    seed_text = (form.seed.data or "").strip()
+    seed = None
+    try:
+        if seed_text:
+            seed = int(seed_text)
+        draw = services.draw_pairs(
+            db.session,
+            services.split_codes(form.candidate_sites.data),
+            chosen[0] if chosen else None,
+            form.baseline_start.data,
+            form.baseline_end.data,
+            seed,
+        )
+    except ValueError:
+        form.seed.errors = [_("The seed is a whole number from 0 to 2,147,483,647.")]
+        return _render_form(form, pilot, 422, values=request.form)
+    except services.PilotInvalid as error:
+        loose = _show_errors(form, error.errors)
+        return _render_form(form, pilot, 422, loose, values=request.form)
+    form.pilot_sites.data = " ".join(draw.pilot_sites)
+    form.control_sites.data = " ".join(draw.control_sites)
+    form.seed.data = str(draw.seed)
+    form.draw_record.data = services.draw_token(draw, current_app.secret_key)
+    values = request.form.to_dict()
+    values.update(
+        pilot_sites=form.pilot_sites.data,
+        control_sites=form.control_sites.data,
+        draw_record=form.draw_record.data,
+    )
+    return _render_form(form, pilot, 200, values=values, draw=draw)
 
 
 def _show_errors(form: PilotForm, errors: dict[str, list[str]]) -> list[str]:
@@ -144,18 +182,48 @@ def _show_errors(form: PilotForm, errors: dict[str, list[str]]) -> list[str]:
     return loose
 
 
-def _power_for(args, kpis: list[Kpi]) -> list[services.Power]:
+def _power_for(args, kpis: list[Kpi], pilot: Pilot | None = None) -> list[services.Power]:
     pilot_codes = services.split_codes(args.get("pilot_sites"))
     control_codes = services.split_codes(args.get("control_sites"))
+    # Arms from a matched-pair draw (just drawn, or a randomized pilot left as drawn): the
+    # randomization test swaps within pairs, and the pairs give the order of the arms.
+    draw = services.draw_from_token(args.get("draw_record"), current_app.secret_key)
+    pairs = None
+    if draw is None and pilot is not None and pilot.randomized and pilot.randomization_pairs:
+        codes = {ps.site_id: ps.site.code for ps in pilot.sites}
+        draw = services.Draw(
+            pilot.randomization_seed or 0,
+            [(codes.get(a, ""), codes.get(b, "")) for a, b in pilot.randomization_pairs],
+        )
+    if (
+        draw is not None
+        and set(draw.pilot_sites) == set(pilot_codes)
+        and set(draw.control_sites) == set(control_codes)
+    ):
+        pilot_codes, control_codes, pairs = draw.pilot_sites, draw.control_sites, len(draw.pairs)
     start = _date(args.get("pilot_start"))
     end = _date(args.get("pilot_end"))
     # The history known at design time: everything up to the end of the baseline.
     baseline_end = _date(args.get("baseline_end"))
     until = baseline_end + timedelta(days=1) if baseline_end else _date(args.get("baseline_start"))
     weeks = services.weeks_between(start, end) or 12
+    baseline_weeks = services.weeks_between(
+        _date(args.get("baseline_start")), _date(args.get("baseline_end"))
+    )
     chosen = [k for k in kpis if args.get(f"kpi-{k.code}")] or kpis[:1]
     return [
-        services.power(db.session, kpi, len(pilot_codes), len(control_codes), weeks, until)
+        services.power(
+            db.session,
+            kpi,
+            len(pilot_codes),
+            len(control_codes),
+            weeks,
+            until,
+            pilot_codes=pilot_codes,
+            control_codes=control_codes,
+            baseline_weeks=baseline_weeks or weeks,
+            pairs=pairs,
+        )
         for kpi in chosen
     ]
 
@@ -186,9 +254,11 @@ def _form_args(pilot: Pilot | None) -> dict:
     return args
 
 
-def _render_form(form, pilot, status=200, kpi_errors=(), conflict=False, values=None):
+def _render_form(form, pilot, status=200, kpi_errors=(), conflict=False, values=None, draw=None):
     kpis = _catalogue()
     values = values if values is not None else _form_args(pilot)
+    if draw is None and form.draw_record.data:
+        draw = services.draw_from_token(form.draw_record.data, current_app.secret_key)
     return render(
         "pilots/pilot_form.html",
         form=form,
@@ -196,8 +266,9 @@ def _render_form(form, pilot, status=200, kpi_errors=(), conflict=False, values=
         kpis=kpis,
         values=values,
         kpi_errors=list(kpi_errors),
-        power=_power_for(values, kpis),
+        power=_power_for(values, kpis, pilot),
         conflict=conflict,
+        draw=draw,
         status=status,
     )
 
@@ -210,6 +281,8 @@ def pilot_new():
     if request.method == "GET":
         form.stage.data = "design"
         return _render_form(form, None)
+    if request.form.get("draw"):
+        return _draw(form, None)
     kpi_errors: list[str] = []
     if form.validate_on_submit():
         design, kpi_errors = _design(form, request.form)
@@ -246,11 +319,14 @@ def pilot_edit(pilot_id: int):
         return _render_form(form, pilot)
     form = PilotForm()
     _prepare(form, pilot)
+    if request.form.get("draw"):
+        return _draw(form, pilot)
     kpi_errors: list[str] = []
     if form.validate_on_submit():
         if form.version.data != str(pilot.version):
             return _render_form(form, pilot, 409, conflict=True, values=request.form)
         design, kpi_errors = _design(form, request.form)
+        lost = services.loses_randomization(pilot, design)
         if not kpi_errors:
             try:
                 services.save_pilot(db.session, design, pilot, user=current_user)
@@ -263,6 +339,15 @@ def pilot_edit(pilot_id: int):
                 return _render_form(form, pilot, 409, conflict=True, values=request.form)
             else:
                 flash(_("Pilot saved."), "success")
+                if lost:
+                    flash(
+                        _(
+                            "The arms no longer are the random draw's: the design is no longer "
+                            "marked as randomized, and its results read as a placebo-in-space "
+                            "test."
+                        ),
+                        "warning",
+                    )
                 return redirect(url_for("pilots.pilot_detail", pilot_id=pilot.id))
     return _render_form(form, pilot, 422, kpi_errors, values=request.form)
 
@@ -300,6 +385,24 @@ def _results_context(pilot: Pilot) -> dict:
     charts_ = []
     for pk, result in zip(pilot.kpis, results, strict=True):
         points = charts.arm_points(db.session, pk.kpi, pilot, periods)
+        synthetic = None
+        synth = result.synthetic_control
+        if synth is not None and synth.fits:
+            twin, gaps = charts.synthetic_points(synth)
+            code = pk.kpi.code.lower()
+            synthetic = {
+                "result": synth,
+                "twin_id": f"chart-twin-{code}",
+                "twin": twin,
+                "twin_spec": charts.synthetic_twin_spec(pk.kpi, twin, periods),
+                "gap_id": f"chart-placebo-{code}",
+                "gaps": gaps,
+                "gap_spec": charts.synthetic_gap_spec(pk.kpi, gaps, periods),
+                "weight_rows": [
+                    (synth.names.get(p.site, p.site), [f.weights[p.site] for f in synth.fits])
+                    for p in synth.placebos
+                ],
+            }
         charts_.append(
             {
                 "id": f"chart-pilot-{pk.kpi.code.lower()}",
@@ -307,6 +410,7 @@ def _results_context(pilot: Pilot) -> dict:
                 "points": points,
                 "spec": charts.pilot_spec(pk.kpi, points, periods),
                 "result": result,
+                "synthetic": synthetic,
             }
         )
     site_codes = {ps.site_id: f"{ps.site.code} – {ps.site.name}" for ps in pilot.sites}

@@ -26,10 +26,14 @@ def test_demo_pilots(app, session):
         assert wait.ci_high < 0 and wait.target_reached
         assert wait.relative_effect <= -0.2
         assert "target -20% reached" in wait.reading
+        assert wait.leading == "randomization" and wait.randomization.p_value < 0.05
 
         (conv,) = services.pilot_results(session, second)
         assert conv.ci_low < 0 < conv.ci_high and not conv.target_reached
-        assert conv.reading.startswith("No clear effect")
+        # 3 + 3 sites: the randomization test leads and can never reach 5 % (min p = 2/20).
+        assert conv.leading == "randomization" and conv.randomization.min_p == 0.1
+        assert "the smallest p-value this design can ever give is 0.1" in conv.reading
+        assert "Welch's t-test, shown beside:" in conv.reading
 
         assert first.decision.decision == "go"
         assert {e.kind for e in first.package.elements} == {

@@ -106,15 +106,39 @@ def test_means_are_n_weighted_and_sites_weigh_equally():
     assert result.relative_effect == pytest.approx((-7 / 3) / 11)
     assert result.p_value == pytest.approx(ref.pvalue)
     assert result.ci_high < 0
-    assert result.clear_effect
-    assert result.target_reached  # −21 % ≤ −20 % and the interval is below zero
     assert result.n_pilot_sites == 3 and result.n_control_sites == 3
     assert result.completeness == pytest.approx(1.0)
     assert result.customers == sum(s.baseline.sum_n + s.pilot.sum_n for s in sites)
-    assert result.reading.startswith("WAIT fell by 2.3 min (-21%), 95% CI")
-    assert "target -20% reached" in result.reading
+    # Fewer than 10 sites per arm: the randomization test leads, and with 3 + 3 sites its
+    # smallest possible p-value is 2 / C(6, 3) = 0.1, so no effect can be claimed although
+    # Welch's interval is below zero.
+    assert result.leading == "randomization"
+    assert not result.clear_effect and not result.target_reached
+    assert result.reading.startswith("WAIT: estimated change")
+    assert "the smallest p-value this design can ever give is 0.1" in result.reading
+    assert "Placebo-in-space test" in result.reading
+    assert "Welch's t-test, shown beside: -2.3 min, 95% CI" in result.reading
     assert "Caution" not in result.reading
-    assert result.as_api()["target_reached"] is True
+    assert result.as_api()["target_reached"] is False
+
+
+def test_welch_leads_with_ten_sites_per_arm():
+    pilot_d = [-2.0, -3.0, -2.0, -2.5, -1.8, -2.2, -2.9, -2.4, -2.1, -2.6]
+    control_d = [0.5, -0.5, 0.0, 0.2, -0.3, 0.1, 0.4, -0.2, 0.0, 0.3]
+    sites = [site(i, PILOT, (1100, 100), ((11 + d) * 100, 100)) for i, d in enumerate(pilot_d)]
+    sites += [
+        site(20 + i, CONTROL, (1100, 100), ((11 + d) * 100, 100)) for i, d in enumerate(control_d)
+    ]
+    result = summarise(WAIT, sites, PERIODS, target_relative=-0.2)
+    ref = stats.ttest_ind(pilot_d, control_d, equal_var=False)
+    assert result.leading == "welch"
+    assert result.p_value == pytest.approx(ref.pvalue)
+    assert result.clear_effect and result.target_reached
+    assert result.reading.startswith("WAIT fell by 2.4 min (-22%), 95% CI")
+    assert "target -20% reached" in result.reading
+    assert "Placebo-in-space" not in result.reading
+    # the randomization result is still given beside it (C(20, 10) > 100,000: approximate)
+    assert result.randomization.p_value < 0.05 and not result.randomization.exact
 
 
 def test_target_not_reached_when_point_estimate_short_of_target():
@@ -146,8 +170,8 @@ def test_rates_are_pooled_and_read_in_points():
     ci = ref.confidence_interval()
     assert result.effect == pytest.approx(sum(pilot_d) / 3 - sum(control_d) / 3)
     assert (result.ci_low, result.ci_high) == pytest.approx((ci.low, ci.high))
-    assert result.target_reached
-    assert "pts" in result.reading and result.reading.startswith("CONV rose by")
+    assert not result.target_reached  # 3 + 3 sites can never reach 5 %
+    assert "+9.4 pts" in result.reading and result.reading.startswith("CONV: estimated change")
 
 
 def test_interval_including_zero_never_claims_an_effect():
@@ -160,7 +184,8 @@ def test_interval_including_zero_never_claims_an_effect():
     result = summarise(WAIT, sites, PERIODS, target_relative=-0.2)
     assert result.ci_low < 0 < result.ci_high
     assert not result.clear_effect and not result.target_reached
-    assert result.reading.startswith("No clear effect on WAIT")
+    assert result.reading.startswith("WAIT: estimated change")
+    assert "No effect can be claimed" in result.reading
     assert "fell" not in result.reading
     assert "fewer than 3 sites per arm" in result.reading
 

@@ -45,8 +45,8 @@ def _form(**overrides) -> dict:
         "baseline_end": BASELINE_END.isoformat(),
         "pilot_start": PILOT_START.isoformat(),
         "pilot_end": PILOT_END.isoformat(),
-        "pilot_sites": "PIL-1, PIL-2 PIL-3",
-        "control_sites": "CTL-1 CTL-2 CTL-3",
+        "pilot_sites": "PIL-1, PIL-2 PIL-3 PIL-4",
+        "control_sites": "CTL-1 CTL-2 CTL-3 CTL-4",
         "kpi-WAIT": "on",
         "target-WAIT": "-20",
         "improvements": "Prise de rendez-vous: en ligne, 15 jours avant",
@@ -63,7 +63,7 @@ def test_admin_creates_a_pilot_and_sees_its_results(client, world):
     response = client.post("/pilots/new", data=_form())
     assert response.status_code == 302, page(response)
     pilot = world["session"].scalars(select(Pilot)).one()
-    assert pilot.site_ids("pilot") and len(pilot.site_ids("control")) == 3
+    assert pilot.site_ids("pilot") and len(pilot.site_ids("control")) == 4
     assert pilot.kpis[0].target_relative == pytest.approx(-0.2)
     assert pilot.supporting_functions == ["it", "hr"]
     assert pilot.improvements[0].title == "Prise de rendez-vous"
@@ -78,6 +78,32 @@ def test_admin_creates_a_pilot_and_sees_its_results(client, world):
     assert 'data-vl-spec="chart-pilot-wait"' in text
     assert "Show the figures as a table" in text
     assert "Rendez-vous en ligne" in page(client.get("/pilots"))
+
+
+def test_results_show_the_randomization_test_beside_welch_in_both_languages(
+    client, new_client, world
+):
+    login_as(client, world["admin"])
+    pilot = make_pilot(world["admin"])
+    text = page(client.get(f"/pilots/{pilot.id}/results"))
+    rows = re.search(r'data-testid="methods-wait">(.*?)</table>', text, re.S).group(1)
+    assert "Placebo-in-space test" in rows and "(leads: fewer than 10 sites in an arm)" in rows
+    assert "Welch's t-test on the sites' changes" in rows and "(shown beside)" in rows
+    assert "0.029" in rows  # exact p = 2 / C(8, 4), the smallest this design can give
+    note = re.search(r'data-testid="randomization-note">(.*?)</p>', text, re.S).group(1)
+    assert "Smallest possible p-value for this design: 0.029." in note
+    assert "Exact: all 70 reassignments enumerated." in note
+    # a design of 3 + 3 sites can never reach 5 %: the reading says so
+    small = make_pilot(
+        world["admin"], name="Petit", pilot_sites=("PIL-1", "PIL-2", "PIL-3"),
+        control_sites=("CTL-1", "CTL-2", "CTL-3"),
+    )  # fmt: skip
+    text = page(client.get(f"/pilots/{small.id}/results"))
+    assert "the smallest p-value this design can ever give is 0.1, above 5 %" in text
+    french = new_client(language="fr")
+    login_as(french, world["admin"])
+    text = page(french.get(f"/pilots/{pilot.id}/results"))
+    assert "Test placébo dans l’espace" in text and "Test t de Welch" in text
 
 
 @pytest.mark.parametrize(
@@ -227,3 +253,174 @@ def test_pages_render_in_french(new_client, world):
         assert client.get(url).status_code == 200, url
     client.post(f"/pilots/{pilot.id}/decision", data={"decision": "go", "reason": "oui"})
     assert client.get(f"/pilots/{pilot.id}/package").status_code == 200
+
+
+CANDIDATES = "PIL-1 PIL-2 PIL-3 PIL-4 CTL-1 CTL-2 CTL-3 CTL-4"
+
+
+def _hidden(text: str, name: str) -> str:
+    return re.search(rf'name="{name}" type="hidden" value="([^"]*)"', text).group(1)
+
+
+def test_design_drawn_at_random_is_marked_until_an_arm_is_edited(client, world):
+    session = world["session"]
+    login_as(client, world["admin"])
+    drawn = client.post(
+        "/pilots/new",
+        data=_form(
+            pilot_sites="", control_sites="", candidate_sites=CANDIDATES, seed="7", draw="1"
+        ),
+    )
+    text = page(drawn)
+    assert drawn.status_code == 200 and count(session, Pilot) == 0  # a draw saves nothing
+    result = re.search(r'data-testid="draw-result"(.*?)</div>\s*</div>', text, re.S).group(1)
+    assert "Drawn with seed 7." in result
+    pairs = re.findall(r"<tr><td>\d</td><td>([A-Z]+-\d)</td><td>([A-Z]+-\d)</td></tr>", result)
+    assert len(pairs) == 4
+    token = _hidden(text, "draw_record")
+    pilots, controls = [a for a, _b in pairs], [b for _a, b in pairs]
+    saved = client.post(
+        "/pilots/new",
+        data=_form(pilot_sites=" ".join(pilots), control_sites=" ".join(controls),
+                   draw_record=token, seed="7"),
+    )  # fmt: skip
+    assert saved.status_code == 302, page(saved)
+    pilot = session.scalars(select(Pilot)).one()
+    assert pilot.randomized and pilot.randomization_seed == 7
+    assert len(pilot.randomization_pairs) == 4
+    results = page(client.get(f"/pilots/{pilot.id}/results"))
+    assert "Design-based randomization test" in results and "Exact: all 16 reassignments" in results
+    assert "Randomized design" in page(client.get(f"/pilots/{pilot.id}/edit"))
+
+    # Editing an arm removes the mark, with a warning.
+    swapped = " ".join([controls[0], *pilots[1:]])
+    edited = client.post(
+        f"/pilots/{pilot.id}/edit",
+        data=_form(pilot_sites=swapped, control_sites=" ".join([pilots[0], *controls[1:]]),
+                   version=str(pilot.version), stage="design"),
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "no longer marked as randomized" in page(edited)
+    session.expire_all()
+    assert session.get(Pilot, pilot.id).randomized is False
+    assert "Placebo-in-space test" in page(client.get(f"/pilots/{pilot.id}/results"))
+
+
+def test_a_forged_draw_does_not_mark_the_design(client, world):
+    login_as(client, world["admin"])
+    response = client.post("/pilots/new", data=_form(draw_record="forged.token"))
+    assert response.status_code == 302
+    assert world["session"].scalars(select(Pilot)).one().randomized is False
+
+
+@pytest.mark.parametrize(
+    ("overrides", "english", "french"),
+    [
+        ({"candidate_sites": "PIL-1 PIL-2 CTL-1"},
+         "Give at least 4 candidate sites: the draw needs 2 pairs or more (you gave 3).",
+         "Indiquez au moins 4 sites candidats"),
+        ({"seed": "abc"}, "The seed is a whole number from 0 to 2,147,483,647.",
+         "La graine est un nombre entier"),
+        ({"baseline_start": "2001-01-01", "baseline_end": "2001-02-01"},
+         "No measurement of WAIT at the candidate sites over the baseline period",
+         "Aucune mesure de WAIT"),
+    ],
+)  # fmt: skip
+def test_draw_bad_input_is_shown_in_both_languages_and_nothing_saved(
+    client, new_client, world, overrides, english, french
+):
+    data = _form(pilot_sites="", control_sites="", candidate_sites=CANDIDATES, draw="1")
+    data.update(overrides)
+    login_as(client, world["admin"])
+    response = client.post("/pilots/new", data=data)
+    assert response.status_code == 422 and english in page(response)
+    fr = new_client(language="fr")
+    login_as(fr, world["admin"])
+    response = fr.post("/pilots/new", data=data)
+    assert response.status_code == 422 and french in page(response)
+    assert count(world["session"], Pilot) == 0
+
+
+def test_results_of_one_pilot_site_show_its_synthetic_twin(client, world):
+    login_as(client, world["admin"])
+    pilot = make_pilot(world["admin"], name="Un site", pilot_sites=("PIL-1",),
+                       control_sites=("CTL-1", "CTL-2", "CTL-3", "CTL-4", "OTH-1"))  # fmt: skip
+    text = page(client.get(f"/pilots/{pilot.id}/results"))
+    section = re.search(r'data-testid="synthetic-wait"(.*?)</section>', text, re.S).group(1)
+    assert 'data-vl-spec="chart-twin-wait"' in section
+    assert 'data-vl-spec="chart-placebo-wait"' in section
+    weights = re.search(r'data-testid="synthetic-weights">(.*?)</table>', section, re.S).group(1)
+    for donor in ("CTL-1", "CTL-2", "CTL-3", "CTL-4", "OTH-1"):
+        assert f'<th scope="row">{donor}</th>' in weights
+    assert "Pre-period fit (RMSPE)" in weights
+    assert "0.167" in section  # placebo p = 1 / 6
+    assert "Placebo (control site)" in section
+
+
+def _power_args(pilots, controls, **extra):
+    from datetime import timedelta
+
+    args = {
+        "pilot_sites": pilots,
+        "control_sites": controls,
+        # a design made once the measured weeks are history: 4 weeks of baseline, 1 of pilot
+        "baseline_start": PILOT_START.isoformat(),
+        "baseline_end": PILOT_END.isoformat(),
+        "pilot_start": (PILOT_END + timedelta(days=1)).isoformat(),
+        "pilot_end": (PILOT_END + timedelta(days=7)).isoformat(),
+        "kpi-WAIT": "on",
+    }
+    args.update(extra)
+    return args
+
+
+def test_power_panel_says_what_the_arms_can_prove(client, new_client, world):
+    login_as(client, world["admin"])
+    small = page(client.get("/pilots/power", query_string=_power_args("PIL-1 PIL-2 PIL-3",
+                                                                       "CTL-1 CTL-2 CTL-3")))  # fmt: skip
+    panel = re.search(r'data-testid="power-randomization-wait">(.*?)</p>', small, re.S).group(1)
+    assert (
+        "This design can never reach 5 %: the smallest p-value 3 pilot and 3 control sites "
+        "can give is 0.100." in " ".join(panel.split())
+    )
+    big = page(client.get("/pilots/power", query_string=_power_args("PIL-1 PIL-2 PIL-3 PIL-4",
+                                                                     "CTL-1 CTL-2 CTL-3 CTL-4")))  # fmt: skip
+    panel = " ".join(
+        re.search(r'data-testid="power-randomization-wait">(.*?)</p>', big, re.S).group(1).split()
+    )
+    assert "the smallest p-value these arms can give is 0.029, so the design can reach 5 %" in panel
+    assert "Its smallest detectable effect (80% power) is" in panel
+    assert "500 draws over 4 past windows" in panel
+    fr = new_client(language="fr")
+    login_as(fr, world["admin"])
+    small = page(fr.get("/pilots/power", query_string=_power_args("PIL-1 PIL-2 PIL-3",
+                                                                   "CTL-1 CTL-2 CTL-3")))  # fmt: skip
+    assert "ne peut jamais atteindre 5" in small
+
+
+def test_a_design_that_cannot_reach_five_percent_starts_only_with_a_reason(
+    client, new_client, world
+):
+    session = world["session"]
+    pilot = make_pilot(world["admin"], name="Trois sites", pilot_sites=("PIL-1", "PIL-2", "PIL-3"),
+                       control_sites=("CTL-1", "CTL-2", "CTL-3"))  # fmt: skip
+    data = _form(name="Trois sites", pilot_sites="PIL-1 PIL-2 PIL-3",
+                 control_sites="CTL-1 CTL-2 CTL-3", version=str(pilot.version), stage="running")  # fmt: skip
+    login_as(client, world["admin"])
+    refused = client.post(f"/pilots/{pilot.id}/edit", data=data)
+    assert refused.status_code == 422
+    assert "This design can never reach 5 %: its smallest possible p-value is 0.100." in page(
+        refused
+    )
+    fr = new_client(language="fr")
+    login_as(fr, world["admin"])
+    refused = fr.post(f"/pilots/{pilot.id}/edit", data=data)
+    assert refused.status_code == 422 and "ne peut jamais atteindre 5" in page(refused)
+    session.expire_all()
+    assert session.get(Pilot, pilot.id).stage == "design"
+    data["start_reason"] = "Essai qualitatif : trois agences seulement étaient prêtes."
+    saved = client.post(f"/pilots/{pilot.id}/edit", data=data)
+    assert saved.status_code == 302, page(saved)
+    session.expire_all()
+    started = session.get(Pilot, pilot.id)
+    assert started.stage == "running" and started.start_reason.startswith("Essai qualitatif")
