@@ -2,7 +2,7 @@
 for starting a design that can never reach 5 %
 
 Revision ID: d4a8e6f1b2c9
-Revises: c3e7a91d4b60
+Revises: d4f2a8c1e7b3
 Create Date: 2026-12-06 14:10:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd4a8e6f1b2c9'
-down_revision = 'c3e7a91d4b60'
+down_revision = 'd4f2a8c1e7b3'
 branch_labels = None
 depends_on = None
 

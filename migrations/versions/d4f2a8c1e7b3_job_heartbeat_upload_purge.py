@@ -9,7 +9,7 @@
   UPLOAD_RETENTION_DAYS after its import ended).
 
 Revision ID: d4f2a8c1e7b3
-Revises: c3e7a91d4b60
+Revises: d4f81b2c9e37
 Create Date: 2026-12-06 14:00:00.000000
 
 """
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd4f2a8c1e7b3'
-down_revision = 'c3e7a91d4b60'
+down_revision = 'd4f81b2c9e37'
 branch_labels = None
 depends_on = None
 
