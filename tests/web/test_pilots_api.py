@@ -182,11 +182,11 @@ def test_randomized_pilot_draws_matched_pairs_and_swaps_within_them(client, sess
     [
         ({"candidate_sites": ["PIL-1", "PIL-2", "CTL-1"]}, "candidate_sites",
          "Give at least 4 candidate sites: the draw needs 2 pairs or more (you gave 3)."),
-        ({"candidate_sites": "PIL-1 PIL-2"}, "candidate_sites", "A list of site codes."),
+        ({"candidate_sites": "PIL-1 PIL-2"}, "candidate_sites", "A list is expected."),
         ({"pilot_sites": ["PIL-1"]}, "candidate_sites",
          "To draw the arms at random, give candidate_sites instead of pilot_sites and "
          "control_sites."),
-        ({"seed": "abc"}, "seed", "The seed is a whole number from 0 to 2,147,483,647."),
+        ({"seed": "abc"}, "seed", "A whole number is expected."),
         ({"baseline_start": "2001-01-01", "baseline_end": "2001-02-01"}, "baseline_start",
          "No measurement of WAIT at the candidate sites over the baseline period: the pairs "
          "cannot be matched on their baseline level."),
