@@ -72,6 +72,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (reports_bp, impact_bp, exports_bp):
         app.register_blueprint(blueprint)
 
+    from programme.home.views import bp as home_bp
+
+    app.register_blueprint(home_bp)
+
     from programme.web.errors import register_error_handlers
     from programme.web.layout import register_layout
     from programme.web.security import register_security_headers
@@ -95,4 +99,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from programme.reports.cli import register_cli as reports_cli
 
     reports_cli(app)
+
+    from programme.home.cli import register_cli as home_cli
+
+    home_cli(app)
     return app
