@@ -22,12 +22,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     INSTANCE.mkdir(parents=True, exist_ok=True)
 
     from programme import models  # noqa: F401  (every model registered on the metadata)
-    from programme.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from programme.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    mail.init_app(app)
 
     from programme.web.i18n import select_locale, select_timezone
 

@@ -168,10 +168,10 @@ class RunReport:
 
 
 def _connection(app: Flask):
-    from flask_mailman import Mail
+    from programme.extensions import mail
 
     cfg = app.config
-    return Mail().get_connection(
+    return mail.get_connection(
         backend=cfg.get("MAIL_BACKEND") or "smtp",
         host=cfg.get("MAIL_SERVER"),
         port=cfg.get("MAIL_PORT"),

@@ -12,6 +12,8 @@ from programme.audit import Audited
 from programme.database import Base, TimestampMixin, utcnow
 
 FREQUENCIES = {"daily": _l("Every day"), "weekly": _l("Every Monday")}
+# The same inside a sentence ("Digest saved: every Monday at 7:00").
+FREQUENCY_PHRASES = {"daily": _l("every day"), "weekly": _l("every Monday")}
 
 
 class DigestPreference(Audited, TimestampMixin, Base):
@@ -32,6 +34,10 @@ class DigestPreference(Audited, TimestampMixin, Base):
     @property
     def frequency_label(self) -> str:
         return str(FREQUENCIES.get(self.frequency, self.frequency))
+
+    @property
+    def frequency_phrase(self) -> str:
+        return str(FREQUENCY_PHRASES.get(self.frequency, self.frequency))
 
 
 class DigestSent(Base):

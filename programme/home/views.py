@@ -97,7 +97,7 @@ def digest_save():
         flash(
             _(
                 "Digest saved: %(frequency)s at %(hour)d:00 (%(zone)s).",
-                frequency=pref.frequency_label.lower(),
+                frequency=pref.frequency_phrase,
                 hour=pref.hour,
                 zone=pref.time_zone,
             ),

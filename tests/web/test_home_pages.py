@@ -259,3 +259,74 @@ def test_home_in_french(client, coach_world):
     text = page(french.get("/"))
     assert "Ce qui vous attend aujourd’hui" in text
     assert "Visite en retard à " + coach_world["late"].code in text
+
+
+# --- the digest preferences on the account page ------------------------------------------------
+
+
+def test_account_page_offers_the_digest_and_says_when_smtp_is_missing(client, session):
+    from programme.home.models import DigestPreference
+    from tests.web.helpers import count
+
+    user = make_user("coach")
+    login_as(client, user)
+    text = page(client.get("/account"))
+    assert "E-mail digest" in text
+    assert "E-mail is not set up on this server yet" in text
+    response = client.post(
+        "/account/digest", data={"frequency": "weekly", "hour": "8", "time_zone": "Europe/Paris"}
+    )
+    assert response.status_code == 302
+    assert count(session, DigestPreference) == 1
+    text = page(client.get(response.headers["Location"]))
+    assert "Digest saved: every Monday at 8:00 (Europe/Paris)." in text
+    assert "Currently: every Monday at 8:00 (Europe/Paris)." in text
+    # Opting out removes the preference.
+    client.post("/account/digest", data={"frequency": "off", "hour": "", "time_zone": ""})
+    assert count(session, DigestPreference) == 0
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        (
+            {"frequency": "daily", "hour": "24", "time_zone": "Europe/Paris"},
+            "Choose an hour between 0 and 23.",
+        ),
+        (
+            {"frequency": "daily", "hour": "", "time_zone": "Europe/Paris"},
+            "Choose an hour between 0 and 23.",
+        ),
+        (
+            {"frequency": "daily", "hour": "7", "time_zone": "Mars/Olympus"},
+            "Unknown time zone “Mars/Olympus”",
+        ),
+        (
+            {"frequency": "sometimes", "hour": "7", "time_zone": "UTC"},
+            "Choose every day, every Monday or no e-mail.",
+        ),
+    ],
+)
+def test_bad_digest_preferences_get_422_a_clear_message_and_nothing_saved(
+    client, session, form, message
+):
+    from programme.home.models import DigestPreference
+    from tests.web.helpers import count
+
+    login_as(client, make_user("site_manager"))
+    response = client.post("/account/digest", data=form)
+    assert response.status_code == 422
+    text = page(response)
+    assert message in text
+    assert 'aria-invalid="true"' in text or "frequency-error" in text
+    assert count(session, DigestPreference) == 0
+
+
+def test_account_page_does_not_warn_when_smtp_is_configured(client, session, app):
+    app.config["MAIL_SERVER"] = "smtp.example.org"
+    try:
+        login_as(client, make_user("admin"))
+        text = page(client.get("/account"))
+    finally:
+        app.config["MAIL_SERVER"] = None
+    assert "E-mail digest" in text and "not set up" not in text
