@@ -51,7 +51,7 @@ def digest_context(values: dict | None = None, errors: dict | None = None) -> di
     return {
         "digest": {
             "pref": pref,
-            "values": values,
+            "form": values,
             "errors": errors or {},
             "mail_configured": digests.mail_configured(current_app),
             "frequencies": FREQUENCIES,

@@ -281,6 +281,10 @@ def test_account_page_offers_the_digest_and_says_when_smtp_is_missing(client, se
     text = page(client.get(response.headers["Location"]))
     assert "Digest saved: every Monday at 8:00 (Europe/Paris)." in text
     assert "Currently: every Monday at 8:00 (Europe/Paris)." in text
+    # The form shows the saved choice.
+    assert re.search(r'value="weekly"\s+checked', text)
+    assert 'name="hour" min="0" max="23" step="1" inputmode="numeric" value="8"' in text
+    assert 'value="Europe/Paris"' in text
     # Opting out removes the preference.
     client.post("/account/digest", data={"frequency": "off", "hour": "", "time_zone": ""})
     assert count(session, DigestPreference) == 0
@@ -319,6 +323,8 @@ def test_bad_digest_preferences_get_422_a_clear_message_and_nothing_saved(
     text = page(response)
     assert message in text
     assert 'aria-invalid="true"' in text or "frequency-error" in text
+    # What was typed stays in the form.
+    assert f'value="{form["time_zone"]}"' in text
     assert count(session, DigestPreference) == 0
 
 
