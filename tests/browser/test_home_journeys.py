@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import pytest
 from playwright.sync_api import expect
 
 from programme.deployment.models import Visit
 from programme.extensions import db
+from programme.jobs.models import Job
 from tests.browser.support import check_page, save_screenshot
 from tests.deployment_factories import assign, make_coach, make_package, make_sites, make_wave
 from tests.diagnostics_factories import make_campaign, make_observation
@@ -185,3 +187,38 @@ def test_digest_preference_on_the_account_page(app, open_page):
     )
     check_page(page, "mobile")
     save_screenshot(page, "account-digest-mobile")
+
+
+@pytest.mark.parametrize("role", ["admin", "pilot_team", "executive", "site_manager"])
+def test_every_home_fits_a_phone(app, open_page, role):
+    """The other homes, with something on them: wave alerts (a site past go-live below
+    80 %), a pilot awaiting its decision, a failed job."""
+    with app.app_context():
+        package = make_package(2)
+        (site,) = make_sites(1, prefix="FIT")
+        make_wave(
+            package, [site], start=TODAY - timedelta(days=60), go_live=TODAY - timedelta(days=5)
+        )
+        db.session.add(
+            Job(kind="kpi_import", status="failed", error="ValueError: fichier illisible")
+        )
+        db.session.commit()
+        if role == "pilot_team":
+            from programme.pilots.models import Pilot
+            from tests.pilot_factories import make_pilot, measured_sites
+
+            admin = make_user("admin")
+            measured_sites(admin)
+            pilot = make_pilot(admin)
+            db.session.get(Pilot, pilot.id).stage = "evaluating"
+            db.session.commit()
+        extra = {"site_id": site.id} if role == "site_manager" else {}
+        email = make_user(role, language="en", **extra).email
+        db.session.remove()
+
+    page = open_page("mobile")
+    _log_in(page, email)
+    if role != "executive":
+        assert page.locator(".today-line").count() >= 1
+    check_page(page, "mobile")
+    save_screenshot(page, f"home-{role}-mobile")
