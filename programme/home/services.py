@@ -211,7 +211,9 @@ def coach_sites(session: Session, user, today: date) -> list[CoachSite]:
             due = last_on + timedelta(days=VISIT_CADENCE_DAYS)
         else:
             due = a.start_on
-        late = (total or 0) - int(done or 0) if today > a.wave.go_live else 0
+        # Items still not in place after go-live, while the coach accompanies the site.
+        running = a.end_on >= today
+        late = (total or 0) - int(done or 0) if running and today > a.wave.go_live else 0
         result.append(
             CoachSite(
                 assignment=a,

@@ -336,3 +336,15 @@ def test_account_page_does_not_warn_when_smtp_is_configured(client, session, app
     finally:
         app.config["MAIL_SERVER"] = None
     assert "E-mail digest" in text and "not set up" not in text
+
+
+def test_a_long_list_shows_ten_lines_and_folds_the_rest(client, session):
+    admin = make_user("admin")
+    for n in range(13):
+        db.session.add(Job(kind="kpi_import", status="failed", error=f"ValueError: fichier {n}"))
+    db.session.commit()
+    login_as(client, admin)
+    text = page(client.get("/"))
+    assert len(_today_lines(text)) == 10
+    assert "<summary>3 more</summary>" in text
+    assert text.count('class="today-line') == 13
