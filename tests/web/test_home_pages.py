@@ -347,4 +347,4 @@ def test_a_long_list_shows_ten_lines_and_folds_the_rest(client, session):
     text = page(client.get("/"))
     assert len(_today_lines(text)) == 10
     assert "<summary>3 more</summary>" in text
-    assert text.count('class="today-line') == 13
+    assert text.count('class="today-line today-rank') == 13
