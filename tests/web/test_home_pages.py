@@ -348,3 +348,39 @@ def test_a_long_list_shows_ten_lines_and_folds_the_rest(client, session):
     assert len(_today_lines(text)) == 10
     assert "<summary>3 more</summary>" in text
     assert text.count('class="today-line today-rank') == 13
+
+
+def _home_statements(client, user) -> int:
+    from tests.sql_plans import captured_statements
+
+    login_as(client, user)
+    with captured_statements(db.engine) as statements:
+        assert client.get("/").status_code == 200
+    return len(statements)
+
+
+@pytest.mark.parametrize("role", ["coach", "site_manager", "admin"])
+def test_the_home_runs_as_many_queries_for_ten_sites_as_for_two(client, session, role):
+    """Aggregated in SQL: no query per site (N+1)."""
+    counts = []
+    for n in (2, 10):
+        package = make_package(3)
+        sites = make_sites(n, prefix=f"N{n}")
+        start = TODAY - timedelta(days=40)
+        wave = make_wave(package, sites, start=start, go_live=TODAY - timedelta(days=3))
+        coach_user = make_user("coach")
+        coach = make_coach(user=coach_user, capacity=12, secondment_end=None)
+        for k, site in enumerate(sites):
+            assign(wave, site, coach, start=start, end=TODAY + timedelta(days=20))
+            _visit(wave, site, coach, TODAY - timedelta(days=5 + 3 * k))
+        user = {
+            "coach": coach_user,
+            "site_manager": make_user("site_manager", region_id=sites[0].region_id),
+            "admin": make_user("admin"),
+        }[role]
+        counts.append(_home_statements(client, user))
+        # The next round starts from an empty programme.
+        from tests.conftest import _clean
+
+        _clean(client.application)
+    assert counts[0] == counts[1], counts
