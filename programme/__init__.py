@@ -26,12 +26,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_request_logging(app)  # first: its timer starts before any other before_request
 
     from programme import models  # noqa: F401  (every model registered on the metadata)
-    from programme.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from programme.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    mail.init_app(app)
 
     from programme.web.i18n import select_locale, select_timezone
 
@@ -76,6 +77,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (reports_bp, impact_bp, exports_bp):
         app.register_blueprint(blueprint)
 
+    from programme.home.views import bp as home_bp
+
+    app.register_blueprint(home_bp)
+
     from programme.web.errors import register_error_handlers
     from programme.web.layout import register_layout
     from programme.web.security import register_security_headers
@@ -99,4 +104,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from programme.reports.cli import register_cli as reports_cli
 
     reports_cli(app)
+
+    from programme.home.cli import register_cli as home_cli
+
+    home_cli(app)
     return app

@@ -90,6 +90,18 @@ class Config:
         # Deployment impact on the executive home after a data change: "thread" serves the
         # previous figures (labelled stale) and recomputes them in the background; "inline"
         # recomputes synchronously (tests, for determinism).
+        # E-mail digests (programme/home/digests.py) through SMTP; unset MAIL_SERVER = no
+        # e-mail (the account page says so). BASE_URL: the absolute links of the digests
+        # (the CLI has no request to take the host from), e.g. https://programme.example.org.
+        self.MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+        self.MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
+        self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+        self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+        self.MAIL_USE_TLS = _flag("MAIL_USE_TLS")
+        self.MAIL_USE_SSL = _flag("MAIL_USE_SSL")
+        self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "programme@localhost")
+        self.MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", 20))
+        self.BASE_URL = os.environ.get("BASE_URL") or None
         self.IMPACT_REFRESH = os.environ.get(
             "IMPACT_REFRESH", "inline" if self.TESTING else "thread"
         )

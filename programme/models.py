@@ -25,6 +25,7 @@ from programme.diagnostics.models import (  # noqa: F401
     SurveyScore,
     Verbatim,
 )
+from programme.home.models import DigestPreference, DigestSent  # noqa: F401
 from programme.jobs.models import Job  # noqa: F401
 from programme.kpis.models import (  # noqa: F401
     ImportMapping,

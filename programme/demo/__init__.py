@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from programme.auth import services as accounts
 from programme.auth.models import User
 from programme.demo.deployment import seed_deployment
-from programme.demo.diagnostics import seed_diagnostics
+from programme.demo.diagnostics import seed_campaign_in_progress, seed_diagnostics
 from programme.demo.kpis import seed_measurements
 from programme.demo.network import seed_network
 from programme.demo.pilots import seed_pilots
@@ -38,7 +38,7 @@ DEMO_ACCOUNTS = (
         "manager@demo.programme.fr",
         "site_manager",
         "Nicolas Directeur d'agence",
-        site_code="ARA-001",
+        site_code="GES-010",
     ),
     DemoAccount(
         "region@demo.programme.fr",
@@ -77,6 +77,7 @@ def seed_demo(session: Session, password: str) -> dict:
     report = {"sites": seed_network(session), "accounts": seed_accounts(session, password)}
     session.flush()
     report["diagnostics"] = seed_diagnostics(session)
+    report["campaign_in_progress"] = seed_campaign_in_progress(session)
     report["measurements"] = seed_measurements(session)
     report["pilots"] = seed_pilots(session)
     report["deployment"] = seed_deployment(session)

@@ -1,5 +1,5 @@
 """Demo deployment: the first demo pilot's package rolled out in 4 waves over 100 sites by 8
-coaches, with a year of visits and progress. Wave 1 is closed and sustained, wave 2 is
+coaches (the sites of programme/demo/plan.py), with a year of visits and progress. Wave 1 is closed and sustained, wave 2 is
 behind (past go-live, several sites below 80 %), wave 3 is ahead of plan, wave 4 is being
 prepared (its managers ask to go earlier); one coach, Marc, carries 6 sites for a capacity
 of 4. Dates are relative to today. Bulk Core inserts keep it fast; idempotent (nothing is
@@ -17,6 +17,8 @@ from programme.audit import record_event
 from programme.auth.models import User
 from programme.database import utcnow
 from programme.demo.pilots import FIRST
+from programme.demo.plan import WAVES
+from programme.demo.plan import wave_sites as plan_sites
 from programme.deployment.models import (
     DEFAULT_MILESTONES,
     Assignment,
@@ -31,7 +33,7 @@ from programme.deployment.models import (
     WaveSite,
     coach_region,
 )
-from programme.network.models import Person, Region, Site
+from programme.network.models import Person
 from programme.pilots.models import Package, PackageElement, Pilot
 
 COACHES = (
@@ -45,13 +47,6 @@ COACHES = (
     ("Marc Dubois", None),  # the overloaded one
 )
 MODULES = ("Conduite du changement", "Posture de coach terrain", "Animation managériale")
-# (name, start, go-live relative to today in days, status, share of sites, level of progress)
-WAVES = (
-    ("Vague 1 — sites pionniers", -330, -270, "closed", 30),
-    ("Vague 2 — Nord et Est", -120, -30, "stabilising", 25),
-    ("Vague 3 — Ouest", -28, 40, "deploying", 25),
-    ("Vague 4 — Sud", 60, 120, "preparing", 20),
-)
 STATES = ("not_started", "in_progress", "in_place", "sustained")
 
 
@@ -70,14 +65,9 @@ def seed_deployment(session: Session, today: date | None = None) -> dict:
             .order_by(PackageElement.id)
         )
     )
-    sites = list(
-        session.execute(
-            select(Site.id, Site.region_id)
-            .join(Region, Region.id == Site.region_id)
-            .where(Site.type.in_(("branch", "shop")))
-            .order_by(Region.name, Site.code)
-        ).all()
-    )[:100]
+    # The plan's sites (programme/demo/plan.py): the measurements carry the package's
+    # effect from each of these sites' go-live.
+    sites = [(site_id, region_id) for site_id, region_id, _code in plan_sites(session)]
     if not elements or len(sites) < 40:
         return {"created": 0}
     today = today or date.today()

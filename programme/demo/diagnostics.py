@@ -385,3 +385,98 @@ def seed_diagnostics(session: Session) -> dict:
         "findings": len(rows),
         "complete": cover.complete,
     }
+
+
+# --- a campaign in progress, for the diagnostician to carry on --------------------------------
+
+CAMPAIGN_IN_PROGRESS = "Diagnostic in situ — Bretagne et Grand Est"
+IN_PROGRESS_REGIONS = ("Bretagne", "Grand Est")
+IN_PROGRESS_SITES = ("BRE-001", "BRE-003", "BRE-004", "BRE-012", "GES-010", "GES-012")
+# (site, days before today, findings: (step, cause, outcome, severity, occurrences, text))
+IN_PROGRESS_SESSIONS = (
+    (
+        "BRE-001",
+        12,
+        [
+            ("waiting", "ergonomic", "degraded", 3, 6, "Aucun affichage du temps d'attente"),
+            ("first_contact", "relational", "drop_off", 3, 2, "Client reparti sans être accueilli"),
+            ("payment", "technical", "degraded", 2, 3, "Terminal de paiement hors service"),
+        ],
+    ),
+    (
+        "BRE-003",
+        8,
+        [
+            ("advice_sale", "commercial", "degraded", 2, 4, "Offre présentée avant le besoin"),
+            ("waiting", "ergonomic", "degraded", 2, 5, "File unique pour tous les motifs"),
+        ],
+    ),
+    (
+        "GES-010",
+        5,
+        [
+            ("needs_discovery", "relational", "degraded", 3, 5, "Découverte du besoin écourtée"),
+            ("follow_up", "commercial", "drop_off", 2, 2, "Rappel promis jamais fait"),
+        ],
+    ),
+    ("BRE-004", 1, []),  # observed yesterday, findings still to record
+)
+
+
+def seed_campaign_in_progress(session: Session, today: date | None = None) -> dict:
+    """A campaign that started three weeks ago and runs three more, led by the demo
+    diagnostician: four sessions so far (the last one without findings yet), and the
+    phone channel still to observe, so the diagnostician has something to do today.
+    Idempotent (skipped by name)."""
+    if session.scalar(select(Campaign.id).where(Campaign.name == CAMPAIGN_IN_PROGRESS)):
+        return {"created": 0}
+    sites = {
+        s.code: s
+        for s in session.scalars(select(Site).where(Site.code.in_(list(IN_PROGRESS_SITES))))
+    }
+    lead = session.scalar(select(User).where(User.role == "diagnostician").order_by(User.id))
+    if len(sites) != len(IN_PROGRESS_SITES) or lead is None:
+        return {"created": 0}
+    today = today or date.today()
+    campaign = Campaign(
+        name=CAMPAIGN_IN_PROGRESS,
+        start_date=today - timedelta(days=21),
+        end_date=today + timedelta(days=21),
+        lead_id=lead.id,
+        scope_site_types=["branch", "shop"],
+        scope_channels=["in_person", "phone"],
+        journey_steps=list(JOURNEY_STEPS),
+    )
+    campaign.regions = list(
+        session.scalars(select(Region).where(Region.name.in_(IN_PROGRESS_REGIONS)))
+    )
+    campaign.sites = [sites[code] for code in IN_PROGRESS_SITES]
+    session.add(campaign)
+    for code, days_ago, findings in IN_PROGRESS_SESSIONS:
+        observation = ObservationSession(
+            campaign=campaign,
+            site_id=sites[code].id,
+            observer_id=lead.id,
+            observed_on=today - timedelta(days=days_ago),
+            start_time=time(10, 0),
+            end_time=time(12, 0),
+            channel="in_person",
+            interactions=24,
+        )
+        for position, (step, cause, outcome, severity, occurrences, text) in enumerate(
+            findings, start=1
+        ):
+            observation.findings.append(
+                Finding(
+                    position=position,
+                    journey_step=step,
+                    description=text,
+                    outcome=outcome,
+                    cause=cause,
+                    severity=severity,
+                    occurrences=occurrences,
+                )
+            )
+        session.add(observation)
+    session.flush()
+    return {"created": 1, "sessions": len(IN_PROGRESS_SESSIONS)}

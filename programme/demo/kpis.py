@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from programme.auth.models import User
+from programme.demo.plan import FIRST_PILOT_SITES, go_lives
 from programme.kpis.intake import ingest, records_frame
 from programme.kpis.models import Measurement
 from programme.kpis.services import assign_site, ensure_default_kpis
@@ -25,8 +26,10 @@ PILOT_SITES = ("IDF-001", "IDF-002", "ARA-001", "CC-LIL")
 WAIT_BY_WEEKDAY = np.array([1.25, 0.95, 0.9, 0.95, 1.05, 1.4, 0.6])
 VOLUME_BY_WEEKDAY = np.array([1.2, 1.0, 0.95, 1.0, 1.1, 1.3, 0.4])
 # The first demo pilot's planted improvement: waiting time −25 % at its four pilot sites
-# during its 12-week pilot period (see programme/demo/pilots.py); nothing elsewhere.
-PLANTED_SITES = ("IDF-001", "IDF-002", "ARA-001", "ARA-002")
+# during its 12-week pilot period (see programme/demo/pilots.py), and the same −25 % at
+# every site its package was deployed to, from the site's go-live (programme/demo/plan.py):
+# the pilot and the roll-out tell one story.
+PLANTED_SITES = FIRST_PILOT_SITES
 PLANTED_FACTOR = 0.75
 PILOT_WEEKS = 12
 
@@ -41,7 +44,11 @@ def demo_periods(end: date) -> tuple[date, date, date, date]:
     return baseline_start, baseline_end, pilot_start, pilot_end
 
 
-def _frames(sites: list[tuple[str, str]], end: date) -> list[pd.DataFrame]:
+def _frames(
+    sites: list[tuple[str, str]], end: date, deployed: dict[str, date] | None = None
+) -> list[pd.DataFrame]:
+    """`deployed`: site code → go-live of its wave (the package's effect from then on)."""
+    deployed = deployed or {}
     rnd = np.random.default_rng(20261123)
     days = pd.date_range(end - timedelta(days=DAYS - 1), end, freq="D")
     weekday = days.day_of_week.to_numpy()
@@ -64,6 +71,8 @@ def _frames(sites: list[tuple[str, str]], end: date) -> list[pd.DataFrame]:
         )
         if code in PLANTED_SITES:
             wait = np.where(in_pilot, wait * PLANTED_FACTOR, wait)
+        elif code in deployed:
+            wait = np.where(days >= pd.Timestamp(deployed[code]), wait * PLANTED_FACTOR, wait)
         conv = np.clip(
             0.22 + 0.04 * trend - 0.02 * (weekday == 5) + rnd.normal(0, 0.03, len(days)), 0, 1
         )
@@ -107,7 +116,8 @@ def seed_measurements(session: Session) -> dict:
         return {"created": 0, "corrected": 0}
     sites = session.execute(select(Site.code, Site.type).order_by(Site.code)).all()
     end = date.today() - timedelta(days=1)
-    frame = pd.concat(_frames(list(sites), end), ignore_index=True)
+    deployed = go_lives(session, end + timedelta(days=1))  # the deployment seed's "today"
+    frame = pd.concat(_frames(list(sites), end, deployed), ignore_index=True)
     frame.insert(0, "line", np.arange(2, len(frame) + 2))
     chunks = (frame.iloc[i : i + 100_000] for i in range(0, len(frame), 100_000))
     created = ingest(session, admin, chunks, default_source=SOURCE, label="seed-demo").created

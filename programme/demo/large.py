@@ -105,7 +105,7 @@ SECOND_PILOT = "Conseil augmenté — réseau"
 PACKAGE_NAME = "Accueil au flux — paquet réseau"
 CAMPAIGN = "Diagnostic réseau — sites témoins"
 
-# Twelve regions: the demo's eight (so the demo accounts find Bretagne and ARA-001) and four more.
+# Twelve regions: the demo's eight (so the demo accounts find Bretagne and GES-010) and four more.
 EXTRA_REGIONS = {
     "Normandie": ("NOR", ["Rouen", "Caen", "Le Havre", "Cherbourg", "Évreux", "Alençon",
                           "Dieppe", "Lisieux", "Saint-Lô", "Fécamp"]),

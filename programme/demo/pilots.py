@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from programme.auth.models import User
 from programme.demo.kpis import PLANTED_SITES, demo_periods
+from programme.demo.plan import FIRST_CONTROL_SITES
 from programme.kpis.models import Kpi, Measurement
 from programme.pilots import services
 from programme.pilots.models import Pilot
@@ -79,12 +80,7 @@ def seed_pilots(session: Session) -> dict:
             pilot_start=pilot_start,
             pilot_end=pilot_end,
             pilot_sites=list(PLANTED_SITES),
-            control_sites=[
-                "IDF-004",
-                "IDF-007",
-                "ARA-003",
-                "ARA-011",
-            ],  # baselines close to the pilots'
+            control_sites=list(FIRST_CONTROL_SITES),
             kpis=[("WAIT", -0.2), ("CSAT", 0.05)],
             improvements=[
                 ("Accueil au flux", "Un conseiller oriente chaque client dès l'entrée."),

@@ -20,6 +20,9 @@ bp = Blueprint("web", __name__)
 @bp.get("/")
 @require("view_home")
 def home():
+    """The role's home: what needs the person today (programme/home), then the network."""
+    from programme.home import services as home_services
+
     extras = {}
     if current_user.role == "executive":
         # Whole network: the summary and campaigns come cached (plain data), and the
@@ -32,26 +35,25 @@ def home():
         extras["recent_campaigns"] = lambda limit=5: campaigns[:limit]
     else:
         summary = network_queries.network_summary(db.session, current_user)
+        extras["recent_campaigns"] = lambda limit=5: home_services.visible_campaigns(
+            db.session, current_user, limit
+        )
     my_sites = []
     if current_user.role == "site_manager":
         my_sites = network_queries.visible_sites(db.session, current_user, limit=50)
-    coach_sites = []
-    if current_user.role == "coach":
-        from programme.deployment.services import coach_home_sites
-
-        coach_sites = coach_home_sites(db.session, current_user)
     glance = {}
     if current_user.role == "executive":
         # The executive's home is the programme at a glance (the same partials as /reports/).
         from programme.reports.services import dashboard
 
         glance = dashboard(db.session, current_user, None, date.today())
+    today = home_services.today(db.session, current_user, date.today())
     return render(
         f"home/{current_user.role}.html",
         summary=summary,
         site_types=SITE_TYPES,
         my_sites=my_sites,
-        coach_sites=coach_sites,
+        **today,
         **glance,
         **extras,
     )

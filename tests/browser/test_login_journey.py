@@ -70,7 +70,7 @@ def test_login_lands_on_the_role_home(app, open_page, role, viewport):
     assert page.locator("h1").inner_text().strip() == HOME_HEADINGS[role]
     assert page.locator("html").get_attribute("lang") == "en"
     if role == "site_manager":
-        assert page.locator("main table").get_by_text("Agence de Lyon Part-Dieu").is_visible()
+        assert page.locator("main .my-sites").get_by_text("Agence de Lyon Part-Dieu").is_visible()
     check_accessibility(page)
     if viewport == "mobile":
         assert_no_horizontal_overflow(page)

@@ -14,6 +14,7 @@ from programme.demo import seed_demo
 from programme.demo.pilots import FIRST
 from programme.deployment import services
 from programme.deployment.models import Coach, Engagement, Visit, Wave, WaveSite
+from programme.network.models import Site
 from programme.pilots.models import Pilot
 
 
@@ -51,6 +52,21 @@ def test_demo_deployment(app, session):
         mine = services.coach_site_ids(session, account)
         deploying = {ws.site_id for ws in waves[2].sites}
         assert len(mine & deploying) == 3
+
+        # The roll-out tells the pilot's story: the package's −25 % on waiting time was
+        # planted at every deployed site from its go-live, so what deployed sites achieve
+        # agrees with the pilot (same direction, a clear effect, close in size).
+        from programme.pilots.services import pilot_results
+        from programme.reports.impact import compute_impact
+
+        pilot = next(r for r in pilot_results(session, package.pilot) if r.kpi_code == "WAIT")
+        impact = compute_impact(session, "WAIT", package.id, resamples=200)
+        assert impact.clear_effect and impact.favourable
+        assert impact.estimate < 0 and pilot.effect < 0
+        assert 0.6 < impact.estimate / pilot.effect < 1.6, (impact.estimate, pilot.effect)
+        # No pilot site, and no control site, is in a wave.
+        codes = set(session.scalars(select(Site.code).join(WaveSite, WaveSite.site_id == Site.id)))
+        assert not codes & {"IDF-001", "IDF-002", "ARA-001", "ARA-002", "IDF-004", "ARA-004"}
 
         before = session.scalar(select(func.count()).select_from(Visit))
         assert seed_demo(session, "Demo-password-1")["deployment"] == {"created": 0}

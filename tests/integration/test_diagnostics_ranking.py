@@ -7,6 +7,7 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
+from programme.demo.diagnostics import DEMO_CAMPAIGN
 from programme.diagnostics import queries, services
 from programme.diagnostics.models import Campaign, Finding, Irritant, ObservationSession
 from tests.diagnostics_factories import make_campaign, make_irritant, make_observation
@@ -236,11 +237,15 @@ def test_an_admin_completes_with_gaps_only_by_recording_why(session, partial):
 def test_demo_campaign_is_complete_sizeable_and_idempotent(app, session):
     runner = app.test_cli_runner()
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
-    campaign = session.scalar(select(Campaign))
+    # The completed spring campaign (the demo also has one in progress, see
+    # tests/integration/test_demo_campaign_in_progress.py).
+    campaign = session.scalar(select(Campaign).where(Campaign.name == DEMO_CAMPAIGN))
     assert campaign.completed and campaign.completion_override_reason is None
     assert len(campaign.sites) == 15
-    assert session.scalar(select(func.count(ObservationSession.id))) == 40
-    assert session.scalar(select(func.count(Finding.id))) == 300
+    spring = ObservationSession.campaign_id == campaign.id
+    assert session.scalar(select(func.count(ObservationSession.id)).where(spring)) == 40
+    findings = select(func.count(Finding.id)).join(ObservationSession).where(spring)
+    assert session.scalar(findings) == 300
     assert session.scalar(select(func.count(Irritant.id))) == 10
     cover = queries.coverage(session, campaign)
     assert cover.complete and cover.sessions == 40
@@ -250,5 +255,5 @@ def test_demo_campaign_is_complete_sizeable_and_idempotent(app, session):
     assert campaign.stakes_text and campaign.service_aspiration
 
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
-    assert session.scalar(select(func.count(Campaign.id))) == 1
-    assert session.scalar(select(func.count(Finding.id))) == 300
+    assert session.scalar(select(func.count(Campaign.id))) == 2
+    assert session.scalar(findings) == 300

@@ -174,6 +174,9 @@ ROUTES: list[Route] = [
     Route("GET",  "/account",                   EVERYONE),
     Route("POST", "/account/language",          EVERYONE, form=lambda w: {"language": "en"}, allowed_redirect="/account"),
     Route("POST", "/account/password",          EVERYONE, form=password_form, allowed_redirect="/account"),
+    Route("GET",  "/account/digest",            EVERYONE),
+    Route("POST", "/account/digest",            EVERYONE, allowed_redirect="/account/digest",
+          form=lambda w: {"frequency": "daily", "hour": "7", "time_zone": "Europe/Paris"}),
     Route("POST", "/account/logout-everywhere", EVERYONE, form=lambda w: {}, allowed_redirect="/login",
           notes="ends the session: lands on the login page without `next`"),
     # network
