@@ -25,6 +25,7 @@ from programme.diagnostics.models import (  # noqa: F401
     SurveyScore,
     Verbatim,
 )
+from programme.feedback.models import FeedbackCase, FeedbackResponse  # noqa: F401
 from programme.jobs.models import Job  # noqa: F401
 from programme.kpis.models import (  # noqa: F401
     ImportMapping,

@@ -1,0 +1,228 @@
+"""Feedback intake and cases, against the database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import func, select
+
+from programme.audit import AuditEvent
+from programme.feedback import services
+from programme.feedback.models import FeedbackCase, FeedbackResponse
+from programme.feedback.services import CaseConflict, FeedbackRefused, add_working_days
+from tests.factories import make_region, make_site, make_user
+
+PARIS = ZoneInfo("Europe/Paris")
+# Wednesday 4 March 2026, 14:30 in Paris.
+NOW = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
+
+
+def item(**values):
+    base = {
+        "source": "qualtrics",
+        "external_id": "R-1",
+        "site": "PAR-001",
+        "received_at": "2026-03-04T14:30:00+01:00",
+        "channel": "in_person",
+        "score": 3,
+        "scale": "nps",
+        "contact_consent": True,
+        "contact": "06 12 34 56 78",
+    }
+    base.update(values)
+    return base
+
+
+@pytest.fixture(autouse=True)
+def _english(app):
+    """Messages are translated: a request context in English."""
+    with app.test_request_context(), force_locale("en"):
+        yield
+
+
+@pytest.fixture
+def world(session):
+    region = make_region("Île-de-France")
+    site = make_site("PAR-001", region=region, name="Agence Paris Opéra")
+    other = make_site("LYO-001", name="Agence Lyon")
+    manager = make_user("site_manager", site_id=site.id, email="manager@example.org")
+    regional = make_user("site_manager", region_id=region.id, email="regional@example.org")
+    admin = make_user("admin")
+    return {
+        "site": site.id,
+        "other": other.id,
+        "manager": manager,
+        "regional": regional,
+        "admin": admin,
+    }
+
+
+def _count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_working_days_skip_the_weekend_and_keep_the_local_time():
+    thursday = datetime(2026, 3, 5, 16, 45, tzinfo=PARIS)
+    due = add_working_days(thursday, 2, PARIS)
+    assert due.astimezone(PARIS) == datetime(2026, 3, 9, 16, 45, tzinfo=PARIS)  # Monday
+    saturday = datetime(2026, 3, 7, 10, 0, tzinfo=PARIS)
+    assert add_working_days(saturday, 2, PARIS).astimezone(PARIS).date().isoformat() == "2026-03-10"
+    # across the change to summer time (29 March 2026): same local time, one hour less in UTC
+    friday = datetime(2026, 3, 27, 9, 0, tzinfo=PARIS)
+    due = add_working_days(friday, 2, PARIS)
+    assert due.astimezone(PARIS).hour == 9
+    assert due.utcoffset() == timedelta(0) and due.hour == 7
+
+
+def test_a_detractor_with_consent_opens_a_case_for_the_site_manager(session, world):
+    summary = services.record_responses(session, world["admin"], [item()], now=NOW)
+    session.commit()
+
+    assert summary.as_dict() == {"created": 1, "unchanged": 0, "cases_opened": 1}
+    case = session.scalars(select(FeedbackCase)).one()
+    assert case.site_id == world["site"]
+    assert case.assignee_id == world["manager"].id
+    assert case.status == "open"
+    # received Wednesday 14:30 in Paris → due Friday 14:30 in Paris, escalated Monday 14:30
+    assert case.due_at.astimezone(PARIS) == datetime(2026, 3, 6, 14, 30, tzinfo=PARIS)
+    assert case.escalate_at.astimezone(PARIS) == datetime(2026, 3, 9, 14, 30, tzinfo=PARIS)
+    assert case.response.contact_ref == "06 12 34 56 78"
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.entity == "feedback_response")
+        )
+        == 1
+    )
+
+
+def test_the_deadline_is_configurable_per_channel(app, session, world):
+    app.config["FEEDBACK_DUE_WORKING_DAYS"] = {"phone": 1}
+    try:
+        services.record_responses(
+            session, None, [item(channel="phone"), item(external_id="R-2")], now=NOW
+        )
+        session.commit()
+    finally:
+        app.config.pop("FEEDBACK_DUE_WORKING_DAYS")
+    dues = {
+        c.response.channel: c.due_at.astimezone(PARIS).date().isoformat()
+        for c in session.scalars(select(FeedbackCase))
+    }
+    assert dues == {"phone": "2026-03-05", "in_person": "2026-03-06"}
+
+
+@pytest.mark.parametrize(
+    ("values", "opens"),
+    [
+        ({"score": 6}, True),  # NPS detractor
+        ({"score": 7}, False),  # passive
+        ({"score": 9}, False),
+        ({"scale": "csat5", "score": 2}, True),
+        ({"scale": "csat5", "score": 3}, False),
+        ({"score": 10, "complaint": True}, True),  # a complaint, whatever the score
+        ({"score": 0, "contact_consent": False, "contact": None}, False),  # no consent: no case
+    ],
+)
+def test_which_responses_open_a_case(session, world, values, opens):
+    summary = services.record_responses(session, None, [item(**values)], now=NOW)
+    session.commit()
+    assert summary.created == 1
+    assert summary.cases_opened == int(opens)
+    assert _count(session, FeedbackCase) == int(opens)
+
+
+def test_the_same_source_and_id_again_changes_nothing(session, world):
+    services.record_responses(session, None, [item()], now=NOW)
+    session.commit()
+    again = services.record_responses(session, None, [item(score=9), item()], now=NOW)
+    session.commit()
+    assert again.as_dict() == {"created": 0, "unchanged": 2, "cases_opened": 0}
+    assert _count(session, FeedbackResponse) == 1
+    assert _count(session, FeedbackCase) == 1
+    assert session.scalars(select(FeedbackResponse.score)).one() == 3
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"score": 11}, "score"),
+        ({"scale": "csat5", "score": 0}, "score"),
+        ({"score": "seven"}, "score"),
+        ({"scale": "stars"}, "scale"),
+        ({"site": "NOPE-1"}, "site"),
+        ({"received_at": "2026-03-04T14:30:00"}, "received_at"),  # no time zone
+        ({"received_at": "2026-03-07T14:30:00+01:00"}, "received_at"),  # future
+        ({"received_at": "04/03/2026"}, "received_at"),
+        ({"contact_consent": False}, "contact"),  # a reference without consent
+        ({"channel": "pigeon"}, "channel"),
+        ({"source": ""}, "source"),
+        ({"complaint": "perhaps"}, "complaint"),
+    ],
+)
+def test_bad_input_writes_nothing(session, world, values, field):
+    good = item(external_id="R-0")
+    with pytest.raises(FeedbackRefused) as refused:
+        services.record_responses(session, None, [good, item(**values)], now=NOW)
+    session.rollback()
+    assert [(e.row, e.field) for e in refused.value.errors] == [(1, field)]
+    assert _count(session, FeedbackResponse) == 0
+    assert _count(session, FeedbackCase) == 0
+
+
+def test_a_site_manager_records_only_for_their_perimeter(session, world):
+    with pytest.raises(FeedbackRefused) as refused:
+        services.record_responses(session, world["manager"], [item(site="LYO-001")], now=NOW)
+    assert refused.value.forbidden
+    session.rollback()
+    summary = services.record_responses(session, world["manager"], [item()], now=NOW)
+    assert summary.created == 1
+
+
+def test_contact_close_and_conflicts(session, world):
+    services.record_responses(session, None, [item()], now=NOW)
+    session.commit()
+    case = session.scalars(select(FeedbackCase)).one()
+
+    with pytest.raises(FeedbackRefused) as refused:
+        services.close_case(session, case, outcome="", cause="")
+    assert {e.field for e in refused.value.errors} == {"outcome", "cause"}
+    assert case.status == "open"
+
+    services.mark_contacted(session, case, now=NOW)
+    with pytest.raises(CaseConflict):
+        services.mark_contacted(session, case)
+    services.close_case(
+        session,
+        case,
+        outcome="resolved",
+        cause="relational",
+        journey_step="waiting",
+        note="Rappelé",
+    )
+    session.commit()
+    assert (case.status, case.outcome, case.cause, case.contacted_at is not None) == (
+        "closed",
+        "resolved",
+        "relational",
+        True,
+    )
+    with pytest.raises(CaseConflict):
+        services.close_case(session, case, outcome="resolved", cause="technical")
+
+
+def test_reassigning_checks_the_assignee(session, world):
+    services.record_responses(session, None, [item()], now=NOW)
+    session.commit()
+    case = session.scalars(select(FeedbackCase)).one()
+    services.reassign_case(session, case, world["regional"].id)
+    assert case.assignee_id == world["regional"].id
+    outsider = make_user("site_manager", site_id=world["other"])
+    with pytest.raises(FeedbackRefused):
+        services.reassign_case(session, case, outsider.id)
+    with pytest.raises(FeedbackRefused):
+        services.reassign_case(session, case, make_user("coach").id)
