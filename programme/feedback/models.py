@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -44,6 +44,13 @@ OUTCOMES = {
 
 # The source a note taken at the counter is recorded under.
 COUNTER_SOURCE = "counter"
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: they are UTC (the intake stores UTC only)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def is_detractor(scale: str, score: int) -> bool:
@@ -131,6 +138,14 @@ class FeedbackCase(Audited, VersionedMixin, TimestampMixin, Base):
     site = relationship("Site")
     assignee = relationship("User", foreign_keys=[assignee_id])
     irritant = relationship("Irritant")
+
+    @property
+    def overdue(self) -> bool:
+        return self.status == "open" and as_utc(self.due_at) < utcnow()
+
+    @property
+    def escalated(self) -> bool:
+        return self.status == "open" and as_utc(self.escalate_at) < utcnow()
 
     @property
     def status_label(self) -> str:

@@ -11,7 +11,7 @@ assigned to the site's manager."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,6 +30,7 @@ from programme.feedback.models import (
     SCALES,
     FeedbackCase,
     FeedbackResponse,
+    as_utc,
     is_detractor,
 )
 from programme.network.models import CHANNELS, Site
@@ -92,7 +93,7 @@ def site_zone(name: str | None) -> ZoneInfo:
 def add_working_days(moment: datetime, days: int, zone: ZoneInfo) -> datetime:
     """`days` working days (Monday to Friday) after `moment`, at the same local time in
     `zone`; returned in UTC. From a Saturday, +1 is Monday."""
-    local = moment.astimezone(zone)
+    local = as_utc(moment).astimezone(zone)
     day, left = local.date(), days
     while left > 0:
         day += timedelta(days=1)
@@ -230,9 +231,9 @@ def _validate(
     )
     if problem:
         err("received_at", problem)
-    elif received > now + CLOCK_SKEW:
+    elif received > as_utc(now) + CLOCK_SKEW:
         err("received_at", _("This date and time is in the future."))
-    values["received_at"] = received
+    values["received_at"] = received.astimezone(UTC) if received else None
 
     scale = _text(item.get("scale")).lower()
     if not scale:

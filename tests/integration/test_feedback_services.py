@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from programme.audit import AuditEvent
 from programme.feedback import services
-from programme.feedback.models import FeedbackCase, FeedbackResponse
+from programme.feedback.models import FeedbackCase, FeedbackResponse, as_utc
 from programme.feedback.services import CaseConflict, FeedbackRefused, add_working_days
 from tests.factories import make_region, make_site, make_user
 
@@ -87,8 +87,8 @@ def test_a_detractor_with_consent_opens_a_case_for_the_site_manager(session, wor
     assert case.assignee_id == world["manager"].id
     assert case.status == "open"
     # received Wednesday 14:30 in Paris → due Friday 14:30 in Paris, escalated Monday 14:30
-    assert case.due_at.astimezone(PARIS) == datetime(2026, 3, 6, 14, 30, tzinfo=PARIS)
-    assert case.escalate_at.astimezone(PARIS) == datetime(2026, 3, 9, 14, 30, tzinfo=PARIS)
+    assert as_utc(case.due_at).astimezone(PARIS) == datetime(2026, 3, 6, 14, 30, tzinfo=PARIS)
+    assert as_utc(case.escalate_at).astimezone(PARIS) == datetime(2026, 3, 9, 14, 30, tzinfo=PARIS)
     assert case.response.contact_ref == "06 12 34 56 78"
     assert (
         session.scalar(
@@ -110,7 +110,7 @@ def test_the_deadline_is_configurable_per_channel(app, session, world):
     finally:
         app.config.pop("FEEDBACK_DUE_WORKING_DAYS")
     dues = {
-        c.response.channel: c.due_at.astimezone(PARIS).date().isoformat()
+        c.response.channel: as_utc(c.due_at).astimezone(PARIS).date().isoformat()
         for c in session.scalars(select(FeedbackCase))
     }
     assert dues == {"phone": "2026-03-05", "in_person": "2026-03-06"}
