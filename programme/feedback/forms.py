@@ -23,7 +23,7 @@ class ContactedForm(FlaskForm):
 
 
 class CloseForm(FlaskForm):
-    outcome = SelectField(_l("Outcome"), choices=_blank_first(OUTCOMES))
+    outcome = SelectField(_l("Outcome of the call"), choices=_blank_first(OUTCOMES))
     cause = SelectField(_l("Root cause"), choices=_blank_first(CAUSES))
     journey_step = SelectField(_l("Journey step"), choices=_blank_first(JOURNEY_STEPS))
     irritant = SelectField(_l("Known irritant (optional)"), choices=[])
