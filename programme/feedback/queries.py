@@ -42,6 +42,7 @@ def case_rows(
     *,
     status: str | None = None,
     site_id: int | None = None,
+    case_id: int | None = None,
     opened_from: datetime | None = None,
     opened_to: datetime | None = None,
     now: datetime | None = None,
@@ -85,6 +86,8 @@ def case_rows(
         stmt = stmt.where(FeedbackCase.status == status)
     if site_id:
         stmt = stmt.where(FeedbackCase.site_id == site_id)
+    if case_id:
+        stmt = stmt.where(FeedbackCase.id == case_id)
     if opened_from:
         stmt = stmt.where(FeedbackCase.opened_at >= opened_from)
     if opened_to:
