@@ -25,7 +25,11 @@ from programme.diagnostics.models import (  # noqa: F401
     SurveyScore,
     Verbatim,
 )
-from programme.feedback.models import FeedbackCase, FeedbackResponse  # noqa: F401
+from programme.feedback.models import (  # noqa: F401
+    FeedbackCase,
+    FeedbackImportMapping,
+    FeedbackResponse,
+)
 from programme.jobs.models import Job  # noqa: F401
 from programme.kpis.models import (  # noqa: F401
     ImportMapping,

@@ -84,8 +84,19 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_feedback_case_status'), ['status'], unique=False)
 
 
+    op.create_table('feedback_import_mapping',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=60), nullable=False),
+    sa.Column('columns', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_feedback_import_mapping')),
+    sa.UniqueConstraint('source', name=op.f('uq_feedback_import_mapping_source'))
+    )
+
 
 def downgrade():
+    op.drop_table('feedback_import_mapping')
     with op.batch_alter_table('feedback_case', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feedback_case_status'))
         batch_op.drop_index(batch_op.f('ix_feedback_case_site_id'))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import Optional
@@ -51,3 +52,11 @@ class CounterForm(FlaskForm):
         _l("Contact reference"),
         description=_l("Phone or e-mail; only with the customer's agreement."),
     )
+
+
+class ImportForm(FlaskForm):
+    source = StringField(
+        _l("Source"),
+        description=_l("The survey tool or desk the file comes from, e.g. qualtrics."),
+    )
+    file = FileField(_l("File (CSV or XLSX)"))

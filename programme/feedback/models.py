@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -150,3 +151,13 @@ class FeedbackCase(Audited, VersionedMixin, TimestampMixin, Base):
     @property
     def status_label(self) -> str:
         return str(STATUSES.get(self.status, self.status))
+
+
+class FeedbackImportMapping(Audited, TimestampMixin, Base):
+    """How the columns of one source's files map to response fields (remembered)."""
+
+    __tablename__ = "feedback_import_mapping"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(60), unique=True)
+    columns: Mapped[dict] = mapped_column(JSON)

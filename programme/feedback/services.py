@@ -297,13 +297,17 @@ def record_responses(
     items: list[Any],
     *,
     start: int = 0,
+    lines: list[int] | None = None,
     label: str = "feedback",
     now: datetime | None = None,
+    dry_run: bool = False,
 ) -> IntakeSummary:
     """Validate every item, then write all of them or nothing (raises FeedbackRefused).
 
-    `start`: the row number of the first item in error messages (0 for an API list, 2 for
-    a file with a header line). `user` None: no perimeter (CLI, demo). The caller commits."""
+    `start`: the row number of the first item in error messages (0 for an API list);
+    `lines`: each item's own row number instead (a file's lines). `user` None: no
+    perimeter (CLI, demo). `dry_run`: count what would happen, write nothing. The caller
+    commits."""
     now = now or utcnow()
     codes = {_text(i.get("site")).upper() for i in items if isinstance(i, dict)}
     sites = {s.code.upper(): s for s in session.scalars(select(Site).where(Site.code.in_(codes)))}
@@ -312,7 +316,8 @@ def record_responses(
     forbidden = False
     rows: list[dict] = []
     for offset, item in enumerate(items):
-        values, item_errors, refused = _validate(item, start + offset, sites, visible, now)
+        row = lines[offset] if lines is not None else start + offset
+        values, item_errors, refused = _validate(item, row, sites, visible, now)
         errors.extend(item_errors)
         forbidden = forbidden or refused
         if values is not None:
@@ -344,16 +349,18 @@ def record_responses(
         fresh.append(
             {**r, "created_at": now, "created_by_id": getattr(user, "id", None) if user else None}
         )
-    if not fresh:
-        return summary
-    session.execute(insert(FeedbackResponse), fresh)
-    summary.created = len(fresh)
-
     needing_case = [
         r
         for r in fresh
         if r["contact_consent"] and (r["complaint"] or is_detractor(r["scale"], r["score"]))
     ]
+    if dry_run:
+        summary.created, summary.cases_opened = len(fresh), len(needing_case)
+        return summary
+    if not fresh:
+        return summary
+    session.execute(insert(FeedbackResponse), fresh)
+    summary.created = len(fresh)
     if needing_case:
         summary.cases_opened = _open_cases(session, needing_case, now)
     record_event(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import datetime
 
@@ -16,10 +17,17 @@ from programme.auth.permissions import require
 from programme.auth.roles import ADMIN, SITE_MANAGER
 from programme.diagnostics.models import CAUSES, Irritant, step_label
 from programme.extensions import db
-from programme.feedback import queries, services
+from programme.feedback import importing, queries, services
 from programme.feedback.access import get_case_or_403, may_handle_case, may_reassign_case
-from programme.feedback.forms import CloseForm, ContactedForm, CounterForm, ReassignForm
+from programme.feedback.forms import (
+    CloseForm,
+    ContactedForm,
+    CounterForm,
+    ImportForm,
+    ReassignForm,
+)
 from programme.feedback.models import COUNTER_SOURCE, OUTCOMES, SCALE_LABELS, STATUSES
+from programme.kpis.importing import FileRejected
 from programme.network.models import Site
 from programme.web.htmx import render
 
@@ -263,3 +271,105 @@ def counter():
     else:
         status = 422
     return render("feedback/counter.html", status=status, form=form, loose=loose)
+
+
+# --- files of responses --------------------------------------------------------------------------
+
+
+def _import_page(form, status=200, **context):
+    context.setdefault("names", [])
+    context.setdefault("columns", {})
+    context.setdefault("errors", [])
+    return render(
+        "feedback/import.html",
+        status=status,
+        form=form,
+        fields=importing.FIELDS,
+        required=importing.REQUIRED,
+        **context,
+    )
+
+
+@bp.route("/feedback/import", methods=["GET", "POST"])
+@require("record_feedback")
+def import_file():
+    form = ImportForm()
+    if request.method == "GET":
+        return _import_page(form)
+    source = (form.source.data or "").strip()
+    upload = request.files.get("file")
+    if upload and upload.filename:
+        filename, data = upload.filename, upload.read(importing.MAX_FILE_BYTES + 1)
+    else:
+        filename = request.form.get("filename", "")
+        try:
+            data = base64.b64decode(request.form.get("content", ""), validate=True)
+        except ValueError:
+            data = b""
+    problems = []
+    if not source:
+        form.source.errors = [_("Name the source of the file.")]
+    elif len(source) > 60:
+        form.source.errors = [_("At most %(n)d characters.", n=60)]
+    if not data:
+        form.file.errors = [_("Choose a file.")]
+    if form.source.errors or form.file.errors:
+        return _import_page(form, status=422)
+    try:
+        names = importing.read_headers(filename, data)
+    except FileRejected as rejected:
+        form.file.errors = [str(rejected)]
+        return _import_page(form, status=422)
+    submitted = {f: request.form.get(f"col_{f}", "") for f in importing.FIELDS}
+    mapped_by_hand = any(f"col_{f}" in request.form for f in importing.FIELDS)
+    if mapped_by_hand:
+        columns = {f: name for f, name in submitted.items() if name}
+    else:
+        columns = importing.remembered_columns(db.session, source) or importing.guess_columns(names)
+    keep = {
+        "names": names,
+        "columns": columns,
+        "filename": filename,
+        "content": base64.b64encode(data).decode(),
+        "source": source,
+    }
+    missing = importing.missing_columns(columns, names)
+    if missing:
+        problems = [
+            _("Choose the column of “%(field)s”.", field=importing.FIELDS[f]) for f in missing
+        ]
+        return _import_page(form, status=422 if mapped_by_hand else 200, problems=problems, **keep)
+    confirm = request.form.get("step") == "confirm"
+    try:
+        lines, items = importing.read_items(filename, data, columns, source)
+        summary = services.record_responses(
+            db.session,
+            current_user,
+            items,
+            lines=lines,
+            label=f"file {filename[:100]}",
+            dry_run=not confirm,
+        )
+    except FileRejected as rejected:
+        form.file.errors = [str(rejected)]
+        return _import_page(form, status=422)
+    except services.FeedbackRefused as refused:
+        db.session.rollback()
+        return _import_page(
+            form, status=403 if refused.forbidden else 422, errors=refused.errors, **keep
+        )
+    if not confirm:
+        return _import_page(form, summary=summary, **keep)
+    importing.remember_columns(db.session, source, columns)
+    db.session.commit()
+    flash(
+        _(
+            "File imported. New responses: %(created)d; already received: %(unchanged)d; "
+            "cases opened: %(cases)d.",
+            created=summary.created,
+            unchanged=summary.unchanged,
+            cases=summary.cases_opened,
+        ),
+        "success",
+    )
+    return redirect(url_for("feedback.import_file"))

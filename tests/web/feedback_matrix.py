@@ -7,6 +7,7 @@ manager may: tests/web/test_feedback_pages.py)."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -74,6 +75,14 @@ def counter_form(w) -> dict:
     }  # fmt: skip
 
 
+def import_form(w) -> dict:
+    csv = (
+        "id,site,date,canal,note,echelle\n"
+        f"F-1,PAR-001,{(utcnow() - timedelta(hours=2)).isoformat()},in_person,3,nps\n"
+    )
+    return {"source": "qualtrics", "file": (io.BytesIO(csv.encode()), "feedback.csv")}
+
+
 def rows(Route) -> list:
     return [
         Route("GET", "/cases", CASES, notes="a site manager sees their perimeter only"),
@@ -89,5 +98,8 @@ def rows(Route) -> list:
               form=lambda w: {"assignee": str(handler_id(w))},
               notes="and a regional manager for the sites of their region"),
         Route("GET", "/feedback/counter", CASES),
+        Route("GET", "/feedback/import", CASES),
+        Route("POST", "/feedback/import", CASES, form=import_form, status=200,
+              notes="the first post shows the preview; nothing is written before the confirmation"),
         Route("POST", "/feedback/counter", CASES, form=counter_form, allowed_redirect="/feedback/counter"),
     ]  # fmt: skip
