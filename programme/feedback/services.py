@@ -11,13 +11,15 @@ assigned to the site's manager."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from programme.audit import record_event
@@ -363,6 +365,7 @@ def record_responses(
     summary.created = len(fresh)
     if needing_case:
         summary.cases_opened = _open_cases(session, needing_case, now)
+    refresh_weekly_measures(session, {(r["site_id"], r["received_at"]) for r in fresh})
     record_event(
         session,
         "feedback_response",
@@ -438,6 +441,112 @@ def _open_cases(session: Session, rows: list[dict], now: datetime) -> int:
         )
     session.flush()
     return len(rows)
+
+
+# --- measures from feedback ------------------------------------------------------------------------
+
+# The KPI each scale feeds, and how a week of responses becomes its value.
+SCALE_KPIS = {"nps": "NPS", "csat5": "CSAT"}
+MEASURE_SOURCE = "feedback"
+# The derived measurements are written for any site whose feedback the intake accepted
+# (the feedback's own perimeter check has been made): the pipeline writes as itself.
+_PIPELINE = SimpleNamespace(
+    role=ADMIN, is_authenticated=True, id=None, email=None, site_id=None, region_id=None
+)
+
+
+def local_week(moment: datetime, zone: ZoneInfo) -> tuple[date, datetime, datetime]:
+    """(Monday, start, end) of the site-local ISO week of `moment`; start/end in UTC."""
+    day = as_utc(moment).astimezone(zone).date()
+    monday = day - timedelta(days=day.weekday())
+    start = datetime.combine(monday, time(), zone).astimezone(UTC)
+    end = datetime.combine(monday + timedelta(days=7), time(), zone).astimezone(UTC)
+    return monday, start, end
+
+
+def weekly_figures(session: Session, site_id: int, start: datetime, end: datetime) -> dict:
+    """{scale: (value, n)} of a site's responses in [start, end), aggregated in SQL:
+    NPS = 100 × (promoters − detractors) / responses; CSAT = the mean score."""
+    nps_detractor = SCALES["nps"][2]
+    rows = session.execute(
+        select(
+            FeedbackResponse.scale,
+            func.count(),
+            func.sum(sql_case((FeedbackResponse.score >= 9, 1), else_=0)),
+            func.sum(sql_case((FeedbackResponse.score <= nps_detractor, 1), else_=0)),
+            func.avg(FeedbackResponse.score * 1.0),
+        )
+        .where(
+            FeedbackResponse.site_id == site_id,
+            FeedbackResponse.received_at >= start,
+            FeedbackResponse.received_at < end,
+        )
+        .group_by(FeedbackResponse.scale)
+    ).all()
+    figures = {}
+    for scale, n, promoters, detractors, mean in rows:
+        if scale == "nps":
+            figures[scale] = (100.0 * (int(promoters) - int(detractors)) / n, int(n))
+        else:
+            figures[scale] = (float(mean), int(n))
+    return figures
+
+
+def refresh_weekly_measures(session: Session, received: set[tuple[int, datetime]]) -> int:
+    """Recompute the NPS and CSAT measurements (source `feedback`, dated the week's Monday)
+    of every site and site-local ISO week in `received`, through the KPI intake pipeline:
+    the same figures again change nothing, new figures are corrections. Returns the
+    measurements sent. KPIs missing from the catalogue are skipped."""
+    if not received:
+        return 0
+    from programme.kpis.intake import IntakeRejected, ingest, records_frame
+    from programme.kpis.models import Kpi
+
+    active = set(
+        session.scalars(
+            select(Kpi.code).where(Kpi.code.in_(SCALE_KPIS.values()), Kpi.active.is_(True))
+        )
+    )
+    if not active:
+        return 0
+    sites = {
+        s.id: s for s in session.scalars(select(Site).where(Site.id.in_({i for i, _m in received})))
+    }
+    weeks: dict[tuple[int, date], tuple[datetime, datetime]] = {}
+    for site_id, moment in received:
+        monday, start, end = local_week(moment, site_zone(sites[site_id].time_zone))
+        weeks[(site_id, monday)] = (start, end)
+    items = []
+    for (site_id, monday), (start, end) in sorted(weeks.items()):
+        for scale, (value, n) in weekly_figures(session, site_id, start, end).items():
+            code = SCALE_KPIS[scale]
+            if code in active:
+                items.append(
+                    {
+                        "site": sites[site_id].code,
+                        "kpi": code,
+                        "date": monday.isoformat(),
+                        "value": round(value, 6),
+                        "n": n,
+                        "source": MEASURE_SOURCE,
+                    }
+                )
+    if not items:
+        return 0
+    try:
+        ingest(
+            session,
+            _PIPELINE,
+            [records_frame(items)],
+            default_source=MEASURE_SOURCE,
+            label="feedback: weekly NPS and CSAT",
+            reason="recomputed from the week's feedback responses",
+        )
+    except IntakeRejected as rejected:
+        raise FeedbackRefused(
+            [FieldError("received_at", e.message, None) for e in rejected.errors]
+        ) from None
+    return len(items)
 
 
 # --- handling a case -------------------------------------------------------------------------------

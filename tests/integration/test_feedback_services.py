@@ -226,3 +226,67 @@ def test_reassigning_checks_the_assignee(session, world):
         services.reassign_case(session, case, outsider.id)
     with pytest.raises(FeedbackRefused):
         services.reassign_case(session, case, make_user("coach").id)
+
+
+# --- measures from feedback ---------------------------------------------------------------------
+
+
+def _measures(session, code):
+    from programme.kpis.models import Kpi, Measurement
+
+    return session.execute(
+        select(Measurement.period_date, Measurement.value, Measurement.n, Measurement.source)
+        .join(Kpi, Kpi.id == Measurement.kpi_id)
+        .where(Kpi.code == code)
+        .order_by(Measurement.period_date)
+    ).all()
+
+
+def test_a_weeks_responses_become_nps_and_csat_measurements(session, world):
+    from tests.kpi_factories import default_kpis
+
+    default_kpis()
+    # week of Monday 2 March 2026 (Paris): 3 promoters, 1 passive, 2 detractors
+    scores = [10, 9, 9, 8, 3, 6]
+    items = [
+        item(external_id=f"N-{i}", score=s, contact_consent=False, contact=None,
+             received_at=f"2026-03-0{2 + i % 5}T10:00:00+01:00")
+        for i, s in enumerate(scores)
+    ] + [
+        item(external_id=f"C-{i}", scale="csat5", score=s, contact_consent=False, contact=None)
+        for i, s in enumerate([5, 4, 2])
+    ] + [
+        # Sunday 1 March 23:30 in Paris is the week before, though 22:30 UTC the same day
+        item(external_id="N-prev", score=0, contact_consent=False, contact=None,
+             received_at="2026-03-01T23:30:00+01:00"),
+    ]  # fmt: skip
+    services.record_responses(session, None, items, now=NOW)
+    session.commit()
+
+    nps = _measures(session, "NPS")
+    assert [(d.isoformat(), v, n, src) for d, v, n, src in nps] == [
+        ("2026-02-23", -100.0, 1, "feedback"),
+        ("2026-03-02", pytest.approx(100 * (3 - 2) / 6), 6, "feedback"),
+    ]
+    csat = _measures(session, "CSAT")
+    assert [(d.isoformat(), v, n) for d, v, n, _src in csat] == [
+        ("2026-03-02", pytest.approx(11 / 3), 3)
+    ]
+
+    # a new response of the week recomputes it; the same responses again change nothing
+    services.record_responses(
+        session, None, [item(external_id="N-new", score=10, contact_consent=False, contact=None)],
+        now=NOW,
+    )  # fmt: skip
+    session.commit()
+    week = [row for row in _measures(session, "NPS") if row[0].isoformat() == "2026-03-02"]
+    assert [(v, n) for _d, v, n, _s in week] == [(pytest.approx(100 * (4 - 2) / 7), 7)]
+    services.record_responses(session, None, items, now=NOW)
+    session.commit()
+    assert len(_measures(session, "NPS")) == 2
+
+
+def test_without_the_kpis_in_the_catalogue_nothing_is_measured(session, world):
+    services.record_responses(session, None, [item()], now=NOW)
+    session.commit()
+    assert _measures(session, "NPS") == []
