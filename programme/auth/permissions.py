@@ -90,6 +90,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "handle_cases": frozenset({ADMIN, SITE_MANAGER}),
     "reassign_cases": frozenset({ADMIN, SITE_MANAGER}),
     "record_feedback": frozenset({ADMIN, SITE_MANAGER}),
+    "view_loop_figures": frozenset({ADMIN, EXECUTIVE, SITE_MANAGER}),
 }
 
 # Roles that see the whole network; a site manager sees only their site and/or region.

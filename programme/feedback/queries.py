@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from programme.auth.models import User
@@ -101,3 +101,112 @@ def perimeter_sites(session: Session, user) -> list[Site]:
     from programme.auth.permissions import filter_sites
 
     return list(session.scalars(filter_sites(select(Site), user).order_by(Site.code)))
+
+
+# --- close-the-loop figures ---------------------------------------------------------------------
+
+
+@dataclass
+class LoopFigures:
+    key: int | None
+    label: str
+    cases: int
+    decided: int  # contacted, or past their deadline: the denominator of the share
+    in_time: int  # first contact no later than the deadline
+    past_due: int  # still to contact after the deadline
+    median_hours: float | None  # from the response's arrival to the first contact
+
+    @property
+    def share_in_time(self) -> float | None:
+        return self.in_time / self.decided if self.decided else None
+
+
+def _seconds_between(later, earlier, dialect: str):
+    if dialect == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def loop_figures(
+    session: Session, user, by: str = "site", now: datetime | None = None
+) -> list[LoopFigures]:
+    """Per site, region or the whole network (`by`), within the user's perimeter, computed
+    in SQL: cases, the share contacted within their deadline (among the cases contacted or
+    past their deadline), the median time to first contact and the cases open past due."""
+    from programme.auth.permissions import filter_sites
+    from programme.network.models import Region
+
+    now = now or utcnow()
+    dialect = session.get_bind().dialect.name
+    if by == "region":
+        key, label_cols, joins = Region.id, (Region.name,), True
+    elif by == "network":
+        key, label_cols, joins = literal(0), (), False
+    else:
+        key, label_cols, joins = Site.id, (Site.code, Site.name), False
+    visible = filter_sites(select(Site.id), user).scalar_subquery()
+
+    def scoped(stmt):
+        stmt = stmt.join(Site, Site.id == FeedbackCase.site_id).where(Site.id.in_(visible))
+        return stmt.join(Region, Region.id == Site.region_id) if joins else stmt
+
+    contacted = FeedbackCase.contacted_at.is_not(None)
+    counts = scoped(
+        select(
+            key.label("key"),
+            *label_cols,
+            func.count().label("cases"),
+            func.sum(case((or_(contacted, FeedbackCase.due_at < now), 1), else_=0)).label(
+                "decided"
+            ),
+            func.sum(
+                case(
+                    (and_(contacted, FeedbackCase.contacted_at <= FeedbackCase.due_at), 1), else_=0
+                )
+            ).label("in_time"),
+            func.sum(
+                case((and_(FeedbackCase.status == "open", FeedbackCase.due_at < now), 1), else_=0)
+            ).label("past_due"),
+        ).select_from(FeedbackCase)
+    ).group_by(key, *label_cols)
+    durations = scoped(
+        select(
+            key.label("key"),
+            _seconds_between(
+                FeedbackCase.contacted_at, FeedbackResponse.received_at, dialect
+            ).label("seconds"),
+        )
+        .select_from(FeedbackCase)
+        .join(FeedbackResponse, FeedbackResponse.id == FeedbackCase.response_id)
+        .where(contacted)
+    ).subquery()
+    ranked = select(
+        durations.c.key,
+        durations.c.seconds,
+        func.row_number()
+        .over(partition_by=durations.c.key, order_by=durations.c.seconds)
+        .label("rn"),
+        func.count().over(partition_by=durations.c.key).label("cnt"),
+    ).subquery()
+    medians = dict(
+        session.execute(
+            select(ranked.c.key, func.avg(ranked.c.seconds))
+            .where(ranked.c.rn.in_([(ranked.c.cnt + 1) // 2, (ranked.c.cnt + 2) // 2]))
+            .group_by(ranked.c.key)
+        ).all()
+    )
+    rows = []
+    for row in session.execute(counts).all():
+        seconds = medians.get(row.key)
+        rows.append(
+            LoopFigures(
+                key=row.key,
+                label=" · ".join(str(v) for v in row[1 : 1 + len(label_cols)]),
+                cases=int(row.cases),
+                decided=int(row.decided or 0),
+                in_time=int(row.in_time or 0),
+                past_due=int(row.past_due or 0),
+                median_hours=float(seconds) / 3600 if seconds is not None else None,
+            )
+        )
+    return sorted(rows, key=lambda r: r.label)

@@ -81,6 +81,19 @@ def case_list():
     )
 
 
+@bp.get("/cases/figures")
+@require("view_loop_figures")
+def loop_figures():
+    by = request.args.get("by", "site")
+    by = by if by in ("site", "region", "network") else "site"
+    return render(
+        "feedback/figures.html",
+        rows=queries.loop_figures(db.session, current_user, by=by),
+        total=queries.loop_figures(db.session, current_user, by="network"),
+        by=by,
+    )
+
+
 def _irritant_choices() -> list[tuple[str, str]]:
     irritants = db.session.scalars(select(Irritant).order_by(Irritant.name)).all()
     return [("", _("None"))] + [(str(i.id), i.name) for i in irritants]

@@ -81,6 +81,7 @@ EXPECTED: dict[str, set[str]] = {
     "handle_cases": {ADMIN, SITE_MANAGER},
     "reassign_cases": {ADMIN, SITE_MANAGER},
     "record_feedback": {ADMIN, SITE_MANAGER},
+    "view_loop_figures": {ADMIN, EXECUTIVE, SITE_MANAGER},
 }
 # Actions that only read (an executive "reads roll-ups and reports; never edits").
 # Exporting a report is reading it in another format.

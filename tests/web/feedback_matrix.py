@@ -14,13 +14,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select
 
 from programme.auth.models import User
-from programme.auth.roles import ADMIN, SITE_MANAGER
+from programme.auth.roles import ADMIN, EXECUTIVE, SITE_MANAGER
 from programme.database import utcnow
 from programme.extensions import db
 from programme.feedback.models import FeedbackCase, FeedbackResponse
 
 CASES = frozenset({ADMIN, SITE_MANAGER})
 ADMIN_ONLY = frozenset({ADMIN})
+FIGURES = frozenset({ADMIN, EXECUTIVE, SITE_MANAGER})
 
 
 def case_id(w) -> int:
@@ -97,6 +98,7 @@ def rows(Route) -> list:
               url=lambda w: f"/cases/{case_id(w)}/reassign",
               form=lambda w: {"assignee": str(handler_id(w))},
               notes="and a regional manager for the sites of their region"),
+        Route("GET", "/cases/figures", FIGURES, notes="no case and no contact reference"),
         Route("GET", "/feedback/counter", CASES),
         Route("GET", "/feedback/import", CASES),
         Route("POST", "/feedback/import", CASES, form=import_form, status=200,

@@ -276,3 +276,48 @@ def test_bad_counter_notes_write_nothing(client, session, world, values, message
     assert response.status_code == 422
     assert message in page(response)
     assert (count(session, FeedbackResponse), count(session, FeedbackCase)) == before
+
+
+# --- close-the-loop figures ---------------------------------------------------------------------
+
+
+def test_close_the_loop_figures_per_site_and_region(client, session, world):
+    from datetime import UTC
+
+    from programme.feedback.queries import loop_figures
+
+    now = datetime.now(UTC)
+    cases = {code: session.get(FeedbackCase, ident) for code, ident in world["cases"].items()}
+    # Lille: contacted 3 h after the answer, in time; Roubaix: contacted 30 h after, late;
+    # Toulouse: still to contact, past due.
+    for code, hours, due_in in (("PAR-001", 3, 24), ("RBX-001", 30, -48)):
+        c = cases[code]
+        received = now - timedelta(hours=40)
+        c.response.received_at = received
+        c.due_at = received + timedelta(hours=24 if due_in > 0 else 20)
+        c.contacted_at = received + timedelta(hours=hours)
+        c.status = "contacted"
+    cases["TLS-001"].due_at = now - timedelta(hours=1)
+    session.commit()
+    admin = make_user("admin")
+
+    by_site = {r.label.split(" · ")[0]: r for r in loop_figures(session, admin, by="site")}
+    assert (by_site["PAR-001"].in_time, by_site["PAR-001"].decided) == (1, 1)
+    assert (by_site["RBX-001"].in_time, by_site["RBX-001"].decided) == (0, 1)
+    assert by_site["TLS-001"].past_due == 1 and by_site["TLS-001"].median_hours is None
+    (north,) = [
+        r for r in loop_figures(session, admin, by="region") if r.label == "Hauts-de-France"
+    ]
+    assert north.share_in_time == 0.5
+    assert north.median_hours == pytest.approx((3 + 30) / 2, abs=0.01)
+    (network,) = loop_figures(session, admin, by="network")
+    assert (network.cases, network.decided, network.in_time, network.past_due) == (3, 3, 1, 1)
+
+    login_as(client, make_user("executive"))
+    text = page(client.get("/cases/figures?by=region"))
+    assert "Hauts-de-France" in text and "50%" in text and "16.5 h" in text
+    assert CONTACT not in text
+    # a site manager sees their perimeter only
+    login_as(client, _manager(world))
+    text = page(client.get("/cases/figures"))
+    assert "PAR-001" in text and "RBX-001" not in text and "TLS-001" not in text
