@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
@@ -210,3 +210,122 @@ def loop_figures(
             )
         )
     return sorted(rows, key=lambda r: r.label)
+
+
+# --- root causes feed the irritants --------------------------------------------------------------
+
+
+@dataclass
+class IrritantCount:
+    irritant_id: int
+    name: str
+    campaign: str
+    findings: int  # campaign findings observed since the date
+    occurrences: int  # their occurrences
+    cases: int  # closed cases linked to it, closed since the date
+    cases_before: int  # the same, over the period of the same length just before
+    cumulative_share: float | None  # Pareto over the cases
+
+    @property
+    def trend(self) -> int:
+        return self.cases - self.cases_before
+
+
+def irritant_counts(session: Session, since, until) -> list[IrritantCount]:
+    """Every irritant with its campaign findings (observed in [since, until]) and its closed
+    cases (closed in [since, until], and in the period of the same length before), side
+    by side, each from its own source; most frequent in the cases first. SQL only."""
+    from programme.diagnostics.models import Campaign, Finding, Irritant, ObservationSession
+
+    start = datetime.combine(since, datetime.min.time(), UTC)
+    end = datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC)
+    before = start - (end - start)
+    findings = (
+        select(
+            Finding.irritant_id.label("irritant_id"),
+            func.count(Finding.id).label("findings"),
+            func.sum(Finding.occurrences).label("occ"),
+        )
+        .join(ObservationSession, ObservationSession.id == Finding.session_id)
+        .where(
+            Finding.irritant_id.is_not(None),
+            ObservationSession.observed_on >= since,
+            ObservationSession.observed_on <= until,
+        )
+        .group_by(Finding.irritant_id)
+        .subquery()
+    )
+    closed = FeedbackCase.status == "closed"
+    cases = (
+        select(
+            FeedbackCase.irritant_id.label("irritant_id"),
+            func.sum(
+                case(
+                    (and_(FeedbackCase.closed_at >= start, FeedbackCase.closed_at < end), 1),
+                    else_=0,
+                )
+            ).label("now"),
+            func.sum(
+                case(
+                    (and_(FeedbackCase.closed_at >= before, FeedbackCase.closed_at < start), 1),
+                    else_=0,
+                )
+            ).label("before"),
+        )
+        .where(closed, FeedbackCase.irritant_id.is_not(None), FeedbackCase.closed_at >= before)
+        .group_by(FeedbackCase.irritant_id)
+        .subquery()
+    )
+    n_cases = func.coalesce(cases.c.now, 0)
+    order = (n_cases.desc(), func.coalesce(findings.c.occ, 0).desc(), Irritant.name, Irritant.id)
+    stmt = (
+        select(
+            Irritant.id,
+            Irritant.name,
+            Campaign.name,
+            func.coalesce(findings.c.findings, 0),
+            func.coalesce(findings.c.occ, 0),
+            n_cases,
+            func.coalesce(cases.c.before, 0),
+            (
+                func.sum(n_cases).over(order_by=order, rows=(None, 0))
+                * 1.0
+                / func.nullif(func.sum(n_cases).over(), 0)
+            ),
+        )
+        .join(Campaign, Campaign.id == Irritant.campaign_id)
+        .outerjoin(findings, findings.c.irritant_id == Irritant.id)
+        .outerjoin(cases, cases.c.irritant_id == Irritant.id)
+        .where(or_(findings.c.findings.is_not(None), cases.c.irritant_id.is_not(None)))
+        .order_by(*order)
+    )
+    return [
+        IrritantCount(
+            irritant_id=r[0],
+            name=r[1],
+            campaign=r[2],
+            findings=int(r[3]),
+            occurrences=int(r[4]),
+            cases=int(r[5]),
+            cases_before=int(r[6]),
+            cumulative_share=float(r[7]) if r[7] is not None else None,
+        )
+        for r in session.execute(stmt)
+    ]
+
+
+def causes_since(session: Session, since, until) -> dict[str, int]:
+    """Closed cases per root cause, closed in [since, until]."""
+    start = datetime.combine(since, datetime.min.time(), UTC)
+    end = datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC)
+    return dict(
+        session.execute(
+            select(FeedbackCase.cause, func.count())
+            .where(
+                FeedbackCase.status == "closed",
+                FeedbackCase.closed_at >= start,
+                FeedbackCase.closed_at < end,
+            )
+            .group_by(FeedbackCase.cause)
+        ).all()
+    )

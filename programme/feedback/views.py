@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -92,6 +92,32 @@ def loop_figures():
         total=queries.loop_figures(db.session, current_user, by="network"),
         by=by,
     )
+
+
+@bp.get("/cases/irritants")
+@require("view_irritants")
+def irritant_counts():
+    today = date.today()
+    since = _date_arg("since") or today - timedelta(days=90)
+    until = _date_arg("until") or today
+    if since > until:
+        since, until = until, since
+    return render(
+        "feedback/irritants.html",
+        rows=queries.irritant_counts(db.session, since, until),
+        causes=queries.causes_since(db.session, since, until),
+        cause_labels=CAUSES,
+        since=since,
+        until=until,
+    )
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        value = date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+    return value if 2000 <= value.year <= 2100 else None
 
 
 def _irritant_choices() -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select
 
 from programme.auth.models import User
-from programme.auth.roles import ADMIN, EXECUTIVE, SITE_MANAGER
+from programme.auth.roles import ADMIN, COACH, DIAGNOSTICIAN, EXECUTIVE, PILOT_TEAM, SITE_MANAGER
 from programme.database import utcnow
 from programme.extensions import db
 from programme.feedback.models import FeedbackCase, FeedbackResponse
@@ -22,6 +22,7 @@ from programme.feedback.models import FeedbackCase, FeedbackResponse
 CASES = frozenset({ADMIN, SITE_MANAGER})
 ADMIN_ONLY = frozenset({ADMIN})
 FIGURES = frozenset({ADMIN, EXECUTIVE, SITE_MANAGER})
+IRRITANTS = frozenset({ADMIN, DIAGNOSTICIAN, PILOT_TEAM, COACH, EXECUTIVE})
 
 
 def case_id(w) -> int:
@@ -99,6 +100,7 @@ def rows(Route) -> list:
               form=lambda w: {"assignee": str(handler_id(w))},
               notes="and a regional manager for the sites of their region"),
         Route("GET", "/cases/figures", FIGURES, notes="no case and no contact reference"),
+        Route("GET", "/cases/irritants", IRRITANTS, notes="counts only, no case"),
         Route("GET", "/feedback/counter", CASES),
         Route("GET", "/feedback/import", CASES),
         Route("POST", "/feedback/import", CASES, form=import_form, status=200,

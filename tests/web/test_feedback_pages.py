@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -321,3 +322,57 @@ def test_close_the_loop_figures_per_site_and_region(client, session, world):
     login_as(client, _manager(world))
     text = page(client.get("/cases/figures"))
     assert "PAR-001" in text and "RBX-001" not in text and "TLS-001" not in text
+
+
+# --- root causes feed the irritants -------------------------------------------------------------
+
+
+def test_closing_a_case_moves_its_irritants_count(client, session, world):
+    from datetime import date
+
+    from tests.diagnostics_factories import make_observation
+
+    campaign = make_campaign(start=date.today() - timedelta(days=20), end=date.today())
+    waiting = make_irritant(campaign, name="Attente sans information")
+    make_irritant(campaign, name="Borne en panne")
+    make_observation(
+        campaign,
+        world["sites"]["PAR-001"],
+        findings=[{"occurrences": 4, "severity": 3, "irritant": waiting}],
+        observed_on=date.today() - timedelta(days=10),
+    )
+    # a case closed long ago counts in the previous period
+    old = session.get(FeedbackCase, world["cases"]["TLS-001"])
+    old.status, old.outcome, old.cause, old.irritant_id = (
+        "closed",
+        "resolved",
+        "ergonomic",
+        waiting.id,
+    )
+    old.closed_at = datetime.now(UTC) - timedelta(days=100)
+    session.commit()
+
+    login_as(client, make_user("executive"))
+    before = page(client.get("/cases/irritants"))
+    assert re.search(r"Attente sans information.*?<td>0</td>\s*<td>−1", before, re.S)
+    assert "Borne en panne" not in before  # neither a finding nor a case in the period
+
+    admin = make_user("admin")
+    login_as(client, admin)
+    client.post(
+        f"/cases/{world['cases']['PAR-001']}/close",
+        data={"outcome": "explained", "cause": "ergonomic", "irritant": str(waiting.id)},
+    )
+    client.post(
+        f"/cases/{world['cases']['RBX-001']}/close",
+        data={"outcome": "unreachable", "cause": "technical"},
+    )
+    login_as(client, make_user("executive"))
+    after = page(client.get("/cases/irritants"))
+    assert re.search(r"Attente sans information.*?<td>1</td>\s*<td>=", after, re.S)
+    assert "1 finding · seen 4 times" in after
+    assert "Ergonomic · 1" in after and "Technical · 1" in after
+    since = (date.today() - timedelta(days=5)).isoformat()
+    narrow = page(client.get(f"/cases/irritants?since={since}"))
+    assert "1 finding" not in narrow  # the observation was 10 days ago
+    assert client.get("/cases/irritants?since=garbage").status_code == 200
