@@ -87,6 +87,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth_cli(app)
     demo_cli(app)
 
+    from programme.feedback.cli import register_cli as feedback_cli
+
+    feedback_cli(app)
+
     from programme.jobs.cli import register_cli as jobs_cli
     from programme.kpis.cli import register_cli as kpis_cli
 

@@ -640,3 +640,41 @@ def record_contact_view(session: Session, case: FeedbackCase) -> None:
         f"contact reference of case {case.id} viewed",
         entity_id=str(case.id),
     )
+
+
+# --- privacy ---------------------------------------------------------------------------------------
+
+DEFAULT_CONTACT_RETENTION_DAYS = 90
+
+
+def purge_contact_references(session: Session, days: int, now: datetime | None = None) -> int:
+    """Delete the contact references kept longer than needed: `days` after their case
+    closed, or, for a response that opened no case, `days` after it arrived. Comments and
+    scores stay. One set-based UPDATE and one audit event; returns the references deleted."""
+    from sqlalchemy import and_, exists, or_, update
+
+    limit = (now or utcnow()) - timedelta(days=days)
+    has_case = exists().where(FeedbackCase.response_id == FeedbackResponse.id)
+    closed_long_ago = exists().where(
+        FeedbackCase.response_id == FeedbackResponse.id,
+        FeedbackCase.status == "closed",
+        FeedbackCase.closed_at < limit,
+    )
+    result = session.execute(
+        update(FeedbackResponse)
+        .where(
+            FeedbackResponse.contact_ref.is_not(None),
+            or_(closed_long_ago, and_(~has_case, FeedbackResponse.received_at < limit)),
+        )
+        .values(contact_ref=None)
+        .execution_options(synchronize_session=False)
+    )
+    purged = result.rowcount or 0
+    record_event(
+        session,
+        "feedback_response",
+        "purge_contact",
+        f"{purged} contact references deleted (kept {days} days)",
+        changes={"purged": purged, "retention_days": days},
+    )
+    return purged

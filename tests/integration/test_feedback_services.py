@@ -290,3 +290,47 @@ def test_without_the_kpis_in_the_catalogue_nothing_is_measured(session, world):
     services.record_responses(session, None, [item()], now=NOW)
     session.commit()
     assert _measures(session, "NPS") == []
+
+
+# --- privacy ------------------------------------------------------------------------------------
+
+
+def test_contact_references_are_purged_after_the_retention(app, session, world):
+    from programme.feedback.models import FeedbackCase as Case
+
+    items = [
+        item(external_id="closed-long-ago"),
+        item(external_id="closed-recently"),
+        item(external_id="still-open"),
+        item(external_id="promoter", score=10),  # consent, no case
+    ]
+    services.record_responses(session, None, items, now=NOW)
+    session.commit()
+    cases = {c.response.external_id: c for c in session.scalars(select(Case))}
+    later = NOW + timedelta(days=100)
+    for key, days_ago in (("closed-long-ago", 91), ("closed-recently", 89)):
+        services.close_case(
+            session, cases[key], outcome="resolved", cause="technical",
+            now=later - timedelta(days=days_ago),
+        )  # fmt: skip
+    session.commit()
+
+    # the promoter's reference (no case) is older than 90 days too
+    assert services.purge_contact_references(session, 90, now=later) == 1 + 1
+    session.commit()
+    refs = dict(
+        session.execute(select(FeedbackResponse.external_id, FeedbackResponse.contact_ref)).all()
+    )
+    assert refs == {
+        "closed-long-ago": None,
+        "closed-recently": "06 12 34 56 78",
+        "still-open": "06 12 34 56 78",
+        "promoter": None,
+    }
+    comments = session.scalars(select(FeedbackResponse.score)).all()
+    assert len(comments) == 4  # the responses stay
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["purge-contact-references", "--days", "1"])
+    assert result.exit_code == 0, result.output
+    assert "1 contact reference deleted" in result.output  # the one closed 89 days earlier
