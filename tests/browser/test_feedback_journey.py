@@ -81,3 +81,35 @@ def test_site_manager_closes_the_loop_on_a_phone(app, open_page):
     assert "Closed" in facts and "Ergonomic" in facts and "Attente sans information" in facts
     check_page(page, "mobile")
     save_screenshot(page, "feedback-case-closed-mobile")
+
+
+def test_feedback_pages_hold_on_a_phone(app, open_page):
+    """The counter note, the file import, the figures and the irritant counts: axe and
+    375 px on each; a counter note from an unhappy customer opens a case."""
+    with app.app_context():
+        site = make_site("ARA-001", make_region("Auvergne-Rhône-Alpes"), name="Agence Lyon")
+        email = make_user("admin", name="Bureau de programme").email
+        make_user("site_manager", site_id=site.id)
+    page = open_page("mobile")
+    page.goto("/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+    page.goto("/feedback/counter")
+    check_page(page, "mobile")
+    page.get_by_label("Score").fill("3")
+    page.get_by_label("What the customer said").fill("Trop d'attente au guichet.")
+    page.get_by_label("The customer agrees to be called back").check()
+    page.get_by_label("Contact reference").fill("07 11 22 33 44")
+    page.get_by_role("button", name="Record the note").click()
+    page.wait_for_url(re.compile(r"/feedback/counter$"))
+    assert "a case was opened" in page.get_by_role("status").inner_text()
+    check_page(page, "mobile")
+
+    for path in ("/feedback/import", "/cases/figures", "/cases/irritants", "/cases"):
+        page.goto(path)
+        check_page(page, "mobile")
+    assert page.locator("#case-table article").count() == 1
+    save_screenshot(page, "feedback-cases-mobile")

@@ -20,9 +20,9 @@ def test_demo_feedback(app, session):
         assert feedback["created"] > 1000
         assert 0 < feedback["closed"] < feedback["cases_opened"]
         assert session.scalar(
-            select(func.count()).select_from(FeedbackResponse).where(
-                FeedbackResponse.contact_consent.is_(False)
-            )
+            select(func.count())
+            .select_from(FeedbackResponse)
+            .where(FeedbackResponse.contact_consent.is_(False))
         )
         assert session.scalar(
             select(func.count()).select_from(FeedbackResponse).where(FeedbackResponse.complaint)
@@ -36,9 +36,9 @@ def test_demo_feedback(app, session):
         regional = session.scalar(select(User).where(User.email == "region@demo.programme.fr"))
         assert {r.site_code for r in case_rows(session, regional)} == {"BRE-001", "BRE-002"}
         linked = session.scalar(
-            select(func.count()).select_from(FeedbackCase).where(
-                FeedbackCase.irritant_id.is_not(None)
-            )
+            select(func.count())
+            .select_from(FeedbackCase)
+            .where(FeedbackCase.irritant_id.is_not(None))
         )
         assert linked > 0
         nps = session.scalar(
