@@ -20,6 +20,7 @@ from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from programme.audit import record_event
@@ -361,7 +362,21 @@ def record_responses(
         return summary
     if not fresh:
         return summary
-    session.execute(insert(FeedbackResponse), fresh)
+    try:
+        session.execute(insert(FeedbackResponse), fresh)
+    except IntegrityError:
+        # another request recorded one of these responses since we looked: the caller
+        # rolls back; sent again, they are counted as unchanged.
+        raise FeedbackRefused(
+            [
+                FieldError(
+                    "external_id",
+                    _(
+                        "Another request is recording these responses at the same moment: send them again."
+                    ),
+                )
+            ]
+        ) from None
     summary.created = len(fresh)
     if needing_case:
         summary.cases_opened = _open_cases(session, needing_case, now)

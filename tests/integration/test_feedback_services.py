@@ -334,3 +334,25 @@ def test_contact_references_are_purged_after_the_retention(app, session, world):
     result = runner.invoke(args=["purge-contact-references", "--days", "1"])
     assert result.exit_code == 0, result.output
     assert "1 contact reference deleted" in result.output  # the one closed 89 days earlier
+
+
+def test_a_response_recorded_meanwhile_by_another_request_is_refused_cleanly(
+    session, world, monkeypatch
+):
+    services.record_responses(session, None, [item()], now=NOW)
+    session.commit()
+    # as if another request had written it between our lookup and our insert
+    monkeypatch.setattr(services, "tuple_", lambda *c: _NeverMatches())
+    with pytest.raises(FeedbackRefused) as refused:
+        services.record_responses(session, None, [item(), item(external_id="R-9")], now=NOW)
+    session.rollback()
+    assert refused.value.errors[0].field == "external_id"
+    assert "send them again" in refused.value.errors[0].message
+    assert _count(session, FeedbackResponse) == 1
+
+
+class _NeverMatches:
+    def in_(self, _values):
+        from sqlalchemy import false
+
+        return false()
