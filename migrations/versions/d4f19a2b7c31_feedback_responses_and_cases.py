@@ -63,6 +63,7 @@ def upgrade():
     sa.Column('journey_step', sa.String(length=60), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('irritant_id', sa.Integer(), nullable=True),
+    sa.Column('proposed_irritant', sa.String(length=200), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),

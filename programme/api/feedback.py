@@ -164,6 +164,7 @@ def case_close(case_id: int):
                 journey_step=body.journey_step,
                 note=body.note,
                 irritant_id=body.irritant,
+                proposed_irritant=body.proposed_irritant,
             )
             db.session.commit()
         except services.CaseConflict as conflict:

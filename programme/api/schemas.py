@@ -535,4 +535,11 @@ class CaseCloseInput(In):
     cause: Literal["technical", "ergonomic", "relational", "commercial"]
     journey_step: Annotated[Text, Field(max_length=60)]
     irritant: Annotated[Id, Field(description="An existing irritant's id.")] | None = None
+    proposed_irritant: (
+        Annotated[
+            Text,
+            Field(max_length=200, description="A new irritant proposed to the programme office."),
+        ]
+        | None
+    ) = None
     note: Annotated[Text, Field(max_length=5000)]

@@ -28,6 +28,10 @@ class CloseForm(FlaskForm):
     cause = SelectField(_l("Root cause"), choices=_blank_first(CAUSES))
     journey_step = SelectField(_l("Journey step"), choices=_blank_first(JOURNEY_STEPS))
     irritant = SelectField(_l("Known irritant (optional)"), choices=[])
+    proposed_irritant = StringField(
+        _l("Or propose a new irritant"),
+        description=_l("The programme office will review it."),
+    )
     note = TextAreaField(_l("Note"))
     version = HiddenField()
 

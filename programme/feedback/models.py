@@ -134,6 +134,8 @@ class FeedbackCase(Audited, VersionedMixin, TimestampMixin, Base):
     irritant_id: Mapped[int | None] = mapped_column(
         ForeignKey("irritant.id", ondelete="SET NULL"), index=True
     )
+    # A new irritant proposed to the programme office when no existing one fits.
+    proposed_irritant: Mapped[str | None] = mapped_column(String(200))
 
     response: Mapped[FeedbackResponse] = relationship()
     site = relationship("Site")

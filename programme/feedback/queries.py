@@ -329,3 +329,25 @@ def causes_since(session: Session, since, until) -> dict[str, int]:
             .group_by(FeedbackCase.cause)
         ).all()
     )
+
+
+def proposed_irritants(session: Session, since, until) -> list[tuple[str, int]]:
+    """New irritants proposed when closing cases in [since, until], most frequent first
+    (grouped by their exact wording), for the programme office to review."""
+    start = datetime.combine(since, datetime.min.time(), UTC)
+    end = datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC)
+    n = func.count().label("n")
+    return [
+        (text, int(count))
+        for text, count in session.execute(
+            select(FeedbackCase.proposed_irritant, n)
+            .where(
+                FeedbackCase.proposed_irritant.is_not(None),
+                FeedbackCase.closed_at >= start,
+                FeedbackCase.closed_at < end,
+            )
+            .group_by(FeedbackCase.proposed_irritant)
+            .order_by(n.desc(), FeedbackCase.proposed_irritant)
+            .limit(100)
+        )
+    ]

@@ -584,6 +584,7 @@ def close_case(
     journey_step: Any = None,
     note: Any = None,
     irritant_id: Any = None,
+    proposed_irritant: Any = None,
     now: datetime | None = None,
 ) -> None:
     """Close with an outcome and a root cause (FeedbackRefused lists what is missing;
@@ -614,6 +615,11 @@ def close_case(
         irritant = session.get(Irritant, ident) if ident and 0 < ident < 2**31 else None
         if irritant is None:
             errors.append(FieldError("irritant", _("Unknown irritant.")))
+    proposal = _text(proposed_irritant)
+    if proposal and len(proposal) > 200:
+        errors.append(FieldError("proposed_irritant", _("At most %(n)d characters.", n=200)))
+    elif proposal and (problem := _text_error(proposal, "comment")):
+        errors.append(FieldError("proposed_irritant", problem))
     if errors:
         raise FeedbackRefused(errors)
     moment = now or utcnow()
@@ -626,6 +632,7 @@ def close_case(
     case.journey_step = step or case.journey_step
     case.note = note_text or None
     case.irritant_id = irritant.id if irritant else None
+    case.proposed_irritant = proposal or None
     session.flush()
 
 

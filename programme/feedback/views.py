@@ -106,6 +106,7 @@ def irritant_counts():
         "feedback/irritants.html",
         rows=queries.irritant_counts(db.session, since, until),
         causes=queries.causes_since(db.session, since, until),
+        proposals=queries.proposed_irritants(db.session, since, until),
         cause_labels=CAUSES,
         since=since,
         until=until,
@@ -211,6 +212,7 @@ def case_close(case_id: int):
             journey_step=request.form.get("journey_step"),
             note=request.form.get("note"),
             irritant_id=request.form.get("irritant"),
+            proposed_irritant=request.form.get("proposed_irritant"),
         )
         db.session.commit()
     except services.CaseConflict as conflict:

@@ -37,7 +37,7 @@ def item(**values):
 
 
 @pytest.fixture(autouse=True)
-def _english(app):
+def _english(app, session):
     """Messages are translated: a request context in English."""
     with app.test_request_context(), force_locale("en"):
         yield

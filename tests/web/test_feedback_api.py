@@ -163,6 +163,8 @@ def test_messages_in_the_users_language(client, session, world):
         ({"outcome": "resolved", "cause": "bad luck", "journey_step": "", "note": ""}, "cause"),
         ({"outcome": "resolved", "cause": "technical", "journey_step": "", "note": "",
           "irritant": 999}, "irritant"),
+        ({"outcome": "resolved", "cause": "technical", "journey_step": "", "note": "",
+          "proposed_irritant": "x" * 201}, "proposed_irritant"),
     ],
 )  # fmt: skip
 def test_closing_without_outcome_or_cause_is_refused(client, session, world, body, field):

@@ -365,13 +365,18 @@ def test_closing_a_case_moves_its_irritants_count(client, session, world):
     )
     client.post(
         f"/cases/{world['cases']['RBX-001']}/close",
-        data={"outcome": "unreachable", "cause": "technical"},
+        data={
+            "outcome": "unreachable",
+            "cause": "technical",
+            "proposed_irritant": "Site web indisponible le soir",
+        },
     )
     login_as(client, make_user("executive"))
     after = page(client.get("/cases/irritants"))
     assert re.search(r"Attente sans information.*?<td>1</td>\s*<td>=", after, re.S)
     assert "1 finding · seen 4 times" in after
     assert "Ergonomic · 1" in after and "Technical · 1" in after
+    assert "Site web indisponible le soir · 1 case" in after
     since = (date.today() - timedelta(days=5)).isoformat()
     narrow = page(client.get(f"/cases/irritants?since={since}"))
     assert "1 finding" not in narrow  # the observation was 10 days ago
