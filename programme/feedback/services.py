@@ -44,6 +44,10 @@ from programme.network.services import FieldError, ValidationFailed
 DEFAULT_DUE_WORKING_DAYS = 2
 DUE_WORKING_DAYS: dict[str, int] = {"in_person": 2, "phone": 2, "digital": 2}
 ESCALATION_WORKING_DAYS = 1
+# Who a new case goes to, per site type: "site_manager" (default) or "regional_manager"
+# (e.g. a call centre whose manager is not the one who calls customers back). The app
+# config FEEDBACK_CASE_ROUTING (a dict) overrides entries.
+CASE_ROUTING: dict[str, str] = {}
 # A source's clock may run slightly ahead of ours.
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_LENGTHS = {
@@ -404,6 +408,19 @@ def site_manager_of(session: Session, site_id: int):
     )
 
 
+def case_assignee(session: Session, site: Site):
+    """The account a new case of `site` is assigned to, following the routing per site
+    type; falls back to the site's manager, then to nobody (the region and admins see it)."""
+    routing = dict(CASE_ROUTING)
+    if has_app_context():
+        routing.update(current_app.config.get("FEEDBACK_CASE_ROUTING") or {})
+    if routing.get(site.type) == "regional_manager":
+        regional = regional_managers_of(session, site)
+        if regional:
+            return regional[0]
+    return site_manager_of(session, site.id)
+
+
 def regional_managers_of(session: Session, site: Site) -> list:
     from programme.auth.models import User
 
@@ -432,12 +449,11 @@ def _open_cases(session: Session, rows: list[dict], now: datetime) -> int:
         ):
             ids[(source, external_id)] = ident
     site_ids = {r["site_id"] for r in rows}
-    zones = dict(
-        session.execute(select(Site.id, Site.time_zone).where(Site.id.in_(site_ids))).all()
-    )
+    site_rows = {s.id: s for s in session.scalars(select(Site).where(Site.id.in_(site_ids)))}
+    zones = {i: s.time_zone for i, s in site_rows.items()}
     managers = {}
-    for site_id in site_ids:
-        manager = site_manager_of(session, site_id)
+    for site_id, site in site_rows.items():
+        manager = case_assignee(session, site)
         managers[site_id] = manager.id if manager else None
     for r in rows:
         zone = site_zone(zones.get(r["site_id"]))

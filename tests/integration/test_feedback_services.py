@@ -13,6 +13,7 @@ from programme.audit import AuditEvent
 from programme.feedback import services
 from programme.feedback.models import FeedbackCase, FeedbackResponse, as_utc
 from programme.feedback.services import CaseConflict, FeedbackRefused, add_working_days
+from programme.network.models import Site
 from tests.factories import make_region, make_site, make_user
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -356,3 +357,17 @@ class _NeverMatches:
         from sqlalchemy import false
 
         return false()
+
+
+def test_cases_may_be_routed_per_site_type(app, session, world):
+    centre = make_site("CC-001", type="call_centre", region=session.get(Site, world["site"]).region)
+    app.config["FEEDBACK_CASE_ROUTING"] = {"call_centre": "regional_manager"}
+    try:
+        services.record_responses(
+            session, None, [item(site="CC-001", channel="phone"), item(external_id="R-2")], now=NOW
+        )
+        session.commit()
+    finally:
+        app.config.pop("FEEDBACK_CASE_ROUTING")
+    assignees = {c.site_id: c.assignee_id for c in session.scalars(select(FeedbackCase))}
+    assert assignees == {centre.id: world["regional"].id, world["site"]: world["manager"].id}
