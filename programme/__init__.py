@@ -65,9 +65,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing to forge
     from programme.deployment.views import bp as deployment_bp
+    from programme.feedback.views import bp as feedback_bp
     from programme.pilots.views import bp as pilots_bp
 
-    for blueprint in (kpis_bp, pilots_bp, deployment_bp, api_bp, api_tokens_bp):
+    for blueprint in (kpis_bp, feedback_bp, pilots_bp, deployment_bp, api_bp, api_tokens_bp):
         app.register_blueprint(blueprint)
 
     from programme.reports.export_views import bp as exports_bp
@@ -94,6 +95,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     auth_cli(app)
     demo_cli(app)
+
+    from programme.feedback.cli import register_cli as feedback_cli
+
+    feedback_cli(app)
 
     from programme.jobs.cli import register_cli as jobs_cli
     from programme.kpis.cli import register_cli as kpis_cli

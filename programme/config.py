@@ -82,6 +82,11 @@ class Config:
         self.LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per 5 minutes")
         # /api/v1: requests per token, and per address for calls without a valid token.
         self.API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
+        # Close the loop (issue 19): contact references are deleted this many days after
+        # their case closes (`flask purge-contact-references`).
+        self.FEEDBACK_CONTACT_RETENTION_DAYS = int(
+            os.environ.get("FEEDBACK_CONTACT_RETENTION_DAYS", 90)
+        )
         self.API_ANONYMOUS_RATE_LIMIT = os.environ.get("API_ANONYMOUS_RATE_LIMIT", "60 per minute")
         self.DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-Programme-2026")
         self.AUDIT_PAGE_SIZE = 50

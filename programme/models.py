@@ -26,6 +26,11 @@ from programme.diagnostics.models import (  # noqa: F401
     Verbatim,
 )
 from programme.home.models import DigestPreference, DigestSent  # noqa: F401
+from programme.feedback.models import (  # noqa: F401
+    FeedbackCase,
+    FeedbackImportMapping,
+    FeedbackResponse,
+)
 from programme.jobs.models import Job  # noqa: F401
 from programme.kpis.models import (  # noqa: F401
     ImportMapping,

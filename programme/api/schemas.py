@@ -478,3 +478,117 @@ class ImpactQuery(Query):
         "package": _package_message,
         "window_weeks": _window_message,
     }
+
+
+# --- customer feedback and cases (issue 19) -------------------------------------------------------
+
+
+def _date_time_with_offset(value: Any) -> Any:
+    """ "YYYY-MM-DDTHH:MM:SS±HH:MM" (or Z): a time without its offset is ambiguous."""
+    from datetime import datetime
+
+    if not isinstance(value, str) or len(value) > 40:
+        raise PydanticCustomError("date_time_offset", "A date and time with offset.")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise PydanticCustomError("date_time_offset", "A date and time with offset.") from None
+    if "T" not in value.upper() or moment.utcoffset() is None:
+        raise PydanticCustomError("date_time_offset", "A date and time with offset.")
+    return value
+
+
+DateTimeWithOffset = Annotated[
+    str,
+    AfterValidator(_date_time_with_offset),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+def _received_at_message():
+    from flask_babel import gettext as _
+
+    return _("Give the date and time with its offset, like 2026-03-02T14:30:00+01:00.")
+
+
+class FeedbackInput(In):
+    source: Annotated[
+        Text,
+        Field(
+            min_length=1,
+            max_length=60,
+            description="Where it comes from: survey tool, complaints, call centre…",
+        ),
+    ]
+    external_id: Annotated[
+        Text, Field(min_length=1, max_length=120, description="The source's own id.")
+    ]
+    site: Annotated[Code, Field(description="Site code.")]
+    received_at: Annotated[
+        DateTimeWithOffset,
+        Field(description="With its offset, e.g. 2026-03-02T14:30:00+01:00; not in the future."),
+    ]
+    channel: Literal["in_person", "phone", "digital"]
+    journey_step: Annotated[Text, Field(max_length=60)] | None = None
+    score: Annotated[int, Field(ge=0, le=10, description="0–10 on the nps scale, 1–5 on csat5.")]
+    scale: Literal["nps", "csat5"]
+    comment: Annotated[Text, Field(max_length=5000)] | None = None
+    language: Annotated[Text, Field(max_length=5, description="Defaults to fr.")] | None = None
+    complaint: bool = False
+    contact_consent: bool
+    contact: (
+        Annotated[
+            Text,
+            Field(max_length=200, description="Only when the customer agreed to be contacted."),
+        ]
+        | None
+    ) = None
+
+    api_messages: ClassVar[dict[str, Any]] = {"received_at": _received_at_message}
+
+
+FeedbackBatch = Annotated[list[FeedbackInput], Field(max_length=MAX_ITEMS)]
+
+
+class FeedbackCounts(Out):
+    created: int
+    unchanged: int = Field(description="Already received (same source and external_id).")
+    cases_opened: int
+
+
+class Case(Out):
+    id: int
+    site: str
+    opened_at: str = Field(description="ISO 8601 with offset (UTC).")
+    due_at: str = Field(description="ISO 8601 with offset (UTC).")
+    status: Literal["open", "contacted", "closed"]
+    overdue: bool = Field(description="Still to contact after its deadline.")
+    escalated: bool = Field(description="Still to contact a working day after its deadline.")
+    score: int
+    scale: Literal["nps", "csat5"]
+    source: str
+    external_id: str
+
+
+class CaseQuery(Query):
+    site: QueryText | None = Field(None, description="Site code.")
+    status: Literal["open", "contacted", "closed", "overdue", "escalated"] | None = None
+    from_: QueryDate | None = Field(
+        None, alias="from", description="Opened on or after (YYYY-MM-DD, UTC)."
+    )
+    to: QueryDate | None = Field(None, description="Opened on or before (YYYY-MM-DD, UTC).")
+
+
+class CaseCloseInput(In):
+    outcome: Literal["resolved", "explained", "unreachable"]
+    cause: Literal["technical", "ergonomic", "relational", "commercial"]
+    journey_step: Annotated[Text, Field(max_length=60)]
+    irritant: Annotated[Id, Field(description="An existing irritant's id.")] | None = None
+    proposed_irritant: (
+        Annotated[
+            Text,
+            Field(max_length=200, description="A new irritant proposed to the programme office."),
+        ]
+        | None
+    ) = None
+    note: Annotated[Text, Field(max_length=5000)]

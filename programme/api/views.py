@@ -724,3 +724,7 @@ def impact():
             [{"index": None, "field": name, "message": m} for name, m in invalid.errors.items()]
         )
     return jsonify(result.as_api())
+
+
+# --- customer feedback and cases (issue 19): routes on this blueprint --------------------------
+from programme.api import feedback as _feedback_routes  # noqa: E402,F401

@@ -81,6 +81,16 @@ ACTIONS: dict[str, frozenset[str]] = {
     "view_site_story": EVERYONE,
     "view_impact": frozenset({ADMIN, EXECUTIVE, PILOT_TEAM}),
     "take_snapshots": frozenset({ADMIN}),
+    # Close the loop (issue 19). Cases carry a customer's contact reference, so only the
+    # people who handle them see them: admins everywhere, a site manager for their site,
+    # a regional manager (site_manager with a region) for their region, who also reassigns.
+    # Executives will read the close-the-loop figures only (no case, no contact reference);
+    # coaches, diagnosticians and pilot teams see no case (they read the irritants).
+    "view_cases": frozenset({ADMIN, SITE_MANAGER}),
+    "handle_cases": frozenset({ADMIN, SITE_MANAGER}),
+    "reassign_cases": frozenset({ADMIN, SITE_MANAGER}),
+    "record_feedback": frozenset({ADMIN, SITE_MANAGER}),
+    "view_loop_figures": frozenset({ADMIN, EXECUTIVE, SITE_MANAGER}),
 }
 
 # Roles that see the whole network; a site manager sees only their site and/or region.

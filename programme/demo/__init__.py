@@ -14,6 +14,7 @@ from programme.auth import services as accounts
 from programme.auth.models import User
 from programme.demo.deployment import seed_deployment
 from programme.demo.diagnostics import seed_campaign_in_progress, seed_diagnostics
+from programme.demo.feedback import seed_feedback
 from programme.demo.kpis import seed_measurements
 from programme.demo.network import seed_network
 from programme.demo.pilots import seed_pilots
@@ -81,6 +82,7 @@ def seed_demo(session: Session, password: str) -> dict:
     report["measurements"] = seed_measurements(session)
     report["pilots"] = seed_pilots(session)
     report["deployment"] = seed_deployment(session)
+    report["feedback"] = seed_feedback(session)
     return report
 
 

@@ -467,6 +467,13 @@ def _xlsx_tables(
         yield first, frame(block)
 
 
+def numbered_rows(filename: str, data: bytes, chunksize: int = CHUNK_ROWS):
+    """(file line of the chunk's first row, chunk of text cells) of a CSV or XLSX file,
+    header excluded: the reading without the measurement layouts (feedback files use it)."""
+    kind = "xlsx" if filename.lower().endswith(".xlsx") else "csv"
+    return _numbered_chunks(kind, data, chunksize)
+
+
 def _raw_chunks(kind: str, source, chunksize: int) -> Iterator[pd.DataFrame]:
     for _line, frame in _numbered_chunks(kind, source, chunksize):
         yield frame

@@ -33,6 +33,7 @@ NAV = (
     NavItem("network.region_list", _l("Regions"), "view_network"),
     NavItem("diagnostics.campaign_list", _l("Diagnostics"), "view_campaigns"),
     NavItem("kpis.kpi_list", _l("KPIs"), "view_kpis"),
+    NavItem("feedback.case_list", _l("Customer cases"), "view_cases"),
     NavItem("pilots.pilot_list", _l("Pilots"), "view_pilots"),
     NavItem("deployment.wave_list", _l("Waves"), "view_deployment"),
     NavItem("reports.glance", _l("Reports"), "view_reports"),

@@ -75,6 +75,13 @@ EXPECTED: dict[str, set[str]] = {
     "view_site_story": EVERYONE,
     "view_impact": {ADMIN, EXECUTIVE, PILOT_TEAM},
     "take_snapshots": {ADMIN},
+    # Close the loop (issue 19): cases carry contact references, so only the people who
+    # handle them; perimeter rules in programme/feedback/access.py
+    "view_cases": {ADMIN, SITE_MANAGER},
+    "handle_cases": {ADMIN, SITE_MANAGER},
+    "reassign_cases": {ADMIN, SITE_MANAGER},
+    "record_feedback": {ADMIN, SITE_MANAGER},
+    "view_loop_figures": {ADMIN, EXECUTIVE, SITE_MANAGER},
 }
 # Actions that only read (an executive "reads roll-ups and reports; never edits").
 # Exporting a report is reading it in another format.

@@ -230,6 +230,11 @@ from tests.web.impact_matrix import rows as impact_rows  # noqa: E402
 from tests.web.reports_matrix import rows as reports_rows  # noqa: E402
 
 ROUTES += reports_rows(Route) + impact_rows(Route) + exports_rows(Route)
+
+# Close the loop (issue 19): customer cases and the counter note
+from tests.web.feedback_matrix import rows as feedback_rows  # noqa: E402
+
+ROUTES += feedback_rows(Route)
 API_PREFIX = "/api/"
 
 MATRIX = {route.key: route for route in ROUTES}

@@ -1,0 +1,416 @@
+"""Screens of the close-the-loop cases and the counter note. Thin: parse → check → service."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import date, datetime, timedelta
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from programme.auth.models import User
+from programme.auth.permissions import require
+from programme.auth.roles import ADMIN, SITE_MANAGER
+from programme.diagnostics.models import CAUSES, Irritant, step_label
+from programme.extensions import db
+from programme.feedback import importing, queries, services
+from programme.feedback.access import get_case_or_403, may_handle_case, may_reassign_case
+from programme.feedback.forms import (
+    CloseForm,
+    ContactedForm,
+    CounterForm,
+    ImportForm,
+    ReassignForm,
+)
+from programme.feedback.models import COUNTER_SOURCE, OUTCOMES, SCALE_LABELS, STATUSES
+from programme.kpis.importing import FileRejected
+from programme.network.models import Site
+from programme.web.htmx import render
+
+bp = Blueprint("feedback", __name__)
+
+LIST_STATUSES = {**STATUSES, "overdue": None, "escalated": None}
+
+
+def _status_labels() -> dict[str, str]:
+    return {
+        "open": _("To contact"),
+        "overdue": _("Past due"),
+        "escalated": _("Escalated"),
+        "contacted": _("Contacted"),
+        "closed": _("Closed"),
+    }
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+
+
+def _attach(form, errors) -> list[str]:
+    """Service errors onto the form's fields; the rest returned for the top of the form."""
+    loose = []
+    for error in errors:
+        target = getattr(form, error.field, None)
+        if target is not None and hasattr(target, "errors"):
+            target.errors = [*list(target.errors or []), error.message]
+        else:
+            loose.append(error.message)
+    return loose
+
+
+@bp.get("/cases")
+@require("view_cases")
+def case_list():
+    status = request.args.get("status", "")
+    status = status if status in LIST_STATUSES else ""
+    site_id = _int_arg("site")
+    rows = queries.case_rows(db.session, current_user, status=status or None, site_id=site_id)
+    return render(
+        "feedback/case_list.html",
+        "feedback/_case_table.html",
+        rows=rows,
+        chosen_status=status,
+        site_id=site_id,
+        sites=queries.perimeter_sites(db.session, current_user),
+        status_labels=_status_labels(),
+    )
+
+
+@bp.get("/cases/figures")
+@require("view_loop_figures")
+def loop_figures():
+    by = request.args.get("by", "site")
+    by = by if by in ("site", "region", "network") else "site"
+    return render(
+        "feedback/figures.html",
+        rows=queries.loop_figures(db.session, current_user, by=by),
+        total=queries.loop_figures(db.session, current_user, by="network"),
+        by=by,
+    )
+
+
+@bp.get("/cases/irritants")
+@require("view_irritants")
+def irritant_counts():
+    today = date.today()
+    since = _date_arg("since") or today - timedelta(days=90)
+    until = _date_arg("until") or today
+    if since > until:
+        since, until = until, since
+    return render(
+        "feedback/irritants.html",
+        rows=queries.irritant_counts(db.session, since, until),
+        causes=queries.causes_since(db.session, since, until),
+        proposals=queries.proposed_irritants(db.session, since, until),
+        cause_labels=CAUSES,
+        since=since,
+        until=until,
+    )
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        value = date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+    return value if 2000 <= value.year <= 2100 else None
+
+
+def _irritant_choices() -> list[tuple[str, str]]:
+    irritants = db.session.scalars(select(Irritant).order_by(Irritant.name)).all()
+    return [("", _("None"))] + [(str(i.id), i.name) for i in irritants]
+
+
+def _assignee_choices(case) -> list[tuple[str, str]]:
+    site = case.site
+    people = db.session.scalars(
+        select(User)
+        .where(
+            User.active.is_(True),
+            or_(
+                User.role == ADMIN,
+                (User.role == SITE_MANAGER)
+                & or_(User.site_id == site.id, User.region_id == site.region_id),
+            ),
+        )
+        .order_by(User.name, User.email)
+    ).all()
+    return [(str(u.id), u.display_name) for u in people]
+
+
+def _render_case(case, close_form=None, reassign_form=None, status=200, loose=()):
+    handles = may_handle_case(current_user, case)
+    if handles and case.response.contact_ref:
+        services.record_contact_view(db.session, case)
+        db.session.commit()
+    if close_form is None:
+        close_form = CloseForm(formdata=None)
+        close_form.journey_step.data = case.journey_step or ""
+    close_form.irritant.choices = _irritant_choices()
+    reassign = may_reassign_case(current_user, case)
+    if reassign and reassign_form is None:
+        reassign_form = ReassignForm(formdata=None)
+        reassign_form.assignee.data = str(case.assignee_id or "")
+    if reassign_form is not None:
+        reassign_form.assignee.choices = _assignee_choices(case)
+    return render(
+        "feedback/case_detail.html",
+        status=status,
+        case=case,
+        response=case.response,
+        handles=handles,
+        reassign=reassign,
+        contacted_form=ContactedForm(formdata=None),
+        close_form=close_form,
+        reassign_form=reassign_form,
+        loose=loose,
+        outcome_labels=OUTCOMES,
+        cause_labels=CAUSES,
+        scale_labels=SCALE_LABELS,
+        step_label=step_label,
+    )
+
+
+@bp.get("/cases/<int:case_id>")
+@require("view_cases")
+def case_detail(case_id: int):
+    return _render_case(get_case_or_403(case_id))
+
+
+@bp.post("/cases/<int:case_id>/contacted")
+@require("handle_cases")
+def case_contacted(case_id: int):
+    case = get_case_or_403(case_id, "handle_cases")
+    try:
+        services.mark_contacted(db.session, case)
+        db.session.commit()
+    except services.CaseConflict as conflict:
+        db.session.rollback()
+        return _render_case(case, status=409, loose=[str(conflict)])
+    flash(_("Marked as contacted."), "success")
+    return redirect(url_for("feedback.case_detail", case_id=case.id))
+
+
+@bp.post("/cases/<int:case_id>/close")
+@require("handle_cases")
+def case_close(case_id: int):
+    case = get_case_or_403(case_id, "handle_cases")
+    form = CloseForm()
+    form.irritant.choices = _irritant_choices()
+    # CSRFProtect has checked the token; the service checks every value.
+    try:
+        services.close_case(
+            db.session,
+            case,
+            outcome=request.form.get("outcome"),
+            cause=request.form.get("cause"),
+            journey_step=request.form.get("journey_step"),
+            note=request.form.get("note"),
+            irritant_id=request.form.get("irritant"),
+            proposed_irritant=request.form.get("proposed_irritant"),
+        )
+        db.session.commit()
+    except services.CaseConflict as conflict:
+        db.session.rollback()
+        return _render_case(db.session.get(type(case), case_id), status=409, loose=[str(conflict)])
+    except services.FeedbackRefused as refused:
+        db.session.rollback()
+        case = db.session.get(type(case), case_id)
+        form.outcome.errors, form.cause.errors = [], []
+        loose = _attach(form, refused.errors)
+        return _render_case(case, close_form=form, status=422, loose=loose)
+    except StaleDataError:
+        db.session.rollback()
+        abort(409)
+    flash(_("Case closed."), "success")
+    return redirect(url_for("feedback.case_detail", case_id=case.id))
+
+
+@bp.post("/cases/<int:case_id>/reassign")
+@require("reassign_cases")
+def case_reassign(case_id: int):
+    case = get_case_or_403(case_id, "reassign_cases")
+    form = ReassignForm()
+    form.assignee.choices = _assignee_choices(case)
+    try:
+        services.reassign_case(db.session, case, request.form.get("assignee"))
+        db.session.commit()
+    except services.FeedbackRefused as refused:
+        db.session.rollback()
+        case = db.session.get(type(case), case_id)
+        form.assignee.errors = []
+        loose = _attach(form, refused.errors)
+        return _render_case(case, reassign_form=form, status=422, loose=loose)
+    flash(_("Case reassigned."), "success")
+    return redirect(url_for("feedback.case_detail", case_id=case.id))
+
+
+# --- a note taken at the counter ----------------------------------------------------------------
+
+
+def _counter_item(form: CounterForm, sites: dict[str, Site]) -> dict:
+    site = sites.get(form.site.data or "")
+    received = form.received_at.data
+    if received is not None:
+        zone = services.site_zone(site.time_zone if site else None)
+        received = received.replace(tzinfo=zone)
+    return {
+        "source": COUNTER_SOURCE,
+        "external_id": uuid.uuid4().hex,
+        "site": form.site.data,
+        "received_at": received.isoformat() if received else None,
+        "channel": form.channel.data,
+        "journey_step": form.journey_step.data or None,
+        "score": (form.score.data or "").strip(),
+        "scale": form.scale.data,
+        "comment": form.comment.data,
+        "language": str(request.accept_languages.best_match(["fr", "en"]) or "fr"),
+        "complaint": bool(form.complaint.data),
+        "contact_consent": bool(form.contact_consent.data),
+        "contact": form.contact.data,
+    }
+
+
+@bp.route("/feedback/counter", methods=["GET", "POST"])
+@require("record_feedback")
+def counter():
+    sites = {s.code: s for s in queries.perimeter_sites(db.session, current_user)}
+    form = CounterForm()
+    form.site.choices = [(code, f"{code} · {s.name}") for code, s in sites.items()]
+    status, loose = 200, []
+    if request.method == "GET":
+        own = db.session.get(Site, current_user.site_id) if current_user.site_id else None
+        if own is not None:
+            form.site.data = own.code
+        form.received_at.data = datetime.now(
+            services.site_zone(own.time_zone if own else None)
+        ).replace(second=0, microsecond=0, tzinfo=None)
+    elif form.validate_on_submit():
+        try:
+            summary = services.record_responses(
+                db.session, current_user, [_counter_item(form, sites)], label="counter"
+            )
+            db.session.commit()
+        except services.FeedbackRefused as refused:
+            db.session.rollback()
+            status = 403 if refused.forbidden else 422
+            loose = _attach(form, [e for e in refused.errors if e.field != "received_at"])
+            for e in refused.errors:
+                if e.field == "received_at":
+                    form.received_at.errors = [*list(form.received_at.errors or []), e.message]
+        else:
+            if summary.cases_opened:
+                flash(_("Note recorded: a case was opened to call the customer back."), "success")
+            else:
+                flash(_("Note recorded."), "success")
+            return redirect(url_for("feedback.counter"))
+    else:
+        status = 422
+    return render("feedback/counter.html", status=status, form=form, loose=loose)
+
+
+# --- files of responses --------------------------------------------------------------------------
+
+
+def _import_page(form, status=200, **context):
+    context.setdefault("names", [])
+    context.setdefault("columns", {})
+    context.setdefault("errors", [])
+    return render(
+        "feedback/import.html",
+        status=status,
+        form=form,
+        fields=importing.FIELDS,
+        required=importing.REQUIRED,
+        **context,
+    )
+
+
+@bp.route("/feedback/import", methods=["GET", "POST"])
+@require("record_feedback")
+def import_file():
+    form = ImportForm()
+    if request.method == "GET":
+        return _import_page(form)
+    source = (form.source.data or "").strip()
+    upload = request.files.get("file")
+    if upload and upload.filename:
+        filename, data = upload.filename, upload.read(importing.MAX_FILE_BYTES + 1)
+    else:
+        filename = request.form.get("filename", "")
+        try:
+            data = base64.b64decode(request.form.get("content", ""), validate=True)
+        except ValueError:
+            data = b""
+    problems = []
+    if not source:
+        form.source.errors = [_("Name the source of the file.")]
+    elif len(source) > 60:
+        form.source.errors = [_("At most %(n)d characters.", n=60)]
+    if not data:
+        form.file.errors = [_("Choose a file.")]
+    if form.source.errors or form.file.errors:
+        return _import_page(form, status=422)
+    try:
+        names = importing.read_headers(filename, data)
+    except FileRejected as rejected:
+        form.file.errors = [str(rejected)]
+        return _import_page(form, status=422)
+    submitted = {f: request.form.get(f"col_{f}", "") for f in importing.FIELDS}
+    mapped_by_hand = any(f"col_{f}" in request.form for f in importing.FIELDS)
+    if mapped_by_hand:
+        columns = {f: name for f, name in submitted.items() if name}
+    else:
+        columns = importing.remembered_columns(db.session, source) or importing.guess_columns(names)
+    keep = {
+        "names": names,
+        "columns": columns,
+        "filename": filename,
+        "content": base64.b64encode(data).decode(),
+        "source": source,
+    }
+    missing = importing.missing_columns(columns, names)
+    if missing:
+        problems = [
+            _("Choose the column of “%(field)s”.", field=importing.FIELDS[f]) for f in missing
+        ]
+        return _import_page(form, status=422 if mapped_by_hand else 200, problems=problems, **keep)
+    confirm = request.form.get("step") == "confirm"
+    try:
+        lines, items = importing.read_items(filename, data, columns, source)
+        summary = services.record_responses(
+            db.session,
+            current_user,
+            items,
+            lines=lines,
+            label=f"file {filename[:100]}",
+            dry_run=not confirm,
+        )
+    except FileRejected as rejected:
+        form.file.errors = [str(rejected)]
+        return _import_page(form, status=422)
+    except services.FeedbackRefused as refused:
+        db.session.rollback()
+        return _import_page(
+            form, status=403 if refused.forbidden else 422, errors=refused.errors, **keep
+        )
+    if not confirm:
+        return _import_page(form, summary=summary, **keep)
+    importing.remember_columns(db.session, source, columns)
+    db.session.commit()
+    flash(
+        _(
+            "File imported. New responses: %(created)d; already received: %(unchanged)d; "
+            "cases opened: %(cases)d.",
+            created=summary.created,
+            unchanged=summary.unchanged,
+            cases=summary.cases_opened,
+        ),
+        "success",
+    )
+    return redirect(url_for("feedback.import_file"))
