@@ -3,7 +3,7 @@
 Site already has a time zone (Europe/Paris by default), used for the cases' deadlines.
 
 Revision ID: d4f19a2b7c31
-Revises: c3e7a91d4b60
+Revises: d4f8b2c6a1e9
 Create Date: 2026-12-06 14:16:39.856193
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd4f19a2b7c31'
-down_revision = 'c3e7a91d4b60'
+down_revision = 'd4f8b2c6a1e9'
 branch_labels = None
 depends_on = None
 

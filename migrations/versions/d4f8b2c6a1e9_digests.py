@@ -1,7 +1,7 @@
 """e-mail digests: preferences and digests sent
 
 Revision ID: d4f8b2c6a1e9
-Revises: c3e7a91d4b60
+Revises: d4a8e6f1b2c9
 Create Date: 2026-12-06 14:10:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd4f8b2c6a1e9'
-down_revision = 'c3e7a91d4b60'
+down_revision = 'd4a8e6f1b2c9'
 branch_labels = None
 depends_on = None
 
