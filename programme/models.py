@@ -25,12 +25,12 @@ from programme.diagnostics.models import (  # noqa: F401
     SurveyScore,
     Verbatim,
 )
-from programme.home.models import DigestPreference, DigestSent  # noqa: F401
 from programme.feedback.models import (  # noqa: F401
     FeedbackCase,
     FeedbackImportMapping,
     FeedbackResponse,
 )
+from programme.home.models import DigestPreference, DigestSent  # noqa: F401
 from programme.jobs.models import Job  # noqa: F401
 from programme.kpis.models import (  # noqa: F401
     ImportMapping,
