@@ -19,7 +19,8 @@ def _events(session, entity):
 def test_create_update_delete_are_recorded_with_old_and_new_values(session):
     with acting_as("tester@example.org"):
         site = save_site(
-            session, {"code": "lyo-01", "name": "Agence Lyon", "type": "branch", "region": "Sud"}
+            session, {"code": "lyo-01", "name": "Agence Lyon", "type": "branch", "region": "Sud"},
+            create_region=True,
         )
         session.commit()
         site.name = "Agence Lyon Bellecour"
@@ -38,7 +39,7 @@ def test_create_update_delete_are_recorded_with_old_and_new_values(session):
 
 def test_an_unchanged_save_records_nothing(session):
     raw = {"code": "LYO-02", "name": "Agence", "type": "branch", "region": "Sud"}
-    site = save_site(session, raw)
+    site = save_site(session, raw, create_region=True)
     session.commit()
     before = len(_events(session, "site"))
     save_site(session, raw, site)
