@@ -1,7 +1,7 @@
 """Demo feedback: a year of survey answers at five demo sites (detractors, customers who
 agreed to be called back and others, complaints), through the one intake; most cases
 closed with a cause (often linked to the demo campaign's irritants), and recent ones still
-open, some past due, for the demo site manager (ARA-001) and the Bretagne regional manager."""
+open, some past due, for the demo site manager (GES-010) and the Bretagne regional manager."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from programme.feedback.models import FeedbackCase, FeedbackResponse, as_utc
 from programme.network.models import Site
 
 SOURCE = "demo-survey"
-SITES = {"ARA-001": 6, "ARA-002": 4, "BRE-001": 5, "BRE-002": 3, "CC-LYO": 5}  # answers a week
+SITES = {"ARA-001": 6, "ARA-002": 4, "BRE-001": 5, "BRE-002": 3, "CC-LYO": 5, "GES-010": 4}
+# (answers a week) GES-010 is the demo site manager's site.
+MANAGER_SITE = "GES-010"
 WEEKS = 52
 COMMENTS = {
     "bad": [
@@ -75,7 +77,7 @@ def seed_feedback(session: Session, now: datetime | None = None) -> dict:
                     }
                 )
     # the demo site manager's open cases: one not yet due, some past due, one escalated
-    zone = ZoneInfo(sites["ARA-001"].time_zone or "Europe/Paris")
+    zone = ZoneInfo(sites[MANAGER_SITE].time_zone or "Europe/Paris")
     for number, (days, score, complaint) in enumerate(
         [(0, 7, True), (3, 2, False), (5, 4, False), (8, 1, True)]
     ):
@@ -83,8 +85,8 @@ def seed_feedback(session: Session, now: datetime | None = None) -> dict:
         items.append(
             {
                 "source": SOURCE,
-                "external_id": f"ARA-001-open-{number}",
-                "site": "ARA-001",
+                "external_id": f"{MANAGER_SITE}-open-{number}",
+                "site": MANAGER_SITE,
                 "received_at": moment.isoformat(),
                 "channel": "in_person",
                 "journey_step": "waiting",

@@ -77,7 +77,7 @@ class Line:
 
 
 def ordered(lines: list[Line]) -> list[Line]:
-    return sorted(lines, key=lambda x: (x.rank, -x.days, x.text))
+    return sorted(lines, key=lambda x: (x.rank, -x.days, str(x.text)))
 
 
 def _site_label(code: str, name: str) -> str:

@@ -95,11 +95,11 @@ def start(job_id: int) -> None:
     unreachable, no thread left) the job is marked failed and the caller carries on."""
     app = current_app._get_current_object()
     how = runner(app)
+    # End the caller's read since its commit (nothing is pending: the job is committed):
+    # on SQLite a POST's transaction holds the write lock, which the job's progress
+    # updates, or marking it failed below, would wait for.
+    db.session.rollback()
     if how == "inline":
-        # End the caller's read since its commit (nothing is pending: the job is
-        # committed): on SQLite a POST's transaction holds the write lock, which the job's
-        # progress updates would wait for.
-        db.session.rollback()
         run_job(app, job_id)
         return
     try:
@@ -145,7 +145,7 @@ def _stale_cutoff() -> datetime:
     return utcnow() - timedelta(seconds=current_app.config.get("JOB_HEARTBEAT_TIMEOUT", 60))
 
 
-def recover_stale(job_ids: list[int] | None = None) -> int:
+def recover_stale(job_ids: list[int] | None = None, session: Session | None = None) -> int:
     """Mark failed ("interrupted") the running jobs without a heartbeat for
     JOB_HEARTBEAT_TIMEOUT seconds: their worker died. The work of a job is one transaction,
     so nothing of it was written. Returns how many were marked."""
@@ -161,10 +161,19 @@ def recover_stale(job_ids: list[int] | None = None) -> int:
     )
     if job_ids is not None:
         statement = statement.where(Job.id.in_(job_ids))
-    with db.engine.begin() as conn:
-        count = conn.execute(
-            statement.values(status="failed", error=INTERRUPTED, finished_at=utcnow(), message=None)
+    statement = statement.values(
+        status="failed", error=INTERRUPTED, finished_at=utcnow(), message=None
+    )
+    if session is not None:
+        # In a request: its own transaction (on SQLite a POST already holds the write lock,
+        # which a second connection would wait for in vain).
+        count = session.execute(
+            statement, execution_options={"synchronize_session": False}
         ).rowcount
+        session.commit()  # the jobs read are expired: refresh() reads them again
+    else:
+        with db.engine.begin() as conn:
+            count = conn.execute(statement).rowcount
     if count:
         log.warning("%s interrupted job(s) marked failed", count)
     return count
@@ -180,7 +189,7 @@ def is_stale(job: Job) -> bool:
 def refresh(session: Session, *jobs_read: Job | None) -> None:
     """Before showing jobs: mark failed those whose worker died (writes only then)."""
     stale = [job.id for job in jobs_read if job is not None and is_stale(job)]
-    if stale and recover_stale(stale):
+    if stale and recover_stale(stale, session):
         for job in jobs_read:
             if job is not None:
                 session.refresh(job)

@@ -29,7 +29,7 @@ def test_demo_feedback(app, session):
         )
         manager = session.scalar(select(User).where(User.email == "manager@demo.programme.fr"))
         rows = case_rows(session, manager)
-        assert {r.site_code for r in rows} == {"ARA-001"}
+        assert {r.site_code for r in rows} == {"GES-010"}
         open_rows = [r for r in rows if r.status == "open"]
         assert open_rows and any(r.overdue for r in open_rows)
         assert all(r.status == "closed" for r in rows if r not in open_rows)

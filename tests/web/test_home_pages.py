@@ -224,7 +224,7 @@ def test_admin_sees_alerts_pilots_awaiting_a_decision_and_failed_jobs(client, co
     from programme.pilots.models import Pilot
 
     default_kpis()
-    for code in ("PIL-1", "PIL-2", "PIL-3", "CTL-1", "CTL-2", "CTL-3"):
+    for code in ("PIL-1", "PIL-2", "PIL-3", "PIL-4", "CTL-1", "CTL-2", "CTL-3", "CTL-4"):
         make_site(code)
     pilot = make_pilot(admin)
     db.session.get(Pilot, pilot.id).stage = "evaluating"
