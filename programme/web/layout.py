@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -76,6 +77,19 @@ def _date_filter(value, fmt="medium") -> str:
     return format_date(value, fmt)
 
 
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _stored_value(value):
+    """A value as stored (the audit trail): an ISO day reads as a date of the user's locale."""
+    if isinstance(value, str) and _ISO_DAY.match(value):
+        try:
+            return _date_filter(date.fromisoformat(value))
+        except ValueError:
+            return value
+    return value
+
+
 def register_layout(app: Flask) -> None:
     @app.context_processor
     def _layout():
@@ -89,6 +103,7 @@ def register_layout(app: Flask) -> None:
         }
 
     app.jinja_env.filters["date"] = _date_filter
+    app.jinja_env.filters["stored_value"] = _stored_value
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else ""
     )
