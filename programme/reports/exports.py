@@ -479,6 +479,7 @@ def _pilot_sheet(data: ReportData, note: str) -> Sheet:
             Column(_("Decided on"), "date"),
             Column(_("Package(s)")),
             Column(_("KPI")),
+            Column(_("Unit")),
             Column(_("Effect"), "float"),
             Column(_("Interval low (95 %)"), "float"),
             Column(_("Interval high (95 %)"), "float"),
@@ -492,9 +493,10 @@ def _pilot_sheet(data: ReportData, note: str) -> Sheet:
                 p.decided_on,
                 ", ".join(p.package_names),
                 r.kpi_code,
-                r.effect,
-                r.ci_low,
-                r.ci_high,
+                _change_unit(r.kind, r.unit),
+                _in_change_unit(r.effect, r.kind),
+                _in_change_unit(r.ci_low, r.kind),
+                _in_change_unit(r.ci_high, r.kind),
                 r.relative_effect,
                 bool(r.target_reached),
                 r.reading,
@@ -507,6 +509,19 @@ def _pilot_sheet(data: ReportData, note: str) -> Sheet:
     )
 
 
+def _change_unit(kind: str, unit: str) -> str:
+    """The unit of a change: a rate (a 0–1 fraction) changes in percentage points."""
+    return _("pts") if kind == "rate" else unit
+
+
+def _in_change_unit(value: float | None, kind: str) -> float | None:
+    """A change of a rate in percentage points (0.0011 → 0.11), as the screens and the PDF
+    print it; any other KPI in its own unit."""
+    if value is None or kind != "rate":
+        return value
+    return value * 100
+
+
 def _impact_sheets(data: ReportData, note: str) -> list[Sheet]:
     results = data.impacts
     return [
@@ -514,6 +529,7 @@ def _impact_sheets(data: ReportData, note: str) -> list[Sheet]:
             _("Impact per KPI"),
             [
                 Column(_("KPI")),
+                Column(_("Unit")),
                 Column(_("Window (weeks)"), "int"),
                 Column(_("Estimate"), "float"),
                 Column(_("Interval low (95 %)"), "float"),
@@ -522,7 +538,16 @@ def _impact_sheets(data: ReportData, note: str) -> list[Sheet]:
                 Column(_("Reading"), width=80),
             ],
             [
-                [r.kpi_code, r.window_weeks, r.estimate, r.ci_low, r.ci_high, r.n_sites, r.reading]
+                [
+                    r.kpi_code,
+                    _change_unit(r.kind, r.unit),
+                    r.window_weeks,
+                    _in_change_unit(r.estimate, r.kind),
+                    _in_change_unit(r.ci_low, r.kind),
+                    _in_change_unit(r.ci_high, r.kind),
+                    r.n_sites,
+                    r.reading,
+                ]
                 for r in results
             ],
             note=note,
@@ -532,6 +557,7 @@ def _impact_sheets(data: ReportData, note: str) -> list[Sheet]:
             _("Impact per wave"),
             [
                 Column(_("KPI")),
+                Column(_("Unit")),
                 Column(_("Wave")),
                 Column(_("Go-live"), "date"),
                 Column(_("Effect (ATT)"), "float"),
@@ -545,9 +571,10 @@ def _impact_sheets(data: ReportData, note: str) -> list[Sheet]:
             [
                 [
                     r.kpi_code,
+                    _change_unit(r.kind, r.unit),
                     w.wave_name,
                     w.go_live,
-                    w.att,
+                    _in_change_unit(w.att, r.kind),
                     w.n_treated,
                     w.n_comparison,
                     w.n_treated_missing,
