@@ -21,7 +21,7 @@ from programme.auth.roles import ROLES, SITE_MANAGER
 from programme.demo import seed_demo
 from programme.extensions import db
 from programme.network.models import Site
-from tests.browser.support import check_page
+from tests.browser.support import check_page, save_screenshot
 from tests.factories import PASSWORD
 from tests.web.test_permissions import API_PREFIX, ROUTES, World
 
@@ -36,6 +36,7 @@ WIDEST = """() => Array.from(document.querySelectorAll("body *"))
   .map((el) => `${el.tagName.toLowerCase()}.${el.className} (${Math.round(el.getBoundingClientRect().right)}px)`)"""
 
 
+SHOTS = re.compile(os.environ["CRAWL_SHOTS"]) if os.environ.get("CRAWL_SHOTS") else None
 ONLY = re.compile(os.environ["CRAWL_ONLY"]) if os.environ.get("CRAWL_ONLY") else None
 
 
@@ -100,6 +101,8 @@ def test_every_page_of_every_role_fits_a_phone_and_passes_axe(app, open_page):
             if page.evaluate("document.doctype === null"):
                 continue  # an htmx fragment (a form row, a picker), not a page of its own
             page.wait_for_load_state("networkidle")
+            if SHOTS and SHOTS.search(url):
+                save_screenshot(page, f"phone-{role}-{re.sub(r'[^a-z0-9]+', '-', url)}")
             try:
                 check_page(page, "mobile")
             except (AssertionError, pytest.fail.Exception) as failure:
