@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,7 +29,7 @@ from typing import Any
 
 import xlsxwriter
 from flask import current_app, render_template
-from flask_babel import format_date, get_locale
+from flask_babel import format_date, get_locale, pgettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -221,9 +222,19 @@ class ReportData:
 
 
 def export_filename(scope, today: date, extension: str) -> str:
-    """programme-report_network_2026-11-23.xlsx, programme-report_region-3_2026-11-23.pdf"""
-    slug = re.sub(r"[^A-Za-z0-9-]+", "-", scope.key.replace(":", "-")).strip("-") or "report"
-    return f"programme-report_{slug}_{today.isoformat()}.{extension}"
+    """programme-report_network_2026-11-23.xlsx, programme-report_region-3_2026-11-23.pdf;
+    in the reader's language (programme-rapport_reseau_2026-11-23.xlsx), ASCII only."""
+    kind, _sep, ident = scope.key.partition(":")
+    words = {"network": pgettext("file name", "network"), "region": pgettext("file name", "region")}
+    key = f"{words.get(kind, kind)}-{ident}" if ident else words.get(kind, kind)
+    slug = _file_word(key) or "report"
+    base = _file_word(pgettext("file name", "programme-report")) or "programme-report"
+    return f"{base}_{slug}_{today.isoformat()}.{extension}"
+
+
+def _file_word(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9-]+", "-", ascii_text).strip("-")
 
 
 def gather(session: Session, scope, user, today: date) -> ReportData:

@@ -61,3 +61,25 @@ def test_the_workbook_gives_a_rates_change_in_points_with_its_unit(app, session)
     assert abs(line[3].value - 0.11) < 1e-9  # points, not the 0.0011 fraction
     assert line[3].number_format == "#,##0.00"
     assert abs(line[4].value - -0.04) < 1e-9 and abs(line[5].value - 0.26) < 1e-9
+
+
+def test_export_file_names_follow_the_language(app):
+    from datetime import date
+
+    from programme.reports import services
+
+    scope = services.Scope("region:3", "Nord", 3, None)
+    with app.test_request_context(headers={"Accept-Language": "fr"}):
+        assert (
+            exports.export_filename(scope, date(2026, 11, 23), "xlsx")
+            == "programme-rapport_region-3_2026-11-23.xlsx"
+        )
+        network = services.Scope("network", "Réseau", None, None)
+        assert exports.export_filename(network, date(2026, 11, 23), "pdf") == (
+            "programme-rapport_reseau_2026-11-23.pdf"
+        )
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert (
+            exports.export_filename(scope, date(2026, 11, 23), "xlsx")
+            == "programme-report_region-3_2026-11-23.xlsx"
+        )
