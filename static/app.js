@@ -72,6 +72,9 @@ function renderCharts() {
       // (htmx strips every <script> from swapped content when allowScriptTags is false).
       const text = source.tagName === "TEMPLATE" ? source.content.textContent : source.textContent;
       const spec = JSON.parse(text);
+      // Vega names the drawing after the spec's description (aria-label of the <svg>, kept
+      // on every re-render): the chart's title, as the table beside it.
+      if (!spec.description) spec.description = chartTitle(el, spec);
       if (specIsEmpty(spec)) {
         el.hidden = true;
         return;

@@ -64,15 +64,19 @@ def weekly_series_spec(
         "autosize": {"type": "fit", "contains": "padding", "resize": True},
         "data": {"values": values},
         "layer": [
-            {
-                "transform": [{"filter": "datum.gap"}],
-                "mark": {"type": "rect", "color": "#9ca3af", "opacity": 0.25},
-                "encoding": {
-                    "x": {"field": "week", "type": "temporal"},
-                    "x2": {"field": "week_end"},
-                    "tooltip": [{"field": "week", "type": "temporal", "title": _("No data")}],
-                },
-            },
+            # Weeks without data, shaded; only when there are some (an empty layer makes
+            # Vega warn "Infinite extent for field week").
+            *[
+                {
+                    "transform": [{"filter": "datum.gap"}],
+                    "mark": {"type": "rect", "color": "#9ca3af", "opacity": 0.25},
+                    "encoding": {
+                        "x": {"field": "week", "type": "temporal"},
+                        "x2": {"field": "week_end"},
+                        "tooltip": [{"field": "week", "type": "temporal", "title": _("No data")}],
+                    },
+                }
+            ][: 1 if any(v["gap"] for v in values) else 0],
             {
                 "mark": {
                     "type": "line",

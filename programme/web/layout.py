@@ -15,7 +15,7 @@ from flask_login import current_user
 from programme.auth.permissions import can
 from programme.auth.roles import ROLE_LABELS
 from programme.network.models import CHANNELS
-from programme.web.formatting import signed_percent
+from programme.web.formatting import percent_spacing, signed_percent
 from programme.web.htmx import is_htmx
 
 
@@ -66,7 +66,16 @@ def _format_decimal(value, fmt, locale: str) -> str:
 
 @lru_cache(maxsize=8192)
 def _format_percent(value, fmt, locale: str) -> str:
-    return format_percent(value, fmt)
+    return percent_spacing(format_percent(value, _percent_pattern(fmt, locale)), locale)
+
+
+def _percent_pattern(fmt, locale: str):
+    """A pattern's sign spacing follows the language, whatever the template wrote: "48.2%"
+    in English, "48,2 %" (narrow no-break space) in French, never split across lines."""
+    if fmt is None:
+        return None
+    bare = fmt.replace("\u202f%", "%").replace("\xa0%", "%").replace(" %", "%")
+    return bare.replace("%", "\u202f%") if locale.startswith("fr") else bare
 
 
 def _date_filter(value, fmt="medium") -> str:

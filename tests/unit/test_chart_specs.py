@@ -27,6 +27,6 @@ def test_the_weekly_series_uses_one_label_format(app):
     ]
     with app.test_request_context():
         spec = weekly_series_spec("Conversion", "Conversion", points, rate=True)
-    line = spec["layer"][1]["encoding"]
+    line = spec["layer"][-1]["encoding"]
     assert line["x"]["axis"]["format"] == "%d %b %Y"
     assert line["y"]["axis"]["tickMinStep"] == 0.01
