@@ -188,8 +188,11 @@ function labelScrollRegions(root) {
   const phone = window.matchMedia("(max-width: 599.98px)").matches;
   const boxes = Array.from((root || document).querySelectorAll(".table-scroll"));
   if (phone) {
+    // A table that scrolls by itself (CSS below 600 px) joins the tab order only when it
+    // does scroll; an entry grid keeps its own keyboard moves.
     (root || document).querySelectorAll("main table").forEach((table) => {
-      if (!table.closest(".table-scroll")) boxes.push(table);
+      if (table.closest(".table-scroll") || table.closest("[data-grid]") || table.matches("[data-grid]")) return;
+      if (table.scrollWidth > table.clientWidth + 1) boxes.push(table);
     });
   }
   boxes.forEach((box) => {
