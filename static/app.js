@@ -8,28 +8,94 @@ document.addEventListener("DOMContentLoaded", () => {
 
 // Charts: a Vega-Lite spec sits in <script type="application/json" id="…"> (or <template>)
 // next to <div data-vl-spec="…">; the vega scripts are loaded only by pages with charts.
+// Numbers and dates follow the page language (<html lang>): the d3 format and time locale
+// definitions are static JSON files in static/locale/.
+const STATIC_BASE = (document.currentScript && document.currentScript.src.replace(/app\.js.*$/, "")) || "/static/";
+let chartLocale = null;
+function loadChartLocale() {
+  if (!chartLocale) {
+    const lang = (document.documentElement.lang || "en").toLowerCase().startsWith("fr") ? "fr-FR" : "en-GB";
+    const load = (kind) =>
+      fetch(`${STATIC_BASE}locale/${lang}.${kind}.json`)
+        .then((response) => (response.ok ? response.json() : undefined))
+        .catch(() => undefined);
+    chartLocale = Promise.all([load("format"), load("time")]);
+  }
+  return chartLocale;
+}
+
+function specIsEmpty(spec) {
+  // A chart without data is not drawn (Vega would warn "Infinite extent"); the table or
+  // empty-state message beside it says there is nothing yet.
+  const data = spec.data;
+  if (data && Array.isArray(data.values)) return data.values.length === 0;
+  if (Array.isArray(spec.datasets)) return false;
+  if (spec.datasets && typeof spec.datasets === "object") {
+    return Object.values(spec.datasets).every((values) => Array.isArray(values) && values.length === 0);
+  }
+  return false;
+}
+
+function chartTitle(el, spec) {
+  const title = spec.title;
+  const text = title && typeof title === "object" ? title.text : title;
+  return el.getAttribute("aria-label") || (Array.isArray(text) ? text.join(" ") : text) || spec.description || "";
+}
+
+function labelChart(el, spec) {
+  // The drawing is one image named by the chart's title; its marks are not read one by one
+  // (the table beside it gives the figures).
+  const drawing = el.querySelector("svg, canvas");
+  if (!drawing) return;
+  drawing.setAttribute("role", "img");
+  drawing.setAttribute("aria-label", chartTitle(el, spec));
+  drawing.querySelectorAll("[role], [aria-label]").forEach((node) => {
+    node.removeAttribute("role");
+    node.removeAttribute("aria-roledescription");
+    node.removeAttribute("aria-label");
+    node.setAttribute("aria-hidden", "true");
+  });
+  el.removeAttribute("role");
+}
+
 function renderCharts() {
   if (typeof window.vegaEmbed !== "function") return;
-  document.querySelectorAll("[data-vl-spec]").forEach((el) => {
-    if (el.dataset.vlRendered) return;
-    const source = document.getElementById(el.dataset.vlSpec);
-    if (!source) return;
-    el.dataset.vlRendered = "1";
-    // <script type="application/json"> on full pages; <template> inside htmx fragments
-    // (htmx strips every <script> from swapped content when allowScriptTags is false).
-    const text = source.tagName === "TEMPLATE" ? source.content.textContent : source.textContent;
-    const spec = JSON.parse(text);
-    window
-      .vegaEmbed(el, spec, {
+  const pending = Array.from(document.querySelectorAll("[data-vl-spec]")).filter(
+    (el) => !el.dataset.vlRendered && document.getElementById(el.dataset.vlSpec),
+  );
+  if (!pending.length) return;
+  pending.forEach((el) => (el.dataset.vlRendered = "1"));
+  loadChartLocale().then(([formatLocale, timeFormatLocale]) => {
+    pending.forEach((el) => {
+      const source = document.getElementById(el.dataset.vlSpec);
+      // <script type="application/json"> on full pages; <template> inside htmx fragments
+      // (htmx strips every <script> from swapped content when allowScriptTags is false).
+      const text = source.tagName === "TEMPLATE" ? source.content.textContent : source.textContent;
+      const spec = JSON.parse(text);
+      // Vega names the drawing after the spec's description (aria-label of the <svg>, kept
+      // on every re-render): the chart's title, as the table beside it.
+      if (!spec.description) spec.description = chartTitle(el, spec);
+      if (specIsEmpty(spec)) {
+        el.hidden = true;
+        return;
+      }
+      const options = {
         ast: true,
         actions: false,
         defaultStyle: false,
+        renderer: "svg",
         tooltip: { disableDefaultStyle: true },
-      })
-      .catch((error) => {
-        el.hidden = true; // the table next to the chart still shows the figures
-        console.error("chart", el.dataset.vlSpec, error);
-      });
+      };
+      if (formatLocale) options.formatLocale = formatLocale;
+      if (timeFormatLocale) options.timeFormatLocale = timeFormatLocale;
+      window
+        .vegaEmbed(el, spec, options)
+        .then(() => labelChart(el, spec))
+        .catch((error) => {
+          el.hidden = true; // the table next to the chart still shows the figures
+          console.error("chart", el.dataset.vlSpec, error);
+        });
+    });
   });
 }
 document.addEventListener("DOMContentLoaded", renderCharts);
@@ -114,3 +180,37 @@ document.addEventListener("DOMContentLoaded", () => {
     update();
   });
 });
+
+// Tables wider than the screen scroll inside their own container: the container is
+// reachable with the keyboard (tabindex) and named after the table's caption or the
+// heading above it, so a keyboard or screen-reader user can scroll it too.
+function labelScrollRegions(root) {
+  const phone = window.matchMedia("(max-width: 599.98px)").matches;
+  const boxes = Array.from((root || document).querySelectorAll(".table-scroll"));
+  if (phone) {
+    // A table that scrolls by itself (CSS below 600 px) joins the tab order only when it
+    // does scroll; an entry grid keeps its own keyboard moves.
+    (root || document).querySelectorAll("main table").forEach((table) => {
+      if (table.closest(".table-scroll") || table.closest("[data-grid]") || table.matches("[data-grid]")) return;
+      if (table.scrollWidth > table.clientWidth + 1) boxes.push(table);
+    });
+  }
+  boxes.forEach((box) => {
+    if (box.hasAttribute("tabindex")) return;
+    let name = box.getAttribute("aria-label");
+    if (!name) {
+      const caption = box.querySelector("caption");
+      let heading = null;
+      for (let node = box.previousElementSibling; node && !heading; node = node.previousElementSibling) {
+        if (/^H[1-6]$/.test(node.tagName)) heading = node;
+      }
+      if (!heading && box.parentElement) heading = box.parentElement.closest("section, article, main").querySelector("h1, h2, h3, h4");
+      name = ((caption && caption.textContent) || (heading && heading.textContent) || document.title).trim();
+    }
+    box.setAttribute("tabindex", "0");
+    box.setAttribute("role", "region");
+    box.setAttribute("aria-label", name.replace(/\s+/g, " "));
+  });
+}
+document.addEventListener("DOMContentLoaded", () => labelScrollRegions(document));
+document.addEventListener("htmx:afterSettle", (event) => labelScrollRegions(event.target));

@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
@@ -754,7 +755,7 @@ def alerts(session: Session, today: date, wave_id: int | None = None) -> list[Al
                             "%(milestone)s (%(offset)s, due %(due)s) is overdue.",
                             milestone=milestone.label,
                             offset=milestone.offset_label,
-                            due=milestone.due_on.isoformat(),
+                            due=format_date(milestone.due_on, "medium"),
                         ),
                     )
                 )

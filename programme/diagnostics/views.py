@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -351,9 +352,10 @@ def session_new(campaign_id: int):
             _attach(form, failure)
         else:
             flash(
-                _(
-                    "Session recorded with %(num)d finding(s).",
-                    num=len(observation.findings),
+                ngettext(
+                    "Session recorded with %(num)d finding.",
+                    "Session recorded with %(num)d findings.",
+                    len(observation.findings),
                 ),
                 "success",
             )

@@ -16,11 +16,29 @@ def value_axis(y_title: str, rate: bool) -> tuple[dict[str, Any], dict[str, Any]
     y_axis: dict[str, Any] = {"title": y_title}
     tooltip: dict[str, Any] = {"field": "value", "type": "quantitative", "title": y_title}
     if rate:
+        # Whole percentages, and never two ticks closer than one point: "25% 25% 25% 24%"
+        # (ticks 0.2% apart, rounded) cannot happen.
         y_axis["format"] = ".0%"
+        y_axis["tickMinStep"] = 0.01
         tooltip["format"] = ".1%"
     else:
         tooltip["format"] = ".2f"
     return y_axis, tooltip
+
+
+def week_axis(weeks: list[str], title: str | None = None) -> dict[str, Any]:
+    """The x axis of a weekly series: one label format for every tick (day and month, the
+    year too when the series spans more than one year), so that "November" never stands
+    beside "Nov 15" and a timeline always says its year; labels never overlap."""
+    years = {week[:4] for week in weeks if week}
+    axis: dict[str, Any] = {
+        "format": "%d %b %Y" if len(years) > 1 else "%d %b",
+        "labelOverlap": "greedy",
+        "tickCount": {"interval": "week", "step": 4} if len(weeks) > 8 else "week",
+    }
+    if title is not None:
+        axis["title"] = title
+    return axis
 
 
 def weekly_series_spec(
@@ -46,15 +64,19 @@ def weekly_series_spec(
         "autosize": {"type": "fit", "contains": "padding", "resize": True},
         "data": {"values": values},
         "layer": [
-            {
-                "transform": [{"filter": "datum.gap"}],
-                "mark": {"type": "rect", "color": "#9ca3af", "opacity": 0.25},
-                "encoding": {
-                    "x": {"field": "week", "type": "temporal"},
-                    "x2": {"field": "week_end"},
-                    "tooltip": [{"field": "week", "type": "temporal", "title": _("No data")}],
-                },
-            },
+            # Weeks without data, shaded; only when there are some (an empty layer makes
+            # Vega warn "Infinite extent for field week").
+            *[
+                {
+                    "transform": [{"filter": "datum.gap"}],
+                    "mark": {"type": "rect", "color": "#9ca3af", "opacity": 0.25},
+                    "encoding": {
+                        "x": {"field": "week", "type": "temporal"},
+                        "x2": {"field": "week_end"},
+                        "tooltip": [{"field": "week", "type": "temporal", "title": _("No data")}],
+                    },
+                }
+            ][: 1 if any(v["gap"] for v in values) else 0],
             {
                 "mark": {
                     "type": "line",
@@ -62,7 +84,12 @@ def weekly_series_spec(
                     "invalid": "break-paths-filter-domains",
                 },
                 "encoding": {
-                    "x": {"field": "week", "type": "temporal", "title": _("Week")},
+                    "x": {
+                        "field": "week",
+                        "type": "temporal",
+                        "title": _("Week"),
+                        "axis": week_axis([str(v["week"]) for v in values]),
+                    },
                     "y": {"field": "value", "type": "quantitative", "axis": y_axis},
                     "tooltip": [
                         {"field": "week", "type": "temporal", "title": _("Week")},

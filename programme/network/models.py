@@ -92,3 +92,7 @@ class Site(Audited, VersionedMixin, TimestampMixin, Base):
     @property
     def type_label(self) -> str:
         return str(SITE_TYPES.get(self.type, self.type))
+
+    @property
+    def operator_label(self) -> str:
+        return str(OPERATORS.get(self.operator, self.operator))

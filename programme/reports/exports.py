@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,7 +29,7 @@ from typing import Any
 
 import xlsxwriter
 from flask import current_app, render_template
-from flask_babel import format_date, get_locale
+from flask_babel import format_date, get_locale, pgettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -221,9 +222,19 @@ class ReportData:
 
 
 def export_filename(scope, today: date, extension: str) -> str:
-    """programme-report_network_2026-11-23.xlsx, programme-report_region-3_2026-11-23.pdf"""
-    slug = re.sub(r"[^A-Za-z0-9-]+", "-", scope.key.replace(":", "-")).strip("-") or "report"
-    return f"programme-report_{slug}_{today.isoformat()}.{extension}"
+    """programme-report_network_2026-11-23.xlsx, programme-report_region-3_2026-11-23.pdf;
+    in the reader's language (programme-rapport_reseau_2026-11-23.xlsx), ASCII only."""
+    kind, _sep, ident = scope.key.partition(":")
+    words = {"network": pgettext("file name", "network"), "region": pgettext("file name", "region")}
+    key = f"{words.get(kind, kind)}-{ident}" if ident else words.get(kind, kind)
+    slug = _file_word(key) or "report"
+    base = _file_word(pgettext("file name", "programme-report")) or "programme-report"
+    return f"{base}_{slug}_{today.isoformat()}.{extension}"
+
+
+def _file_word(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9-]+", "-", ascii_text).strip("-")
 
 
 def gather(session: Session, scope, user, today: date) -> ReportData:
@@ -479,6 +490,7 @@ def _pilot_sheet(data: ReportData, note: str) -> Sheet:
             Column(_("Decided on"), "date"),
             Column(_("Package(s)")),
             Column(_("KPI")),
+            Column(_("Unit")),
             Column(_("Effect"), "float"),
             Column(_("Interval low (95 %)"), "float"),
             Column(_("Interval high (95 %)"), "float"),
@@ -492,9 +504,10 @@ def _pilot_sheet(data: ReportData, note: str) -> Sheet:
                 p.decided_on,
                 ", ".join(p.package_names),
                 r.kpi_code,
-                r.effect,
-                r.ci_low,
-                r.ci_high,
+                _change_unit(r.kind, r.unit),
+                _in_change_unit(r.effect, r.kind),
+                _in_change_unit(r.ci_low, r.kind),
+                _in_change_unit(r.ci_high, r.kind),
                 r.relative_effect,
                 bool(r.target_reached),
                 r.reading,
@@ -507,6 +520,19 @@ def _pilot_sheet(data: ReportData, note: str) -> Sheet:
     )
 
 
+def _change_unit(kind: str, unit: str) -> str:
+    """The unit of a change: a rate (a 0–1 fraction) changes in percentage points."""
+    return _("pts") if kind == "rate" else unit
+
+
+def _in_change_unit(value: float | None, kind: str) -> float | None:
+    """A change of a rate in percentage points (0.0011 → 0.11), as the screens and the PDF
+    print it; any other KPI in its own unit."""
+    if value is None or kind != "rate":
+        return value
+    return value * 100
+
+
 def _impact_sheets(data: ReportData, note: str) -> list[Sheet]:
     results = data.impacts
     return [
@@ -514,6 +540,7 @@ def _impact_sheets(data: ReportData, note: str) -> list[Sheet]:
             _("Impact per KPI"),
             [
                 Column(_("KPI")),
+                Column(_("Unit")),
                 Column(_("Window (weeks)"), "int"),
                 Column(_("Estimate"), "float"),
                 Column(_("Interval low (95 %)"), "float"),
@@ -522,7 +549,16 @@ def _impact_sheets(data: ReportData, note: str) -> list[Sheet]:
                 Column(_("Reading"), width=80),
             ],
             [
-                [r.kpi_code, r.window_weeks, r.estimate, r.ci_low, r.ci_high, r.n_sites, r.reading]
+                [
+                    r.kpi_code,
+                    _change_unit(r.kind, r.unit),
+                    r.window_weeks,
+                    _in_change_unit(r.estimate, r.kind),
+                    _in_change_unit(r.ci_low, r.kind),
+                    _in_change_unit(r.ci_high, r.kind),
+                    r.n_sites,
+                    r.reading,
+                ]
                 for r in results
             ],
             note=note,
@@ -532,6 +568,7 @@ def _impact_sheets(data: ReportData, note: str) -> list[Sheet]:
             _("Impact per wave"),
             [
                 Column(_("KPI")),
+                Column(_("Unit")),
                 Column(_("Wave")),
                 Column(_("Go-live"), "date"),
                 Column(_("Effect (ATT)"), "float"),
@@ -545,9 +582,10 @@ def _impact_sheets(data: ReportData, note: str) -> list[Sheet]:
             [
                 [
                     r.kpi_code,
+                    _change_unit(r.kind, r.unit),
                     w.wave_name,
                     w.go_live,
-                    w.att,
+                    _in_change_unit(w.att, r.kind),
                     w.n_treated,
                     w.n_comparison,
                     w.n_treated_missing,

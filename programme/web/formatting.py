@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import format_percent
+from flask_babel import format_percent, get_locale
 
 
 def signed_percent(value: float | None) -> str:
@@ -10,4 +10,11 @@ def signed_percent(value: float | None) -> str:
     if value is None:
         return "—"
     sign = "+" if value > 0 else "-" if value < 0 else ""
-    return sign + format_percent(abs(value))
+    return sign + percent_spacing(format_percent(abs(value)), str(get_locale() or ""))
+
+
+def percent_spacing(text: str, locale: str) -> str:
+    """French typography: a narrow no-break space before "%" (CLDR may give a wide one)."""
+    if locale.startswith("fr"):
+        return text.replace("\xa0%", "\u202f%").replace(" %", "\u202f%")
+    return text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -16,7 +17,7 @@ from jinja2 import FileSystemBytecodeCache
 from programme.auth.permissions import can
 from programme.auth.roles import ROLE_LABELS
 from programme.network.models import CHANNELS
-from programme.web.formatting import signed_percent
+from programme.web.formatting import percent_spacing, signed_percent
 from programme.web.htmx import is_htmx
 
 
@@ -68,7 +69,16 @@ def _format_decimal(value, fmt, locale: str) -> str:
 
 @lru_cache(maxsize=8192)
 def _format_percent(value, fmt, locale: str) -> str:
-    return format_percent(value, fmt)
+    return percent_spacing(format_percent(value, _percent_pattern(fmt, locale)), locale)
+
+
+def _percent_pattern(fmt, locale: str):
+    """A pattern's sign spacing follows the language, whatever the template wrote: "48.2%"
+    in English, "48,2 %" (narrow no-break space) in French, never split across lines."""
+    if fmt is None:
+        return None
+    bare = fmt.replace("\u202f%", "%").replace("\xa0%", "%").replace(" %", "%")
+    return bare.replace("%", "\u202f%") if locale.startswith("fr") else bare
 
 
 def _date_filter(value, fmt="medium") -> str:
@@ -77,6 +87,19 @@ def _date_filter(value, fmt="medium") -> str:
     if isinstance(value, date) and not isinstance(value, datetime):
         return _format_day(value, fmt, str(get_locale()))
     return format_date(value, fmt)
+
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _stored_value(value):
+    """A value as stored (the audit trail): an ISO day reads as a date of the user's locale."""
+    if isinstance(value, str) and _ISO_DAY.match(value):
+        try:
+            return _date_filter(date.fromisoformat(value))
+        except ValueError:
+            return value
+    return value
 
 
 def register_layout(app: Flask) -> None:
@@ -102,6 +125,7 @@ def register_layout(app: Flask) -> None:
         }
 
     app.jinja_env.filters["date"] = _date_filter
+    app.jinja_env.filters["stored_value"] = _stored_value
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else ""
     )

@@ -106,7 +106,7 @@ def test_diagnostician_records_ten_findings_on_a_phone(app, open_page):
 
     page.get_by_role("button", name="Save the session").click()
     page.wait_for_url(re.compile(r"/diagnostics/sessions/\d+$"))
-    assert page.get_by_role("status").inner_text() == "Session recorded with 10 finding(s)."
+    assert page.get_by_role("status").inner_text() == "Session recorded with 10 findings."
     assert page.locator("main table tbody tr").count() == 10
     assert page.locator("h2").first.inner_text() == "10 findings"
     _visit_checks(page)

@@ -187,7 +187,7 @@ def test_seven_days_fit_1366_px_in_french_with_the_source_tooltip(app, open_page
     page.set_viewport_size({"width": 1366, "height": 900})
     _login(page, email)
     page.goto(f"/measurements/grid?kpi=CONV&week={WEEK}")
-    assert "Plage valide\u00a0: de 0 à 1." in page.locator("#grid-help").inner_text()
+    assert "Plage valide\u202f: de 0 à 1." in page.locator("#grid-help").inner_text()
     page.goto(f"/measurements/grid?kpi=WAIT&week={WEEK}")
     assert_no_horizontal_overflow(page, 1366)
     assert page.locator(".grid-week").evaluate("e => e.scrollWidth <= e.clientWidth")

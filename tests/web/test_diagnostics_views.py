@@ -348,7 +348,7 @@ def test_ten_findings_in_one_post(client, session, world):
     assert response.status_code == 302
     observation = session.scalar(select(ObservationSession).order_by(ObservationSession.id.desc()))
     assert len(observation.findings) == 10
-    assert "Session recorded with 10 finding(s)." in flashes(page(client.get(response.location)))
+    assert "Session recorded with 10 findings." in flashes(page(client.get(response.location)))
 
 
 def test_a_stale_session_edit_gets_409(client, session, world):

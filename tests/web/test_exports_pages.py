@@ -215,7 +215,7 @@ def test_the_workbook_shows_the_same_figures_as_the_screen(client, session):
     shown = {
         stage: int(number.replace(",", ""))
         for stage, number in re.findall(
-            r'<tr data-stage="(\w+)">.*?</th>\s*<td>([\d,]+)</td>', page(screen), re.S
+            r'<tr data-stage="(\w+)">.*?</th>\s*<td[^>]*>([\d,]+)</td>', page(screen), re.S
         )
     }
     assert shown, "the at-a-glance page lists the funnel"
