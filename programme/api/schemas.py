@@ -135,7 +135,7 @@ class Kpi(Out):
     code: str
     name: KpiName
     unit: str
-    kind: Literal["mean", "rate"]
+    kind: Literal["mean", "rate", "count"]
     better: Literal["lower", "higher"]
     min: float | None
     max: float | None
