@@ -69,6 +69,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (kpis_bp, pilots_bp, deployment_bp, api_bp, api_tokens_bp):
         app.register_blueprint(blueprint)
 
+    from programme.value.views import bp as value_bp
+
+    app.register_blueprint(value_bp)
+
     from programme.reports.export_views import bp as exports_bp
     from programme.reports.impact_views import bp as impact_bp
     from programme.reports.views import bp as reports_bp

@@ -47,6 +47,7 @@ DEMO_ACCOUNTS = (
         region_name="Bretagne",
     ),
     DemoAccount("direction@demo.programme.fr", "executive", "Direction générale"),
+    DemoAccount("finance@demo.programme.fr", "finance", "Claire Contrôleuse de gestion"),
 )
 
 

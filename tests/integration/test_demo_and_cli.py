@@ -34,7 +34,15 @@ def test_seed_demo_builds_the_network_and_is_idempotent(app, session):
         "VISITS": (sites - 3, 1),
     }
     roles = set(session.scalars(select(User.role)))
-    assert roles == {"admin", "diagnostician", "pilot_team", "coach", "site_manager", "executive"}
+    assert roles == {
+        "admin",
+        "diagnostician",
+        "pilot_team",
+        "coach",
+        "site_manager",
+        "executive",
+        "finance",
+    }
 
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0, second.output

@@ -16,6 +16,7 @@ from programme.auth.roles import (
     COACH,
     DIAGNOSTICIAN,
     EXECUTIVE,
+    FINANCE,
     PILOT_TEAM,
     ROLES,
     SITE_MANAGER,
@@ -75,6 +76,10 @@ EXPECTED: dict[str, set[str]] = {
     "view_site_story": EVERYONE,
     "view_impact": {ADMIN, EXECUTIVE, PILOT_TEAM},
     "take_snapshots": {ADMIN},
+    # What the programme is worth (issue 18): finance sets drivers and signs off L5
+    "view_value": {ADMIN, EXECUTIVE, FINANCE},
+    "manage_value_drivers": {ADMIN, FINANCE},
+    "move_gates": {ADMIN, FINANCE},
 }
 # Actions that only read (an executive "reads roll-ups and reports; never edits").
 # Exporting a report is reading it in another format.

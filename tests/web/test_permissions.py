@@ -227,6 +227,11 @@ from tests.web.impact_matrix import rows as impact_rows  # noqa: E402
 from tests.web.reports_matrix import rows as reports_rows  # noqa: E402
 
 ROUTES += reports_rows(Route) + impact_rows(Route) + exports_rows(Route)
+
+# What the programme is worth (issue 18): value drivers, gates, the value page.
+from tests.web.value_matrix import rows as value_rows  # noqa: E402
+
+ROUTES += value_rows(Route)
 API_PREFIX = "/api/"
 
 MATRIX = {route.key: route for route in ROUTES}
