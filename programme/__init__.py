@@ -75,9 +75,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from programme.reports.export_views import bp as exports_bp
     from programme.reports.impact_views import bp as impact_bp
+    from programme.reports.value_views import bp as value_gates_bp
     from programme.reports.views import bp as reports_bp
 
-    for blueprint in (reports_bp, impact_bp, exports_bp):
+    for blueprint in (reports_bp, impact_bp, exports_bp, value_gates_bp):
         app.register_blueprint(blueprint)
 
     from programme.web.errors import register_error_handlers

@@ -105,3 +105,22 @@ def test_a_non_financial_lever_needs_no_money(client, session, finance):
 
 def test_package_fixture_is_reused(session, finance):
     assert package_id(W) > 0
+
+
+def test_gate_page_moves_one_step_and_refuses_a_skip_without_reason(client, session, finance):
+    login_as(client, finance)
+    pid = package_id(W)
+    url = f"/value/packages/{pid}/gate"
+    assert "Current gate: L0." in page(client.get(url))
+    skipped = client.post(url, data={"to": "L3", "comment": "fast"})
+    assert skipped.status_code == 422
+    assert "Skipping from L0 to L3 needs a reason." in page(skipped)
+    moved = client.post(url, data={"to": "L1", "comment": "pilot designed"})
+    assert moved.status_code == 302
+    text = page(client.get(url))
+    assert "Current gate: L1." in text and "pilot designed" in text
+    # L5 without a clear effect (no waves, no impact) and without a reason: refused
+    client.post(url, data={"to": "L4", "comment": "go", "reason": "waves already running"})
+    refused = client.post(url, data={"to": "L5", "comment": "done", "evidence": "memo"})
+    assert refused.status_code == 422
+    assert "record the reason for confirming the value" in page(refused)

@@ -61,5 +61,10 @@ def rows(Route) -> list:
         Route("POST", "/value/drivers/<int:driver_id>/edit", DRIVER_EDITORS,
               url=lambda w: f"/value/drivers/{driver_id(w)}/edit", form=driver_edit_form,
               allowed_redirect="/value/drivers"),
+        Route("GET", "/value/packages/<int:package_id>/gate", DRIVER_EDITORS,
+              url=lambda w: f"/value/packages/{package_id(w)}/gate"),
+        Route("POST", "/value/packages/<int:package_id>/gate", DRIVER_EDITORS,
+              url=lambda w: f"/value/packages/{package_id(w)}/gate",
+              form=lambda w: {"to": "L1", "comment": "pilot designed"}),
     ]
     # fmt: on
