@@ -429,3 +429,40 @@ class ImpactQuery(Query):
         "package": _package_message,
         "window_weeks": _window_message,
     }
+
+
+# --- value (issue 18) ---------------------------------------------------------------------------
+
+
+class UnitValue(In):
+    low: Annotated[Number, Field(description="Euros per unit of KPI per unit of volume, low.")]
+    most_likely: Number
+    high: Number
+
+
+class ValueDriverInput(In):
+    package: Annotated[Id, Field(description="The package's id.")]
+    kpi: Annotated[Code, Field(description="The KPI whose effect is valued.")]
+    volume_kpi: Annotated[Code, Field(description="A count KPI (e.g. CONTACTS, VISITS).")]
+    lever: Literal["cost", "revenue"]
+    unit_value: Annotated[UnitValue, Field(description="low ≤ most_likely ≤ high, in euros.")]
+    source: Annotated[Text, Field(min_length=1, max_length=300)]
+    owner: Annotated[Text, Field(max_length=200)] | None = None
+    explanation: Annotated[Text, Field(max_length=5000)] | None = None
+
+
+class CreatedId(Out):
+    id: int
+
+
+class GateInput(In):
+    to: Literal["L0", "L1", "L2", "L3", "L4", "L5"]
+    comment: Annotated[Text, Field(min_length=1, max_length=2000)]
+    reason: Annotated[Text, Field(max_length=2000)] | None = None
+    evidence: Annotated[Text, Field(max_length=500)] | None = None
+
+
+class GateMoved(Out):
+    package: int
+    from_gate: Literal["L0", "L1", "L2", "L3", "L4", "L5"]
+    gate: Literal["L0", "L1", "L2", "L3", "L4", "L5"]

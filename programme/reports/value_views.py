@@ -12,24 +12,12 @@ from flask_login import current_user
 from programme.auth.permissions import require
 from programme.extensions import db
 from programme.pilots.models import Package
-from programme.reports import impact
+from programme.reports.value import effect_excludes_zero
 from programme.value import services
 from programme.value.forms import GateForm
 from programme.web.htmx import render
 
 bp = Blueprint("value_gates", __name__)
-
-
-def effect_excludes_zero(session, package: Package) -> bool:
-    """True when the deployment impact of at least one of the package's valued KPIs has a
-    95 % interval that excludes 0 (default window)."""
-    for driver in services.drivers(session, package.id):
-        result = impact.compute_impact(
-            session, driver.kpi.code, package.id, with_regions=False, with_chart=False
-        )
-        if result.clear_effect:
-            return True
-    return False
 
 
 def _page(package: Package, form: GateForm, status: int = 200):
