@@ -114,3 +114,36 @@ def total_draws(*matrices: np.ndarray) -> np.ndarray:
 
 def rng(seed: int = SEED) -> np.random.Generator:
     return np.random.default_rng(seed)
+
+
+@dataclass(frozen=True)
+class Actual:
+    month: str
+    volume: float
+    actual: float | None
+    actual_low: float | None
+    actual_high: float | None
+
+
+def actuals(
+    volumes: dict[str, float],
+    delta: float | None,
+    ci_low: float | None,
+    ci_high: float | None,
+    better: str,
+    unit_most_likely: float | None,
+) -> list[Actual]:
+    """Actual per month = Δ·d·Q·u_most-likely, its ends from the effect's 95 % interval
+    (swapped when d·Q·u < 0). None where the effect or the unit value is missing (a
+    non-financial lever shows the volume only)."""
+    out = []
+    for month in sorted(volumes):
+        q = volumes[month]
+        if delta is None or unit_most_likely is None:
+            out.append(Actual(month, q, None, None, None))
+            continue
+        low = high = None
+        if ci_low is not None and ci_high is not None:
+            low, high = value_interval(ci_low, ci_high, better, q, unit_most_likely)
+        out.append(Actual(month, q, value(delta, better, q, unit_most_likely), low, high))
+    return out
