@@ -466,3 +466,46 @@ class GateMoved(Out):
     package: int
     from_gate: Literal["L0", "L1", "L2", "L3", "L4", "L5"]
     gate: Literal["L0", "L1", "L2", "L3", "L4", "L5"]
+
+
+QueryMonth = Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+
+
+class ValueQuery(Query):
+    package: _query_int_type(1, INT32_MAX) = Field(description="Package id.")  # type: ignore[valid-type]
+    kpi: QueryText = Field(description="KPI code, e.g. FCR.")
+    from_: QueryMonth = Field(alias="from", description="First month (YYYY-MM).")
+    to: QueryMonth = Field(description="Last month (YYYY-MM).")
+    window_weeks: _query_int_type(1, 52) = 8  # type: ignore[valid-type]
+
+
+class ValueFigures(Out):
+    planned: float | None
+    forecast: float | None
+    actual: float | None
+    actual_low: float | None
+    actual_high: float | None
+    estimate: float | None
+    volume: float | None
+    p10: float | None
+    p50: float | None
+    p90: float | None
+
+
+class ValueMonth(ValueFigures):
+    month: str
+
+
+class ValueEffect(Out):
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    source: Literal["deployment", "pilot"]
+
+
+class Value(Out):
+    currency: Literal["EUR"]
+    months: list[ValueMonth]
+    total: ValueFigures
+    effect: ValueEffect
+    reading: str

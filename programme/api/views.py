@@ -700,6 +700,40 @@ def package_gate_post(package_id: int):
     return jsonify({"package": package.id, "from_gate": move.from_gate, "gate": move.to_gate})
 
 
+@bp.get("/value")
+@operation(
+    summary="What a package is worth on one KPI, by month",
+    description=(
+        "Actual per ended month = Δ·d·Q·u (Δ the deployment impact, d = +1 higher is "
+        "better / −1 lower is better, Q the volume KPI's sum at deployed sites from their "
+        "go-live, u the most likely unit value); actual_low/actual_high from the effect's "
+        "95 % interval; P10/P50/P90 from 10,000 seeded draws (totals add draws). Planned "
+        "and forecast are null for now. Unrounded euros. Roles: admin, executive, finance."
+    ),
+    operation_id="getValue",
+    query=s.ValueQuery,
+    responses={
+        200: (s.Value, "Monthly figures, their total, the effect behind them."),
+        403: FORBIDDEN,
+        422: (s.ValidationErrors, "Unknown package or KPI, no value driver, bad months."),
+    },
+)
+def value_get():
+    from programme.reports.value import monthly_value
+    from programme.value.services import ValueRefused
+
+    if not can(g.api_user, "view_value"):
+        return _error(403, _("You may not see the value."))
+    query = query_args()
+    try:
+        body = monthly_value(
+            db.session, query.package, query.kpi, query.from_, query.to, query.window_weeks
+        )
+    except ValueRefused as refused:
+        return _invalid(_refusals(refused.errors))
+    return jsonify(body)
+
+
 @bp.get("/sites/<code>/progress")
 @operation(
     summary="A site's checklist in its current wave",

@@ -107,3 +107,37 @@ def test_gate_moves_through_the_api(client, session, world):
         == 403
     )
     assert _count(session, GateMove) == 1
+
+
+def test_value_get_shape_nulls_and_refusals(client, session, world):
+    headers = _bearer("finance")
+    assert (
+        client.post("/api/v1/value-drivers", json=_body(world), headers=headers).status_code == 201
+    )
+    url = f"/api/v1/value?package={world}&kpi=FCR&from=2026-01&to=2026-03"
+    body = client.get(url, headers=headers).get_json()
+    assert body["currency"] == "EUR" and [m["month"] for m in body["months"]] == [
+        "2026-01",
+        "2026-02",
+        "2026-03",
+    ]
+    fields = {
+        "planned",
+        "forecast",
+        "actual",
+        "actual_low",
+        "actual_high",
+        "estimate",
+        "volume",
+        "p10",
+        "p50",
+        "p90",
+    }
+    assert set(body["total"]) == fields and set(body["months"][0]) == fields | {"month"}
+    # no wave, no impact: no money, and the reading says why
+    assert (
+        body["total"]["actual"] is None and body["effect"]["estimate"] is None and body["reading"]
+    )
+    assert client.get(url.replace("FCR", "WAIT"), headers=headers).status_code == 422
+    assert client.get(url.replace("2026-03", "2026-13"), headers=headers).status_code == 422
+    assert client.get(url, headers=_bearer("coach")).status_code == 403
