@@ -117,3 +117,12 @@ def test_the_weekly_figure_of_a_count_is_the_sum_not_the_mean(session, world):
     points = queries.weekly_series(session, world["admin"], kpi, weeks=104)
     week = next(p for p in points if p["week"] == MONDAY.isoformat())
     assert week["value"] == 600
+
+
+def test_a_count_kpi_page_and_the_site_page_render(client, session, world):
+    put(world["admin"], [{"site": "BRE-001", "kpi": "VISITS", "date": MONDAY.isoformat(), "value": 45, "n": 1}])  # fmt: skip
+    login_as(client, world["admin"])
+    kpi = session.scalar(select(Kpi).where(Kpi.code == "VISITS"))
+    assert client.get(f"/kpis/{kpi.id}").status_code == 200
+    assert client.get(f"/sites/{world['rennes'].id}/kpis").status_code == 200
+    assert "Count (a volume: its period figure is the sum)" in page(client.get("/kpis/new"))
