@@ -71,11 +71,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (kpis_bp, feedback_bp, pilots_bp, deployment_bp, api_bp, api_tokens_bp):
         app.register_blueprint(blueprint)
 
+    from programme.value.views import bp as value_bp
+
+    app.register_blueprint(value_bp)
+
     from programme.reports.export_views import bp as exports_bp
     from programme.reports.impact_views import bp as impact_bp
+    from programme.reports.value_views import bp as value_gates_bp
     from programme.reports.views import bp as reports_bp
 
-    for blueprint in (reports_bp, impact_bp, exports_bp):
+    for blueprint in (reports_bp, impact_bp, exports_bp, value_gates_bp):
         app.register_blueprint(blueprint)
 
     from programme.home.views import bp as home_bp

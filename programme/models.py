@@ -56,3 +56,4 @@ from programme.pilots.models import (  # noqa: F401
     pilot_irritant,
 )
 from programme.reports.models import Snapshot  # noqa: F401
+from programme.value.models import GateMove, ValueDriver  # noqa: F401

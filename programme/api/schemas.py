@@ -144,7 +144,7 @@ class Kpi(Out):
     code: str
     name: KpiName
     unit: str
-    kind: Literal["mean", "rate"]
+    kind: Literal["mean", "rate", "count"]
     better: Literal["lower", "higher"]
     min: float | None
     max: float | None
@@ -592,3 +592,83 @@ class CaseCloseInput(In):
         | None
     ) = None
     note: Annotated[Text, Field(max_length=5000)]
+
+
+# --- value (issue 18) ---------------------------------------------------------------------------
+
+
+class UnitValue(In):
+    low: Annotated[Number, Field(description="Euros per unit of KPI per unit of volume, low.")]
+    most_likely: Number
+    high: Number
+
+
+class ValueDriverInput(In):
+    package: Annotated[Id, Field(description="The package's id.")]
+    kpi: Annotated[Code, Field(description="The KPI whose effect is valued.")]
+    volume_kpi: Annotated[Code, Field(description="A count KPI (e.g. CONTACTS, VISITS).")]
+    lever: Literal["cost", "revenue"]
+    unit_value: Annotated[UnitValue, Field(description="low ≤ most_likely ≤ high, in euros.")]
+    source: Annotated[Text, Field(min_length=1, max_length=300)]
+    owner: Annotated[Text, Field(max_length=200)] | None = None
+    explanation: Annotated[Text, Field(max_length=5000)] | None = None
+
+
+class CreatedId(Out):
+    id: int
+
+
+class GateInput(In):
+    to: Literal["L0", "L1", "L2", "L3", "L4", "L5"]
+    comment: Annotated[Text, Field(min_length=1, max_length=2000)]
+    reason: Annotated[Text, Field(max_length=2000)] | None = None
+    evidence: Annotated[Text, Field(max_length=500)] | None = None
+
+
+class GateMoved(Out):
+    package: int
+    from_gate: Literal["L0", "L1", "L2", "L3", "L4", "L5"]
+    gate: Literal["L0", "L1", "L2", "L3", "L4", "L5"]
+
+
+QueryMonth = Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+
+
+class ValueQuery(Query):
+    package: _query_int_type(1, INT32_MAX) = Field(description="Package id.")  # type: ignore[valid-type]
+    kpi: QueryText = Field(description="KPI code, e.g. FCR.")
+    from_: QueryMonth = Field(alias="from", description="First month (YYYY-MM).")
+    to: QueryMonth = Field(description="Last month (YYYY-MM).")
+    window_weeks: _query_int_type(1, 52) = 8  # type: ignore[valid-type]
+
+
+class ValueFigures(Out):
+    planned: float | None
+    forecast: float | None
+    actual: float | None
+    actual_low: float | None
+    actual_high: float | None
+    estimate: float | None
+    volume: float | None
+    p10: float | None
+    p50: float | None
+    p90: float | None
+
+
+class ValueMonth(ValueFigures):
+    month: str
+
+
+class ValueEffect(Out):
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    source: Literal["deployment", "pilot"]
+
+
+class Value(Out):
+    currency: Literal["EUR"]
+    months: list[ValueMonth]
+    total: ValueFigures
+    effect: ValueEffect
+    reading: str

@@ -615,6 +615,135 @@ def waves_post():
     return response
 
 
+def _refusals(refused) -> list[dict]:
+    return [{"index": None, "field": name, "message": message} for name, message in refused.items()]
+
+
+@bp.post("/value-drivers")
+@operation(
+    summary="Set how a package's effect on a KPI becomes euros (programme office, finance)",
+    operation_id="createValueDriver",
+    body=s.ValueDriverInput,
+    responses={
+        201: (s.CreatedId, "The value driver, created."),
+        403: FORBIDDEN,
+        422: (
+            s.ValidationErrors,
+            "Per-field errors (low > most likely > high, a volume KPI that is not a count, "
+            "an unknown package or KPI, a driver already set): nothing was written.",
+        ),
+    },
+)
+def value_drivers_post():
+    from programme.value import services as value
+
+    user = g.api_user
+    if not can(user, "manage_value_drivers"):
+        return _error(403, _("Only the programme office and finance may set value drivers."))
+    body, _raw = json_body()
+    values = {
+        "package": body.package,
+        "kpi": body.kpi,
+        "volume_kpi": body.volume_kpi,
+        "lever": body.lever,
+        "unit_low": body.unit_value.low,
+        "unit_most_likely": body.unit_value.most_likely,
+        "unit_high": body.unit_value.high,
+        "source": body.source,
+        "owner": body.owner or "",
+        "explanation": body.explanation or "",
+    }
+    try:
+        with acting_as(user.email, user.id):
+            driver = value.save_driver(db.session, values)
+            db.session.commit()
+    except value.ValueRefused as refused:
+        db.session.rollback()
+        fields = {"unit_low": "unit_value.low", "unit_most_likely": "unit_value.most_likely",
+                  "unit_high": "unit_value.high"}  # fmt: skip
+        return _invalid(_refusals({fields.get(k, k): v for k, v in refused.errors.items()}))
+    response = jsonify({"id": driver.id})
+    response.status_code = 201
+    return response
+
+
+@bp.post("/packages/<int:package_id>/gate")
+@operation(
+    summary="Move a package's stage gate (programme office; L5 by finance)",
+    operation_id="movePackageGate",
+    body=s.GateInput,
+    responses={
+        200: (s.GateMoved, "The gate moved; the move is in the package's history."),
+        403: FORBIDDEN,
+        404: (s.Error, "No such package."),
+        422: (
+            s.ValidationErrors,
+            "A gate skipped or moved backwards without a reason, L5 without evidence or "
+            "without a clear effect or a reason, L5 by another role: nothing was written.",
+        ),
+    },
+)
+def package_gate_post(package_id: int):
+    from programme.pilots.models import Package
+    from programme.reports.value import effect_excludes_zero
+    from programme.value import services as value
+
+    user = g.api_user
+    if not can(user, "move_gates"):
+        return _error(403, _("Only the programme office and finance may move gates."))
+    package = db.session.get(Package, package_id) if 0 < package_id <= s.INT32_MAX else None
+    if package is None:
+        return _error(404, _("No such package."))
+    body, _raw = json_body()
+    clear = body.to == "L5" and effect_excludes_zero(db.session, package)
+    try:
+        with acting_as(user.email, user.id):
+            move = value.move_gate(
+                db.session, user, package, body.to, body.comment,
+                reason=body.reason or "", evidence=body.evidence or "",
+                effect_excludes_zero=clear,
+            )  # fmt: skip
+            db.session.commit()
+    except value.ValueRefused as refused:
+        db.session.rollback()
+        return _invalid(_refusals(refused.errors))
+    return jsonify({"package": package.id, "from_gate": move.from_gate, "gate": move.to_gate})
+
+
+@bp.get("/value")
+@operation(
+    summary="What a package is worth on one KPI, by month",
+    description=(
+        "Actual per ended month = Δ·d·Q·u (Δ the deployment impact, d = +1 higher is "
+        "better / −1 lower is better, Q the volume KPI's sum at deployed sites from their "
+        "go-live, u the most likely unit value); actual_low/actual_high from the effect's "
+        "95 % interval; P10/P50/P90 from 10,000 seeded draws (totals add draws). Planned "
+        "and forecast are null for now. Unrounded euros. Roles: admin, executive, finance."
+    ),
+    operation_id="getValue",
+    query=s.ValueQuery,
+    responses={
+        200: (s.Value, "Monthly figures, their total, the effect behind them."),
+        403: FORBIDDEN,
+        422: (s.ValidationErrors, "Unknown package or KPI, no value driver, bad months."),
+    },
+)
+def value_get():
+    from programme.reports.value import monthly_value
+    from programme.value.services import ValueRefused
+
+    if not can(g.api_user, "view_value"):
+        return _error(403, _("You may not see the value."))
+    query = query_args()
+    try:
+        body = monthly_value(
+            db.session, query.package, query.kpi, query.from_, query.to, query.window_weeks
+        )
+    except ValueRefused as refused:
+        return _invalid(_refusals(refused.errors))
+    return jsonify(body)
+
+
 @bp.get("/sites/<code>/progress")
 @operation(
     summary="A site's checklist in its current wave",

@@ -19,6 +19,7 @@ from programme.auth.roles import (
     COACH,
     DIAGNOSTICIAN,
     EXECUTIVE,
+    FINANCE,
     PILOT_TEAM,
     ROLES,
     SITE_MANAGER,
@@ -91,10 +92,16 @@ ACTIONS: dict[str, frozenset[str]] = {
     "reassign_cases": frozenset({ADMIN, SITE_MANAGER}),
     "record_feedback": frozenset({ADMIN, SITE_MANAGER}),
     "view_loop_figures": frozenset({ADMIN, EXECUTIVE, SITE_MANAGER}),
+    # What the programme is worth (issue 18). The management controller (finance) and the
+    # programme office set the value drivers; leadership reads the value; the programme
+    # office moves a package's stage gates, and only finance signs off L5 (value confirmed).
+    "view_value": frozenset({ADMIN, EXECUTIVE, FINANCE}),
+    "manage_value_drivers": frozenset({ADMIN, FINANCE}),
+    "move_gates": frozenset({ADMIN, FINANCE}),
 }
 
 # Roles that see the whole network; a site manager sees only their site and/or region.
-WHOLE_NETWORK = frozenset({ADMIN, DIAGNOSTICIAN, PILOT_TEAM, COACH, EXECUTIVE})
+WHOLE_NETWORK = frozenset({ADMIN, DIAGNOSTICIAN, PILOT_TEAM, COACH, EXECUTIVE, FINANCE})
 
 
 def can(user, action: str) -> bool:

@@ -8,8 +8,9 @@ PILOT_TEAM = "pilot_team"
 COACH = "coach"
 SITE_MANAGER = "site_manager"
 EXECUTIVE = "executive"
+FINANCE = "finance"
 
-ROLES = (ADMIN, DIAGNOSTICIAN, PILOT_TEAM, COACH, SITE_MANAGER, EXECUTIVE)
+ROLES = (ADMIN, DIAGNOSTICIAN, PILOT_TEAM, COACH, SITE_MANAGER, EXECUTIVE, FINANCE)
 
 ROLE_LABELS = {
     ADMIN: _l("Programme office (admin)"),
@@ -18,6 +19,7 @@ ROLE_LABELS = {
     COACH: _l("Field coach"),
     SITE_MANAGER: _l("Site / regional manager"),
     EXECUTIVE: _l("Executive"),
+    FINANCE: _l("Management controller (finance)"),
 }
 
 

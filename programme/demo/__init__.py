@@ -48,6 +48,7 @@ DEMO_ACCOUNTS = (
         region_name="Bretagne",
     ),
     DemoAccount("direction@demo.programme.fr", "executive", "Direction générale"),
+    DemoAccount("finance@demo.programme.fr", "finance", "Claire Contrôleuse de gestion"),
 )
 
 

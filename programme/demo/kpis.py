@@ -1,5 +1,6 @@
 """Demo measurements: two years of daily WAIT, CONV and CSAT for every demo site (and
-PICKUP for call centres), with weekly seasonality, a slow trend, noise, gaps (missed days
+PICKUP for call centres), the daily volume as a count KPI (CONTACTS handled by call centres,
+VISITS — customers received — elsewhere: the same customers as the other KPIs' n), with weekly seasonality, a slow trend, noise, gaps (missed days
 and a few outages) and a few corrections — all through the intake pipeline's bulk path."""
 
 from __future__ import annotations
@@ -97,6 +98,18 @@ def _frames(
                     }
                 )
             )
+        # the volume itself, a count KPI (its n is 1: a count is its own sample)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "site": code,
+                    "kpi": "CONTACTS" if site_type == "call_centre" else "VISITS",
+                    "date": iso[present],
+                    "value": volume[present].astype(str),
+                    "n": "1",
+                }
+            )
+        )
     return frames
 
 

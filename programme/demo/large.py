@@ -1,6 +1,7 @@
 """The reference large network: `flask --app app seed-demo --scale large`.
 
-2,000 sites in 12 regions, 4 KPIs measured daily for 3 years (≈ 8.6 M measurements), a
+2,000 sites in 12 regions, 5 KPIs measured daily for 3 years (≈ 10.8 M measurements: WAIT,
+CONV, CSAT, FCR and the volume CONTACTS, a count KPI), a
 diagnostic campaign on ~100 sites, two pilots (one decided "go" with its package), 60
 coaches and 10 waves of ~150 sites rolling the package out. It is the dataset the
 leadership reports are benchmarked on (benchmarks/report_pages.py), so it is built for
@@ -77,7 +78,9 @@ PLANTED_WAIT_EFFECT = -1.5  # minutes of waiting time, from go-live on
 PLANTED_CONV_EFFECT = 0.02  # conversion rate (0–1): +2 points, from go-live on
 PLANTED = {"WAIT": PLANTED_WAIT_EFFECT, "CONV": PLANTED_CONV_EFFECT}
 
-KPIS = ("WAIT", "CONV", "CSAT", "FCR")
+KPIS = ("WAIT", "CONV", "CSAT", "FCR", "CONTACTS")
+# count KPIs (volumes): the value is the day's customers, n is 1
+COUNT_KPIS = ("CONTACTS",)
 SOURCE = "large-seed"
 ACTOR = "seed-demo --scale large"
 SEED = 20261123
@@ -426,7 +429,7 @@ class Series:
 
 
 def _series(site_rows, wave_members, arms, plan: Plan, days: int, rnd) -> Series:
-    """Daily WAIT, CONV, CSAT, FCR for every site: site level, weekly and yearly
+    """Daily WAIT, CONV, CSAT, FCR and the volume (CONTACTS) for every site: site level, weekly and yearly
     seasonality, a slow network-wide trend, noise, gaps (~1.5 % missing days, an outage of
     one to three weeks at one site in ten) and the planted effect after each go-live."""
     count = len(site_rows)
@@ -473,6 +476,7 @@ def _series(site_rows, wave_members, arms, plan: Plan, days: int, rnd) -> Series
         "CONV": np.round(np.clip(conv, 0, 1), 3),
         "CSAT": np.round(np.clip(csat, 1, 5), 2),
         "FCR": np.round(np.clip(fcr, 0, 1), 3),
+        "CONTACTS": n.astype(float),
     }
 
     present = rnd.random(shape) > 0.015
@@ -494,6 +498,7 @@ def _load_measurements(session, series: Series, site_rows, kpi_ids, plan, admin_
     site_ids = np.array([r.id for r in site_rows])
     kpis = sorted(KPIS, key=lambda code: kpi_ids[code])
     days = np.array(series.days, dtype=object)
+    ones = np.ones(len(series.days), dtype=series.n.dtype)
     block = 50
 
     def batches():
@@ -509,7 +514,7 @@ def _load_measurements(session, series: Series, site_rows, kpi_ids, plan, admin_
                         kpi_ids[code],
                         days[mask],
                         series.values[code][first + i][mask],
-                        n[mask],
+                        (ones if code in COUNT_KPIS else n)[mask],
                     )
 
     session.close()

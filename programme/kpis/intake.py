@@ -418,6 +418,7 @@ class Batch:
         low = np.where(known, np.array([r.min_value for r in rules], dtype=float)[which], np.nan)
         high = np.where(known, np.array([r.max_value for r in rules], dtype=float)[which], np.nan)
         is_rate = known & np.array([r.kind == "rate" for r in rules], dtype=bool)[which]
+        is_count = known & np.array([r.kind == "count" for r in rules], dtype=bool)[which]
         weekly = known & np.array([r.period == "week" for r in rules], dtype=bool)[which]
 
         # date: parsed once per distinct cell (a file has a few hundred distinct dates)
@@ -483,6 +484,11 @@ class Batch:
             _("A rate is between 0 and 1 (e.g. 0.42 for 42 %)."),
         )
         report(
+            finite & is_count & ((values < 0) | (values != np.floor(values))),
+            "value",
+            _("A count is a whole number, 0 or more (e.g. 1250 contacts)."),
+        )
+        report(
             finite & ((values < low) | (values > high)),
             "value",
             lambda i: _(
@@ -493,6 +499,9 @@ class Batch:
             ),
         )
         counts, empty, unreadable = numbers("n")
+        # a count (volume) is its own sample: n defaults to 1 when left empty
+        counts = np.where(empty & is_count, 1.0, counts)
+        empty = empty & ~is_count
         report(empty, "n", _("The sample size n is required."))
         present = ~np.isnan(counts)
         report(

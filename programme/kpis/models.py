@@ -28,7 +28,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from programme.audit import Audited
 from programme.database import Base, TimestampMixin, VersionedMixin, utcnow
 
-KPI_KINDS = {"mean": _l("Mean (e.g. minutes, score)"), "rate": _l("Rate (successes out of n)")}
+KPI_KINDS = {
+    "mean": _l("Mean (e.g. minutes, score)"),
+    "rate": _l("Rate (successes out of n)"),
+    "count": _l("Count (a volume: its period figure is the sum)"),
+}
 DIRECTIONS = {"lower": _l("Lower is better"), "higher": _l("Higher is better")}
 PERIODS = {"day": _l("Day"), "week": _l("Week")}
 
@@ -36,7 +40,7 @@ PERIODS = {"day": _l("Day"), "week": _l("Week")}
 class Kpi(Audited, VersionedMixin, TimestampMixin, Base):
     __tablename__ = "kpi"
     __table_args__ = (
-        CheckConstraint("kind IN ('mean','rate')", name="kind"),
+        CheckConstraint("kind IN ('mean','rate','count')", name="kind"),
         CheckConstraint("better IN ('lower','higher')", name="better"),
         CheckConstraint("period IN ('day','week')", name="period"),
         CheckConstraint("min_value < max_value", name="range"),

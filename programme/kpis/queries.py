@@ -26,7 +26,8 @@ def weekly_series(
 ) -> list[dict]:
     """One point per ISO week up to the current one; value None where nothing was measured.
 
-    Mean KPIs: Σ value·n / Σ n (weighted by sample size); rates: successes / trials."""
+    Mean KPIs: Σ value·n / Σ n (weighted by sample size); rates: successes / trials;
+    counts (volumes): Σ value, the week's total."""
     last = week_start(date.today())
     first = last - timedelta(weeks=weeks - 1)
     visible = filter_sites(select(Site.id), user)
@@ -39,6 +40,7 @@ def weekly_series(
             func.sum(KpiWeekRollup.sum_n),
             func.sum(KpiWeekRollup.count),
             func.count(func.distinct(KpiWeekRollup.site_id)),
+            func.sum(KpiWeekRollup.sum_v),
         )
         .where(
             KpiWeekRollup.kpi_id == kpi.id,
@@ -54,11 +56,15 @@ def weekly_series(
         week = first + timedelta(weeks=i)
         row = by_week.get(week)
         n = int(row[2]) if row else 0
+        if kpi.kind == "count":
+            value = float(row[5]) if row else None
+        else:
+            value = (row[1] / n) if row and n else None
         points.append(
             {
                 "week": week.isoformat(),
                 "week_end": (week + timedelta(days=7)).isoformat(),
-                "value": (row[1] / n) if row and n else None,
+                "value": value,
                 "n": n,
                 "count": int(row[3]) if row else 0,
                 "sites": int(row[4]) if row else 0,

@@ -41,6 +41,8 @@ DEFAULT_KPIS = [
     ("NPS", "Net Promoter Score", "Net Promoter Score (NPS)", "pts", "mean", "higher", -100, 100, "week"),
     ("FCR", "First-contact resolution", "Résolution au premier contact", "", "rate", "higher", 0, 1, "day"),
     ("PICKUP", "Call pick-up rate", "Taux de décroché", "", "rate", "higher", 0, 1, "day"),
+    ("CONTACTS", "Contacts handled", "Contacts traités", "contacts", "count", "higher", 0, 1000000, "day"),
+    ("VISITS", "Customers received", "Clients reçus", "clients", "count", "higher", 0, 1000000, "day"),
 ]  # fmt: skip
 
 # The source of the values typed in the web app (entry grid, day form, corrections).
@@ -93,6 +95,8 @@ def save_kpi(session: Session, values: dict[str, Any], kpi: Kpi | None = None) -
         raise KpiError(_("The minimum must be below the maximum."), "max_value")
     if values.get("kind") == "rate" and (low < 0 or high > 1):
         raise KpiError(_("A rate lies between 0 and 1."), "max_value")
+    if values.get("kind") == "count" and low < 0:
+        raise KpiError(_("A count cannot be negative: its minimum is 0 or more."), "min_value")
     if kpi is not None and kpi.code != code and _has_measurements(session, kpi):
         raise KpiError(
             _("This KPI already has measurements: its code cannot change any more."), "code"

@@ -19,7 +19,8 @@ def _events(session, entity):
 def test_create_update_delete_are_recorded_with_old_and_new_values(session):
     with acting_as("tester@example.org"):
         site = save_site(
-            session, {"code": "lyo-01", "name": "Agence Lyon", "type": "branch", "region": "Sud"},
+            session,
+            {"code": "lyo-01", "name": "Agence Lyon", "type": "branch", "region": "Sud"},
             create_region=True,
         )
         session.commit()

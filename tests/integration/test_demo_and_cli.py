@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from programme.auth.models import User
 from programme.auth.services import authenticate
+from programme.kpis.models import Kpi, Measurement
 from programme.network.models import Region, Site
 
 
@@ -21,8 +22,27 @@ def test_seed_demo_builds_the_network_and_is_idempotent(app, session):
     abroad = [s for s in call_centres if s.operator == "outsourced"]
     assert len(abroad) == 1 and abroad[0].country != "FR" and abroad[0].provider
     assert session.scalar(select(func.count(Site.id)).where(Site.type == "visa_centre")) == 2
+    # the volumes are count KPIs: CONTACTS at call centres, VISITS elsewhere, n = 1
+    volumes = session.execute(
+        select(Kpi.code, func.count(func.distinct(Measurement.site_id)), func.max(Measurement.n))
+        .join(Measurement, Measurement.kpi_id == Kpi.id)
+        .where(Kpi.kind == "count")
+        .group_by(Kpi.code)
+    ).all()
+    assert {code: (count, n) for code, count, n in volumes} == {
+        "CONTACTS": (3, 1),
+        "VISITS": (sites - 3, 1),
+    }
     roles = set(session.scalars(select(User.role)))
-    assert roles == {"admin", "diagnostician", "pilot_team", "coach", "site_manager", "executive"}
+    assert roles == {
+        "admin",
+        "diagnostician",
+        "pilot_team",
+        "coach",
+        "site_manager",
+        "executive",
+        "finance",
+    }
 
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0, second.output

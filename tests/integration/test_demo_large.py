@@ -76,10 +76,21 @@ def test_tiny_large_network_is_consistent(app, session):
     assert _count(session, Wave) == WAVES
     assert _count(session, Coach) == COACHES
     assert report["measurements"] == _count(session, Measurement)
-    # 4 KPIs daily with a few gaps.
-    assert 0.9 * SITES * 4 * DAYS < report["measurements"] <= SITES * 4 * DAYS
+    # 5 KPIs daily with a few gaps (CONTACTS, a count, with n = 1).
+    assert 0.9 * SITES * 5 * DAYS < report["measurements"] <= SITES * 5 * DAYS
     last = session.scalar(select(func.max(Measurement.period_date)))
     assert last == TODAY - timedelta(days=1)
+    contacts = select(Kpi.id).where(Kpi.code == "CONTACTS").scalar_subquery()
+    assert (
+        session.scalar(
+            select(func.count()).where(Measurement.kpi_id == contacts, Measurement.n != 1)
+        )
+        == 0
+        and session.scalar(
+            select(func.min(Measurement.value)).where(Measurement.kpi_id == contacts)
+        )
+        >= 5
+    )
 
     # The demo accounts exist, the regional manager in Bretagne.
     manager = session.scalar(select(User).where(User.email == "region@demo.programme.fr"))

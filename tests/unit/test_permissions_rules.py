@@ -16,6 +16,7 @@ from programme.auth.roles import (
     COACH,
     DIAGNOSTICIAN,
     EXECUTIVE,
+    FINANCE,
     PILOT_TEAM,
     ROLES,
     SITE_MANAGER,
@@ -82,6 +83,10 @@ EXPECTED: dict[str, set[str]] = {
     "reassign_cases": {ADMIN, SITE_MANAGER},
     "record_feedback": {ADMIN, SITE_MANAGER},
     "view_loop_figures": {ADMIN, EXECUTIVE, SITE_MANAGER},
+    # What the programme is worth (issue 18): finance sets drivers and signs off L5
+    "view_value": {ADMIN, EXECUTIVE, FINANCE},
+    "manage_value_drivers": {ADMIN, FINANCE},
+    "move_gates": {ADMIN, FINANCE},
 }
 # Actions that only read (an executive "reads roll-ups and reports; never edits").
 # Exporting a report is reading it in another format.

@@ -235,6 +235,11 @@ ROUTES += reports_rows(Route) + impact_rows(Route) + exports_rows(Route)
 from tests.web.feedback_matrix import rows as feedback_rows  # noqa: E402
 
 ROUTES += feedback_rows(Route)
+
+# What the programme is worth (issue 18): value drivers, gates, the value page.
+from tests.web.value_matrix import rows as value_rows  # noqa: E402
+
+ROUTES += value_rows(Route)
 API_PREFIX = "/api/"
 
 MATRIX = {route.key: route for route in ROUTES}

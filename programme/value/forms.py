@@ -1,0 +1,56 @@
+"""Forms of the value screens (the checks themselves are in services.py)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from programme.value.models import GATES, LEVERS
+
+
+class DriverForm(FlaskForm):
+    package = SelectField(_l("Package"), choices=[], validate_choice=False)
+    kpi = SelectField(_l("KPI whose effect is valued"), choices=[], validate_choice=False)
+    volume_kpi = SelectField(
+        _l("Volume (a count KPI)"),
+        choices=[],
+        validate_choice=False,
+        description=_l("The number of contacts or customers the effect applies to."),
+    )
+    lever = SelectField(
+        _l("Lever"), choices=[(k, v) for k, v in LEVERS.items()], validate_choice=False
+    )
+    unit_low = StringField(_l("Unit value, low (€)"), validators=[Optional(), Length(max=40)])
+    unit_most_likely = StringField(
+        _l("Unit value, most likely (€)"),
+        validators=[Optional(), Length(max=40)],
+        description=_l(
+            "Euros per unit of KPI per unit of volume, e.g. 4.20 per repeat contact avoided."
+        ),
+    )
+    unit_high = StringField(_l("Unit value, high (€)"), validators=[Optional(), Length(max=40)])
+    source = StringField(_l("Source of the unit value"), validators=[Optional(), Length(max=300)])
+    owner = StringField(_l("Owner"), validators=[Optional(), Length(max=200)])
+    explanation = TextAreaField(
+        _l("How the effect becomes money"), validators=[Optional(), Length(max=5000)]
+    )
+    version = HiddenField()
+
+
+class GateForm(FlaskForm):
+    to = SelectField(_l("Move to"), choices=[(k, v) for k, v in GATES.items()])
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[Optional(), Length(max=2000)],
+        description=_l(
+            "Needed to skip a gate, to move back, or to confirm an effect whose interval includes 0."
+        ),
+    )
+    evidence = StringField(
+        _l("Evidence (L5)"),
+        validators=[Optional(), Length(max=500)],
+        description=_l("The document or link behind the sign-off."),
+    )

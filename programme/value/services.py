@@ -1,0 +1,220 @@
+"""Value drivers and stage gates: validation (every field's message in the user's language,
+nothing saved on a refusal), saving, and the gate moves with their history."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from programme.kpis.models import Kpi
+from programme.pilots.models import Package
+from programme.value.models import GATE_ORDER, LEVERS, GateMove, ValueDriver
+
+
+class ValueRefused(ValueError):
+    """Refused input: field → message (422)."""
+
+    def __init__(self, errors: dict[str, str], status: int = 422):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+        self.status = status
+
+
+def _number(raw: Any) -> float | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        raise TypeError
+    number = float(str(raw).replace(",", ".").replace("\u202f", "").replace(" ", ""))
+    if not math.isfinite(number):
+        raise TypeError
+    return number
+
+
+def drivers(session: Session, package_id: int | None = None) -> list[ValueDriver]:
+    stmt = select(ValueDriver).order_by(ValueDriver.package_id, ValueDriver.id)
+    if package_id is not None:
+        stmt = stmt.where(ValueDriver.package_id == package_id)
+    return list(session.scalars(stmt))
+
+
+def save_driver(
+    session: Session, values: dict[str, Any], driver: ValueDriver | None = None
+) -> ValueDriver:
+    """Check every field, then create or update the driver (flushes; the caller commits).
+
+    values: package (id), kpi (code), volume_kpi (code), lever, unit_low,
+    unit_most_likely, unit_high, source, owner, explanation."""
+    errors: dict[str, str] = {}
+    package = None
+    try:
+        package_id = int(values.get("package") or 0)
+    except (TypeError, ValueError):
+        package_id = 0
+    if package_id:
+        package = session.get(Package, package_id)
+    if package is None:
+        errors["package"] = _("Choose an existing package.")
+
+    def kpi_by_code(field: str) -> Kpi | None:
+        code = str(values.get(field) or "").strip().upper()
+        kpi = session.scalar(select(Kpi).where(Kpi.code == code)) if code else None
+        if kpi is None:
+            errors[field] = _("Choose a KPI of the catalogue.")
+        return kpi
+
+    kpi = kpi_by_code("kpi")
+    volume = kpi_by_code("volume_kpi")
+    if volume is not None and volume.kind != "count":
+        errors["volume_kpi"] = _(
+            "The volume must be a count KPI (e.g. CONTACTS or VISITS), not %(code)s.",
+            code=volume.code,
+        )
+    if kpi is not None and kpi.kind == "count" and kpi is volume:
+        errors["kpi"] = _("The KPI whose effect is valued cannot be its own volume.")
+    lever = str(values.get("lever") or "")
+    if lever not in LEVERS:
+        errors["lever"] = _("Choose cost, revenue or non-financial.")
+    units: dict[str, float | None] = {}
+    for field in ("unit_low", "unit_most_likely", "unit_high"):
+        try:
+            units[field] = _number(values.get(field))
+        except (TypeError, ValueError):
+            errors[field] = _("Not a number.")
+            units[field] = None
+    if lever in ("cost", "revenue") and not any(f in errors for f in units):
+        missing = [f for f, v in units.items() if v is None]
+        for field in missing:
+            errors[field] = _("A financial lever needs a unit value in euros.")
+        if not missing:
+            low, ml, high = units["unit_low"], units["unit_most_likely"], units["unit_high"]
+            if low > ml:
+                errors["unit_low"] = _("The low value must not exceed the most likely value.")
+            if ml > high:
+                errors["unit_high"] = _("The high value must not be below the most likely value.")
+    if lever == "none":
+        units = dict.fromkeys(units)
+    source = str(values.get("source") or "").strip()
+    if lever in ("cost", "revenue") and not source:
+        errors["source"] = _("Say where the unit value comes from.")
+    if len(source) > 300:
+        errors["source"] = _("At most 300 characters.")
+    owner = str(values.get("owner") or "").strip()
+    if len(owner) > 200:
+        errors["owner"] = _("At most 200 characters.")
+    explanation = str(values.get("explanation") or "").strip()
+    if len(explanation) > 5000:
+        errors["explanation"] = _("At most 5,000 characters.")
+    if package is not None and kpi is not None and "kpi" not in errors:
+        other = session.scalar(
+            select(ValueDriver).where(
+                ValueDriver.package_id == package.id, ValueDriver.kpi_id == kpi.id
+            )
+        )
+        if other is not None and other is not driver:
+            errors["kpi"] = _(
+                "This package already has a value driver for %(code)s.", code=kpi.code
+            )
+    if errors:
+        raise ValueRefused(errors)
+    if driver is None:
+        driver = ValueDriver(package_id=package.id)
+        session.add(driver)
+    driver.package_id = package.id
+    driver.kpi_id, driver.volume_kpi_id = kpi.id, volume.id
+    driver.lever = lever
+    driver.unit_low = units["unit_low"]
+    driver.unit_most_likely = units["unit_most_likely"]
+    driver.unit_high = units["unit_high"]
+    driver.source, driver.owner, driver.explanation = source, owner, explanation
+    session.flush()
+    return driver
+
+
+# --- stage gates ---------------------------------------------------------------------------
+
+
+def current_gate(session: Session, package_id: int) -> str:
+    last = session.scalar(
+        select(GateMove.to_gate)
+        .where(GateMove.package_id == package_id)
+        .order_by(GateMove.id.desc())
+        .limit(1)
+    )
+    return last or "L0"
+
+
+def gate_history(session: Session, package_id: int) -> list[GateMove]:
+    return list(
+        session.scalars(
+            select(GateMove).where(GateMove.package_id == package_id).order_by(GateMove.id)
+        )
+    )
+
+
+def move_gate(
+    session: Session,
+    user,
+    package: Package,
+    to: str,
+    comment: str,
+    reason: str = "",
+    evidence: str = "",
+    effect_excludes_zero: bool | None = None,
+) -> GateMove:
+    """One action: the package's gate goes to `to`, with a comment (audited, kept in the
+    history). A skipped gate or a move backwards needs a reason; L5 is signed off by finance
+    only, with evidence, and needs an effect interval excluding 0 or a recorded reason."""
+    errors: dict[str, str] = {}
+    comment, reason, evidence = (
+        (comment or "").strip(),
+        (reason or "").strip(),
+        (evidence or "").strip(),
+    )
+    if to not in GATE_ORDER:
+        raise ValueRefused({"to": _("Choose a gate from L0 to L5.")})
+    now = current_gate(session, package.id)
+    if not comment:
+        errors["comment"] = _("Say in a comment why the gate moves.")
+    step = GATE_ORDER.index(to) - GATE_ORDER.index(now)
+    if step == 0:
+        errors["to"] = _("The package is already at %(gate)s.", gate=to)
+    elif (step > 1 or step < 0) and not reason:
+        errors["reason"] = (
+            _("Moving back from %(now)s to %(to)s needs a reason.", now=now, to=to)
+            if step < 0
+            else _("Skipping from %(now)s to %(to)s needs a reason.", now=now, to=to)
+        )
+    if to == "L5":
+        if getattr(user, "role", None) != "finance":
+            errors["to"] = _("Only the management controller (finance) signs off L5.")
+        if not evidence:
+            errors["evidence"] = _("Signing off L5 needs the evidence (a document or a link).")
+        if not effect_excludes_zero and not reason:
+            errors["reason"] = _(
+                "The effect's interval includes 0: record the reason for confirming the value."
+            )
+    if errors:
+        raise ValueRefused(errors)
+    move = GateMove(
+        package_id=package.id,
+        from_gate=now,
+        to_gate=to,
+        comment=comment,
+        reason=reason,
+        evidence=evidence,
+        moved_by_id=getattr(user, "id", None),
+        moved_by=getattr(user, "display_name", None) or getattr(user, "email", "") or "",
+    )
+    session.add(move)
+    session.flush()
+    return move
+
+
+def planned_is_frozen(session: Session, package_id: int) -> bool:
+    """Planned value is frozen from gate L3 on (an edit is refused with 409)."""
+    return GATE_ORDER.index(current_gate(session, package_id)) >= GATE_ORDER.index("L3")
