@@ -1261,7 +1261,12 @@ def _recompute(session: Session, key: tuple, window_weeks: int, today: date) -> 
     started = time.time()
     computed_at = datetime.now(UTC)
     stamp = (data_stamp(session), today)  # read first: a change during the run shows as stale
-    kpis = list(session.scalars(select(Kpi).where(Kpi.active.is_(True)).order_by(Kpi.code)))
+    # Volumes (count KPIs) are what value multiplies effects by, not outcomes to headline.
+    kpis = list(
+        session.scalars(
+            select(Kpi).where(Kpi.active.is_(True), Kpi.kind != "count").order_by(Kpi.code)
+        )
+    )
     results = HeadlineImpacts(
         [
             compute_impact(

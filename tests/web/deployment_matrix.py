@@ -56,7 +56,10 @@ def package_id(w) -> int:
 
 
 def wave_id(w) -> int:
-    found = _one(select(Wave.id))
+    """The wave of the world's site (a demo's site manager's wave), else a new one."""
+    found = _one(
+        select(WaveSite.wave_id).where(WaveSite.site_id == w.site_id).order_by(WaveSite.wave_id)
+    )
     if found is None:
         pid = package_id(w)
         now = utcnow()

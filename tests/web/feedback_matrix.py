@@ -26,7 +26,9 @@ IRRITANTS = frozenset({ADMIN, DIAGNOSTICIAN, PILOT_TEAM, COACH, EXECUTIVE})
 
 
 def case_id(w) -> int:
-    found = db.session.scalar(select(FeedbackCase.id))
+    found = db.session.scalar(  # a case of the world's site (its manager handles it)
+        select(FeedbackCase.id).where(FeedbackCase.site_id == w.site_id).order_by(FeedbackCase.id)
+    )
     if found is None:
         now = utcnow()
         response = db.session.execute(

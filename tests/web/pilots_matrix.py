@@ -31,7 +31,12 @@ def _one(stmt):
 
 
 def pilot_id(w) -> int:
-    found = _one(select(Pilot.id))
+    """A pilot of the world's site (so its site manager may read it), else a new one."""
+    found = _one(
+        select(PilotSite.pilot_id)
+        .where(PilotSite.site_id == w.site_id)
+        .order_by(PilotSite.pilot_id)
+    )
     if found is None:
         kpi = kpi_id(w)
         now = utcnow()
@@ -53,8 +58,8 @@ def pilot_id(w) -> int:
 
 def decided_pilot_id(w) -> int:
     """The pilot with a go decision and its package."""
-    pid = pilot_id(w)
-    if _one(select(Package.id)) is None:
+    pid = pilot_id(w)  # the world's site's pilot: its site manager may read its package
+    if _one(select(Package.id).where(Package.pilot_id == pid)) is None:
         now = utcnow()
         db.session.execute(
             insert(PilotDecision).values(pilot_id=pid, decision="go", reason="matrix", decided_on=date.today(),
