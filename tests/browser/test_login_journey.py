@@ -23,6 +23,7 @@ HOME_HEADINGS = {
     "coach": "My sites",
     "site_manager": "My site",
     "executive": "Programme at a glance",
+    "finance": "Management control",
 }
 
 
