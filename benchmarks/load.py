@@ -582,6 +582,9 @@ def main() -> int:
         "PORT": str(port),
         "SECRET_KEY": os.environ.get("SECRET_KEY", "load-benchmark-secret"),
         "PYTHONPATH": str(ROOT),
+        # One token for all API writers: the per-token limit (600 a minute) would answer
+        # most batches 429. The benchmark measures the stack, not the limiter.
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "1000000 per minute"),
         "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
     }
     prepare_database(args.database, args.reuse)
