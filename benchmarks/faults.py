@@ -167,9 +167,16 @@ def sites(base: str, tok: str) -> list[str]:
     return [s["code"] for s in r.json()]
 
 
+CASE_START = {"kill-web-": date(2012, 1, 1), "pg-restart-": date(1995, 1, 1)}
+
+
 def batch_rows(site_codes: list[str], batch: int, size: int, source: str) -> list[dict]:
-    """`size` distinct rows (CSAT, years back) that belong to batch number `batch` only."""
-    start = date(2012, 1, 1)
+    """`size` distinct rows (CSAT, years back) that belong to batch number `batch` of its
+    case only (one value per site, KPI and day: each case writes its own days)."""
+    start = next(
+        (day for prefix, day in CASE_START.items() if source.startswith(prefix)),
+        date(1980, 1, 1),
+    )
     rows = []
     for i in range(size):
         k = batch * size + i
@@ -484,6 +491,8 @@ def main() -> int:
         "PORT": str(free_port()),
         "SECRET_KEY": os.environ.get("SECRET_KEY", "faults-benchmark-secret"),
         "PYTHONPATH": str(ROOT),
+        # The writers share one token: its rate limit would refuse most batches (429).
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "1000000 per minute"),
         "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
     }
     recreate_database(args.database)
