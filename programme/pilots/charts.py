@@ -27,18 +27,6 @@ def arm_points(session: Session, kpi, pilot, periods: results.Periods) -> list[d
 def pilot_spec(kpi, points: list[dict[str, Any]], periods: results.Periods) -> dict[str, Any]:
     y_title = f"{kpi.name} ({kpi.unit})" if kpi.unit else kpi.name
     y_axis, value_tip = value_axis(y_title, kpi.kind == "rate")
-    bands = [
-        {
-            "start": periods.baseline_start.isoformat(),
-            "end": (periods.baseline_end + timedelta(days=1)).isoformat(),
-            "phase": _("Baseline"),
-        },
-        {
-            "start": periods.pilot_start.isoformat(),
-            "end": (periods.pilot_end + timedelta(days=1)).isoformat(),
-            "phase": _("Pilot period"),
-        },
-    ]
     return {
         "$schema": SCHEMA,
         "title": _("%(kpi)s: pilot sites vs control sites, weekly", kpi=kpi.name),
@@ -46,21 +34,7 @@ def pilot_spec(kpi, points: list[dict[str, Any]], periods: results.Periods) -> d
         "height": 240,
         "autosize": {"type": "fit", "contains": "padding", "resize": True},
         "layer": [
-            {
-                "data": {"values": bands},
-                "mark": {"type": "rect", "opacity": 0.12},
-                "encoding": {
-                    "x": {"field": "start", "type": "temporal"},
-                    "x2": {"field": "end"},
-                    "color": {
-                        "field": "phase",
-                        "type": "nominal",
-                        "title": _("Period"),
-                        "scale": {"range": ["#6b7280", "#2563eb"]},
-                    },
-                    "tooltip": [{"field": "phase", "type": "nominal", "title": _("Period")}],
-                },
-            },
+            _bands(periods),
             {
                 "data": {"values": points},
                 "mark": {"type": "line", "point": True},
