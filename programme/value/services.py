@@ -7,6 +7,7 @@ import math
 from datetime import date
 from typing import Any
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -226,8 +227,8 @@ def _attribution_conflicts(
         "%(left)s, or lower the other package's share first.",
         sites=", ".join(codes[:5]) + (" …" if len(codes) > 5 else ""),
         packages=", ".join(others),
-        taken=f"{taken:g}",
-        left=f"{max(0.0, 1 - taken):g}",
+        taken=format_decimal(round(taken, 4)),
+        left=format_decimal(round(max(0.0, 1 - taken), 4)),
     )
 
 
