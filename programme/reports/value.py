@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -165,10 +165,12 @@ def _items(session, drivers, months, window_weeks, today) -> list[_Item]:
         missing = [s for s in forecast_lives if s not in refs.means]
         if missing:
             item.notes.append(
-                _(
-                    "%(count)d sites of %(package)s have no %(volume)s figure over the past 12 "
+                ngettext(
+                    "%(num)d site of %(package)s has no %(volume)s figure over the past 12 "
+                    "months: it counts for no volume in planned and forecast.",
+                    "%(num)d sites of %(package)s have no %(volume)s figure over the past 12 "
                     "months: they count for no volume in planned and forecast.",
-                    count=len(missing),
+                    len(missing),
                     package=driver.package.name,
                     volume=driver.volume_kpi.code,
                 )  # fmt: skip
