@@ -290,3 +290,22 @@ def test_value_to_date_adds_the_ended_months(session, world):
     q = sum(_expected_volume(w, s, "2026-03", date(2026, 3, 16)) for s in w.sites[:2])
     assert line["planned"] == pytest.approx(w.effect.effect * -1 * q * U[1])
     assert np.isfinite(line["planned"]) and line["reading"]
+
+
+def test_pilot_projected_value_is_a_year_of_network_volume_with_its_interval(session, world):
+    from programme.reports.value import pilot_projected_value
+
+    w = world
+    body = pilot_projected_value(session, w.pilot.id, today=TODAY)
+    (row,) = body["drivers"]
+    q = sum(r["value"] for r in w.rows if date(2025, 4, 1) <= r["period_date"] <= date(2026, 3, 31))
+    assert row["annual_volume"] == pytest.approx(q)
+    assert row["value"] == pytest.approx(w.effect.effect * -1 * q * U[1])
+    corners = [e * -1 * q * u for e in (w.effect.ci_low, w.effect.ci_high) for u in (U[0], U[2])]
+    assert (row["low"], row["high"]) == pytest.approx((min(corners), max(corners)))
+    assert row["low"] < row["p10"] < row["p50"] < row["p90"] < row["high"]
+    assert body["total"]["value"] == pytest.approx(row["value"])
+    assert "March 2026" in body["reading"]
+    other = make_pilot(w.admin, name="Sans dispositif")
+    assert pilot_projected_value(session, other.id, today=TODAY) is None
+    assert pilot_projected_value(session, 999_999, today=TODAY) is None
