@@ -31,7 +31,7 @@ from programme.pilots.models import Package
 from programme.value import compute, queries
 from programme.value.models import ValueDriver, ValuePlan, ValuePlanMonth
 
-LIVE_STATUSES = ("deploying", "stabilising", "closed")
+LIVE_STATUSES = queries.LIVE_STATUSES
 HORIZON_MONTHS = 36
 
 
