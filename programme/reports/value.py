@@ -90,7 +90,8 @@ def _deployment_effect(session, driver, window_weeks, today) -> plan.Effect:
     )  # fmt: skip
     if result.estimate is None or result.ci_low is None:
         return plan.Effect(None, None, None, "deployment", str(result.reading))
-    return plan.Effect(result.estimate, result.ci_low, result.ci_high, "deployment")
+    return plan.Effect(result.estimate, result.ci_low, result.ci_high, "deployment",
+                       origin=("deployment", driver.package_id, driver.kpi_id, window_weeks))  # fmt: skip
 
 
 def _items(session, drivers, months, window_weeks, today) -> list[_Item]:
@@ -119,8 +120,10 @@ def _items(session, drivers, months, window_weeks, today) -> list[_Item]:
         stored = plan.frozen_plan(session, driver) if frozen else None
         if stored is not None:
             planned = plan.plan_series(stored)
-            planned_effect = plan.Effect(stored.effect, stored.ci_low, stored.ci_high, "pilot",
-                                         stored.reading)  # fmt: skip
+            planned_effect = plan.Effect(
+                stored.effect, stored.ci_low, stored.ci_high, "pilot", stored.reading,
+                origin=("pilot", driver.package.pilot_id, driver.kpi_id),
+            )  # fmt: skip
             plan_last = max((m.month for m in stored.months), default=None)
         else:
             planned = plan.regional(

@@ -309,3 +309,27 @@ def test_pilot_projected_value_is_a_year_of_network_volume_with_its_interval(ses
     other = make_pilot(w.admin, name="Sans dispositif")
     assert pilot_projected_value(session, other.id, today=TODAY) is None
     assert pilot_projected_value(session, 999_999, today=TODAY) is None
+
+
+def test_portfolio_p10_is_at_least_the_sum_of_the_packages_p10_when_independent(session, world):
+    """Two packages validated by two pilots: independent Δ (their own draws). The portfolio's
+    P10 adds draws, so it is not below the sum of the packages' P10s."""
+    w = world
+    second = make_pilot(w.admin, name="Deuxième période pilote")
+    other = make_package(name="Rappel client")
+    other.pilot_id = second.id
+    session.commit()
+    make_wave(other, [w.sites[3]], start=date(2026, 2, 16), go_live=date(2026, 3, 16),
+              status="deploying", name="Vague R")  # fmt: skip
+    services.save_driver(session, {"package": other.id, "kpi": "WAIT", "volume_kpi": "VISITS",
+                                   "lever": "cost", "unit_low": 0.2, "unit_most_likely": 0.4,
+                                   "unit_high": 0.9, "source": "x"})  # fmt: skip
+    session.commit()
+    body = value_report(session, first="2026-03", last="2026-12", today=TODAY)
+    p10s = [p["total"]["p10"] for p in body["packages"]]
+    assert len(p10s) == 2 and all(p is not None for p in p10s)
+    assert body["total"]["p10"] >= sum(p10s)
+    assert body["total"]["p90"] <= sum(p["total"]["p90"] for p in body["packages"])
+    assert body["total"]["estimate"] == pytest.approx(
+        sum(p["total"]["estimate"] for p in body["packages"])
+    )
