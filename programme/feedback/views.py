@@ -29,6 +29,7 @@ from programme.feedback.forms import (
 from programme.feedback.models import COUNTER_SOURCE, OUTCOMES, SCALE_LABELS, STATUSES
 from programme.kpis.importing import FileRejected
 from programme.network.models import Site
+from programme.web.forms import attach_errors
 from programme.web.htmx import render
 
 bp = Blueprint("feedback", __name__)
@@ -49,18 +50,6 @@ def _status_labels() -> dict[str, str]:
 def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "")
     return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
-
-
-def _attach(form, errors) -> list[str]:
-    """Service errors onto the form's fields; the rest returned for the top of the form."""
-    loose = []
-    for error in errors:
-        target = getattr(form, error.field, None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = [*list(target.errors or []), error.message]
-        else:
-            loose.append(error.message)
-    return loose
 
 
 @bp.get("/cases")
@@ -222,7 +211,7 @@ def case_close(case_id: int):
         db.session.rollback()
         case = db.session.get(type(case), case_id)
         form.outcome.errors, form.cause.errors = [], []
-        loose = _attach(form, refused.errors)
+        loose = attach_errors(form, refused)
         return _render_case(case, close_form=form, status=422, loose=loose)
     except StaleDataError:
         db.session.rollback()
@@ -244,7 +233,7 @@ def case_reassign(case_id: int):
         db.session.rollback()
         case = db.session.get(type(case), case_id)
         form.assignee.errors = []
-        loose = _attach(form, refused.errors)
+        loose = attach_errors(form, refused)
         return _render_case(case, reassign_form=form, status=422, loose=loose)
     flash(_("Case reassigned."), "success")
     return redirect(url_for("feedback.case_detail", case_id=case.id))
@@ -299,10 +288,7 @@ def counter():
         except services.FeedbackRefused as refused:
             db.session.rollback()
             status = 403 if refused.forbidden else 422
-            loose = _attach(form, [e for e in refused.errors if e.field != "received_at"])
-            for e in refused.errors:
-                if e.field == "received_at":
-                    form.received_at.errors = [*list(form.received_at.errors or []), e.message]
+            loose = attach_errors(form, refused)
         else:
             if summary.cases_opened:
                 flash(_("Note recorded: a case was opened to call the customer back."), "success")
