@@ -45,7 +45,9 @@ from programme.extensions import db
 from programme.network.models import SITE_TYPES, Person, Region, Site
 from programme.pilots.models import Package
 from programme.web.forms import BLANK_LABEL, save_or_conflict
-from programme.web.htmx import render
+from programme.web.htmx import is_htmx, render
+from programme.web.parsing import parse_int
+from programme.weeks import week_start
 
 bp = Blueprint("deployment", __name__)
 
@@ -116,18 +118,11 @@ def _picker(chosen: list[str], region_id: int | None, site_type: str | None) -> 
     }
 
 
-def _int(text) -> int | None:
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        return None
-
-
 @bp.get("/waves/site-picker")
 @require("plan_waves")
 def site_picker():
     chosen = [c for c in request.args.getlist("sites") if c]
-    context = _picker(chosen, _int(request.args.get("region")), request.args.get("type"))
+    context = _picker(chosen, parse_int(request.args.get("region")), request.args.get("type"))
     return render("deployment/_site_picker.html", **context)
 
 
@@ -139,7 +134,7 @@ def _render_wave_form(form, wave, chosen, status=200, loose=(), conflict=False):
         wave=wave,
         loose=list(loose),
         conflict=conflict,
-        **_picker(chosen, _int(request.values.get("region")), request.values.get("type")),
+        **_picker(chosen, parse_int(request.values.get("region")), request.values.get("type")),
     )
 
 
@@ -263,7 +258,7 @@ def milestone_tick(wave_id: int, milestone_id: int):
     done = request.form.get("done") == "1"
     services.tick_milestone(db.session, milestone, _today() if done else None)
     db.session.commit()
-    if request.headers.get("HX-Request") == "true":
+    if is_htmx():
         return render("deployment/_milestone.html", milestone=milestone, wave=wave, today=_today())
     return redirect(url_for("deployment.wave_detail", wave_id=wave.id))
 
@@ -333,7 +328,7 @@ def item_update(wave_id: int, site_id: int, item_id: int):
     item = db.session.get(ChecklistItem, item_id)
     if item is None or item.wave_id != wave.id or item.site_id != site.id:
         abort(404)
-    version = _int(request.form.get("version"))
+    version = parse_int(request.form.get("version"))
     state = request.form.get("state", "")
     saved = save_or_conflict(
         lambda: services.set_item_state(
@@ -351,7 +346,7 @@ def item_update(wave_id: int, site_id: int, item_id: int):
     error = " ".join(saved.loose) if status == 422 else None
     if not saved.ok:
         item = db.session.get(ChecklistItem, item_id)
-    if request.headers.get("HX-Request") == "true":
+    if is_htmx():
         return render(
             "deployment/_item.html",
             status=status,
@@ -386,7 +381,7 @@ def visit_new(wave_id: int, site_id: int):
     updates: dict[int, tuple[str, int | None, str | None]] = {}
     for key in request.form:
         if key.startswith("element-"):
-            element_id = _int(key.removeprefix("element-"))
+            element_id = parse_int(key.removeprefix("element-"))
             state = request.form.get(key) or ""
             if element_id is None:
                 return _render_site(
@@ -395,7 +390,7 @@ def visit_new(wave_id: int, site_id: int):
             if state:
                 updates[element_id] = (
                     state,
-                    _int(request.form.get(f"version-{element_id}")),
+                    parse_int(request.form.get(f"version-{element_id}")),
                     request.form.get(f"note-{element_id}"),
                 )
     data = services.VisitInput(
@@ -482,7 +477,7 @@ def engagement(site_id: int):
 @require("view_capacity")
 def capacity():
     today = _today()
-    monday = today - timedelta(days=today.weekday())
+    monday = week_start(today)
     weeks = 8
     loads = services.capacity(db.session, monday, weeks, today)
     return render(

@@ -59,6 +59,7 @@ from programme.network.models import CHANNELS, SITE_TYPES, Region
 from programme.network.services import fold
 from programme.web.forms import save_or_conflict
 from programme.web.htmx import render
+from programme.web.parsing import int_arg
 
 bp = Blueprint("diagnostics", __name__, url_prefix="/diagnostics")
 
@@ -99,13 +100,6 @@ def _save(save, form, version=None):
 def can(action: str) -> bool:
     """The role rule for the current user."""
     return permitted(current_user, action)
-
-
-def _int_arg(name: str) -> int | None:
-    try:
-        return int(request.args.get(name, ""))
-    except ValueError:
-        return None
 
 
 # --- campaigns -------------------------------------------------------------------------------
@@ -320,7 +314,7 @@ def session_new(campaign_id: int):
     form = SessionForm()
     _session_choices(form, campaign)
     if request.method == "GET":
-        site_id = _int_arg("site")
+        site_id = int_arg("site")
         if site_id:
             form.site_id.data = str(site_id)
         return _session_page(form, campaign)
@@ -353,7 +347,7 @@ def session_new(campaign_id: int):
 def finding_row(campaign_id: int):
     """htmx: one more blank finding row, and the next free index (out of band)."""
     campaign = get_campaign_or_403(campaign_id, "record_sessions")
-    index = _int_arg("next_index") or 0
+    index = int_arg("next_index") or 0
     if not 0 <= index < 1000:
         abort(400)
     row = FindingRowForm(prefix=f"findings-{index}")
@@ -553,7 +547,7 @@ def voice(campaign_id: int):
                 return redirect(url_for("diagnostics.voice", campaign_id=campaign.id))
         status = 422
     filters = queries.VoiceFilters(
-        site_id=_int_arg("site"),
+        site_id=int_arg("site"),
         sentiment=request.args.get("sentiment", "")
         if request.args.get("sentiment") in SENTIMENTS
         else "",
@@ -668,7 +662,7 @@ def _ranking_filters() -> queries.RankingFilters:
     site_type = request.args.get("type", "")
     channel = request.args.get("channel", "")
     return queries.RankingFilters(
-        region_id=_int_arg("region"),
+        region_id=int_arg("region"),
         site_type=site_type if site_type in SITE_TYPES else "",
         channel=channel if channel in CHANNELS else "",
     )

@@ -38,6 +38,7 @@ from programme.feedback.models import (
     is_detractor,
 )
 from programme.network.models import CHANNELS, Site
+from programme.weeks import week_start
 
 # Working days between a response and its case's deadline, per channel; the app config
 # FEEDBACK_DUE_WORKING_DAYS (a dict) overrides entries, DEFAULT_DUE_WORKING_DAYS the rest.
@@ -489,7 +490,7 @@ _PIPELINE = SimpleNamespace(
 def local_week(moment: datetime, zone: ZoneInfo) -> tuple[date, datetime, datetime]:
     """(Monday, start, end) of the site-local ISO week of `moment`; start/end in UTC."""
     day = as_utc(moment).astimezone(zone).date()
-    monday = day - timedelta(days=day.weekday())
+    monday = week_start(day)
     start = datetime.combine(monday, time(), zone).astimezone(UTC)
     end = datetime.combine(monday + timedelta(days=7), time(), zone).astimezone(UTC)
     return monday, start, end

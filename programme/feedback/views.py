@@ -31,6 +31,7 @@ from programme.kpis.importing import FileRejected
 from programme.network.models import Site
 from programme.web.forms import attach_errors
 from programme.web.htmx import render
+from programme.web.parsing import date_arg, int_arg
 
 bp = Blueprint("feedback", __name__)
 
@@ -47,17 +48,12 @@ def _status_labels() -> dict[str, str]:
     }
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
-
-
 @bp.get("/cases")
 @require("view_cases")
 def case_list():
     status = request.args.get("status", "")
     status = status if status in LIST_STATUSES else ""
-    site_id = _int_arg("site")
+    site_id = int_arg("site")
     rows = queries.case_rows(db.session, current_user, status=status or None, site_id=site_id)
     return render(
         "feedback/case_list.html",
@@ -87,8 +83,8 @@ def loop_figures():
 @require("view_irritants")
 def irritant_counts():
     today = date.today()
-    since = _date_arg("since") or today - timedelta(days=90)
-    until = _date_arg("until") or today
+    since = date_arg("since", years=(2000, 2100)) or today - timedelta(days=90)
+    until = date_arg("until", years=(2000, 2100)) or today
     if since > until:
         since, until = until, since
     return render(
@@ -100,14 +96,6 @@ def irritant_counts():
         since=since,
         until=until,
     )
-
-
-def _date_arg(name: str) -> date | None:
-    try:
-        value = date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-    return value if 2000 <= value.year <= 2100 else None
 
 
 def _irritant_choices() -> list[tuple[str, str]]:

@@ -33,11 +33,13 @@ from programme.kpis.forms import (
     KpiForm,
     UploadForm,
 )
-from programme.kpis.intake import IntakeError, IntakeRejected, ingest, records_frame, week_start
+from programme.kpis.intake import IntakeError, IntakeRejected, ingest, records_frame
 from programme.kpis.models import Kpi, KpiUpload, Measurement, PilotSiteAssignment
 from programme.network.models import Site
 from programme.web.forms import save_or_conflict
 from programme.web.htmx import is_htmx, render
+from programme.web.parsing import date_arg, int_arg
+from programme.weeks import week_start
 
 bp = Blueprint("kpis", __name__)
 
@@ -126,10 +128,7 @@ def kpi_edit(kpi_id: int):
 
 
 def _weeks_arg(default: int = 52) -> int:
-    try:
-        weeks = int(request.args.get("weeks", default))
-    except ValueError:
-        weeks = default
+    weeks = int_arg("weeks")
     return weeks if weeks in (13, 26, 52, 104) else default
 
 
@@ -298,10 +297,7 @@ def grid():
     monday = _grid_week()
     days = [monday] if kpi.period == "week" else [monday + timedelta(days=i) for i in range(7)]
     q = request.args.get("q", "")[:60]
-    try:
-        page = int(request.args.get("page", 1))
-    except ValueError:
-        page = 1
+    page = int_arg("page") or 1
     sites, pages = _grid_sites(q, page)
     values = queries.grid_values(db.session, kpi.id, [s.id for s in sites], days[0], days[-1])
     iso = monday.isocalendar()
@@ -341,10 +337,7 @@ def _day_form(kpis: list[Kpi]):
     elif not may_write_site(db.session, current_user, site.id):
         abort(403)
     today = date.today()
-    try:
-        day = min(date.fromisoformat(request.args.get("date", "")), today)
-    except ValueError:
-        day = today
+    day = min(date_arg("date") or today, today)
     monday = week_start(day)
     rows = [(k, monday if k.period == "week" else day) for k in kpis]
     values = queries.day_values(db.session, site.id, monday, day) if site else {}

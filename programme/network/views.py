@@ -23,15 +23,9 @@ from programme.network.services import (
 )
 from programme.web.forms import save_or_conflict
 from programme.web.htmx import render
+from programme.web.parsing import int_arg
 
 bp = Blueprint("network", __name__)
-
-
-def _int_arg(name: str) -> int | None:
-    try:
-        return int(request.args.get(name, ""))
-    except ValueError:
-        return None
 
 
 @bp.get("/sites")
@@ -39,12 +33,12 @@ def _int_arg(name: str) -> int | None:
 def site_list():
     filters = queries.SiteFilters(
         q=request.args.get("q", "")[:100],
-        region_id=_int_arg("region"),
+        region_id=int_arg("region"),
         type=request.args.get("type", "") if request.args.get("type") in SITE_TYPES else "",
         operator=request.args.get("operator", "")
         if request.args.get("operator") in OPERATORS
         else "",
-        page=_int_arg("page") or 1,
+        page=int_arg("page") or 1,
     )
     result = queries.site_page(
         db.session, current_user, filters, current_app.config["SITE_PAGE_SIZE"]

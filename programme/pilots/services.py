@@ -38,6 +38,7 @@ from programme.pilots.models import (
     PilotSite,
     PulseAnswer,
 )
+from programme.weeks import week_start
 
 
 @dataclass
@@ -512,7 +513,7 @@ def propose_controls(
     levels: dict[int, float] = {}
     if kpi is not None and baseline_start and baseline_end:
         r = KpiWeekRollup
-        first = baseline_start - timedelta(days=baseline_start.weekday())
+        first = week_start(baseline_start)
         rows = session.execute(
             select(r.site_id, func.sum(r.sum_vn), func.sum(r.sum_n))
             .where(
@@ -591,7 +592,7 @@ def _baseline_levels(
     if kpi is None or not baseline_start or not baseline_end or not site_ids:
         return {}
     r = KpiWeekRollup
-    first = baseline_start - timedelta(days=baseline_start.weekday())
+    first = week_start(baseline_start)
     rows = session.execute(
         select(r.site_id, func.sum(r.sum_vn), func.sum(r.sum_n))
         .where(
@@ -930,7 +931,7 @@ def power(
         )
         pilot_ids = [ids[c] for c in pilot_codes if c in ids]
         control_ids = [ids[c] for c in control_codes if c in ids]
-        end = until - timedelta(days=until.weekday())  # Monday of the week of `until`
+        end = week_start(until)
         r = KpiWeekRollup
         weekly: dict[int, dict[date, tuple[float, int]]] = {}
         for site_id, week, svn, sn in session.execute(

@@ -3,7 +3,7 @@ estimate), results with the chart, team feel, decision and package."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -27,6 +27,7 @@ from programme.pilots.forms import DecisionForm, ElementForm, PilotForm, PulseFo
 from programme.pilots.models import ARMS, STAGES, SUPPORTING_FUNCTIONS, Pilot, PilotMember
 from programme.web.forms import attach_errors, save_or_conflict
 from programme.web.htmx import render
+from programme.web.parsing import parse_date
 
 bp = Blueprint("pilots", __name__)
 
@@ -190,14 +191,16 @@ def _power_for(args, kpis: list[Kpi], pilot: Pilot | None = None) -> list[servic
         and set(draw.control_sites) == set(control_codes)
     ):
         pilot_codes, control_codes, pairs = draw.pilot_sites, draw.control_sites, len(draw.pairs)
-    start = _date(args.get("pilot_start"))
-    end = _date(args.get("pilot_end"))
+    start = parse_date(args.get("pilot_start"))
+    end = parse_date(args.get("pilot_end"))
     # The history known at design time: everything up to the end of the baseline.
-    baseline_end = _date(args.get("baseline_end"))
-    until = baseline_end + timedelta(days=1) if baseline_end else _date(args.get("baseline_start"))
+    baseline_end = parse_date(args.get("baseline_end"))
+    until = (
+        baseline_end + timedelta(days=1) if baseline_end else parse_date(args.get("baseline_start"))
+    )
     weeks = services.weeks_between(start, end) or 12
     baseline_weeks = services.weeks_between(
-        _date(args.get("baseline_start")), _date(args.get("baseline_end"))
+        parse_date(args.get("baseline_start")), parse_date(args.get("baseline_end"))
     )
     chosen = [k for k in kpis if args.get(f"kpi-{k.code}")] or kpis[:1]
     return [
@@ -215,13 +218,6 @@ def _power_for(args, kpis: list[Kpi], pilot: Pilot | None = None) -> list[servic
         )
         for kpi in chosen
     ]
-
-
-def _date(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError:
-        return None
 
 
 def _form_args(pilot: Pilot | None) -> dict:
@@ -365,8 +361,8 @@ def propose_controls():
         db.session,
         services.split_codes(request.args.get("pilot_sites")),
         kpi,
-        _date(request.args.get("baseline_start")),
-        _date(request.args.get("baseline_end")),
+        parse_date(request.args.get("baseline_start")),
+        parse_date(request.args.get("baseline_end")),
     )
     return render("pilots/proposal.html", "pilots/_proposal.html", candidates=candidates, kpi=kpi)
 
