@@ -79,11 +79,7 @@ LABELS = {
 
 @bp.app_context_processor
 def _diagnostics_context():
-    def recent_campaigns(limit: int = 5):
-        """For the home pages: the latest campaigns with their counts (only when asked)."""
-        return queries.campaigns(db.session)[:limit]
-
-    return {"recent_campaigns": recent_campaigns, "step_label": step_label, "diag": LABELS}
+    return {"step_label": step_label, "diag": LABELS}
 
 
 def _save(save, form, version=None):
