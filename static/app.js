@@ -6,8 +6,9 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
-// Charts: a Vega-Lite spec sits in <script type="application/json" id="…"> (or <template>)
-// next to <div data-vl-spec="…">; the vega scripts are loaded only by pages with charts.
+// Charts: a Vega-Lite spec sits in <template id="…"> next to <div data-vl-spec="…"> (the
+// chart() macro in templates/reports/_macros.html writes both); the vega scripts are loaded
+// only by pages with charts.
 // Numbers and dates follow the page language (<html lang>): the d3 format and time locale
 // definitions are static JSON files in static/locale/.
 const STATIC_BASE = (document.currentScript && document.currentScript.src.replace(/app\.js.*$/, "")) || "/static/";
@@ -68,10 +69,9 @@ function renderCharts() {
   loadChartLocale().then(([formatLocale, timeFormatLocale]) => {
     pending.forEach((el) => {
       const source = document.getElementById(el.dataset.vlSpec);
-      // <script type="application/json"> on full pages; <template> inside htmx fragments
-      // (htmx strips every <script> from swapped content when allowScriptTags is false).
-      const text = source.tagName === "TEMPLATE" ? source.content.textContent : source.textContent;
-      const spec = JSON.parse(text);
+      // A <template>, so that it survives htmx swaps (htmx strips every <script> from swapped
+      // content when allowScriptTags is false).
+      const spec = JSON.parse(source.content.textContent);
       // Vega names the drawing after the spec's description (aria-label of the <svg>, kept
       // on every re-render): the chart's title, as the table beside it.
       if (!spec.description) spec.description = chartTitle(el, spec);

@@ -28,8 +28,8 @@ from sqlalchemy import select
 
 from programme.deployment.models import Assignment, ChecklistItem, Engagement, Visit
 from programme.extensions import db
-from programme.kpis.intake import week_start
 from programme.pilots.models import Pilot, PilotDecision, PilotSite
+from programme.weeks import week_start
 from tests.deployment_factories import make_coach, make_package, make_wave
 from tests.diagnostics_factories import make_campaign, make_irritant, make_observation
 from tests.factories import make_region, make_site, make_user

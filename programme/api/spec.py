@@ -27,6 +27,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from programme.api.schemas import MAX_ITEMS
+from programme.errors import Invalid
 
 MAX_DEPTH = 20
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -101,7 +102,11 @@ def error_response(status: int, message: str, **extra):
     return response
 
 
-def invalid_response(errors: list[dict]):
+def invalid_response(errors: list[dict] | Invalid):
+    """The API's 422: `{"errors": [{"index", "field", "message"}]}` (index: the item's
+    position in the body, or null)."""
+    if isinstance(errors, Invalid):
+        errors = [e.as_dict("index") for e in errors.errors]
     response = jsonify({"errors": errors})
     response.status_code = 422
     return response

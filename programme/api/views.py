@@ -35,11 +35,12 @@ from programme.api.spec import (
 from programme.audit import acting_as
 from programme.auth.permissions import can, filter_sites
 from programme.database import utcnow
+from programme.errors import Invalid
 from programme.extensions import db, limiter
 from programme.kpis.intake import IntakeRejected, ingest, records_frame
 from programme.kpis.models import Kpi, Measurement
 from programme.network.models import Site
-from programme.network.services import ValidationFailed, upsert_sites
+from programme.network.services import upsert_sites
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -56,7 +57,7 @@ def _error(status: int, message: str, **extra):
     return error_response(status, message, **extra)
 
 
-def _invalid(errors: list[dict]):
+def _invalid(errors: list[dict] | Invalid):
     return invalid_response(errors)
 
 
@@ -116,6 +117,13 @@ def _rate_limited(_error_raised):
 @bp.errorhandler(ApiProblem)
 def _problem(problem: ApiProblem):
     return problem.response
+
+
+@bp.errorhandler(Invalid)
+def _refused(invalid: Invalid):
+    """A service refused the request: nothing is written, 422 with the errors."""
+    db.session.rollback()
+    return invalid_response(invalid)
 
 
 @bp.before_request
@@ -192,14 +200,8 @@ def sites_upsert():
         return _error(403, _("Only the programme office may change the network."))
     _items, raw = json_body()
     with acting_as(f"api:{g.api_user.email}", g.api_user.id):
-        try:
-            result = upsert_sites(db.session, list(enumerate(raw)), source=f"api:{g.api_client}")
-            db.session.commit()
-        except ValidationFailed as failure:
-            db.session.rollback()
-            return _invalid(
-                [{"index": e.row, "field": e.field, "message": e.message} for e in failure.errors]
-            )
+        result = upsert_sites(db.session, list(enumerate(raw)), source=f"api:{g.api_client}")
+        db.session.commit()
     response = jsonify(result.as_dict())
     response.status_code = 201
     return response
@@ -239,13 +241,12 @@ def measurements_post():
             db.session.commit()
         except IntakeRejected as rejected:
             db.session.rollback()
-            errors = [e.as_dict("index") for e in rejected.errors]
             if rejected.permission_only:
                 denied = [e.as_dict("index") for e in rejected.errors if e.permission]
                 return _error(
                     403, _("You may not enter measurements for some of these sites."), errors=denied
                 )
-            return _invalid(errors)
+            return _invalid(rejected)
     response = jsonify(
         {"created": result.created, "unchanged": result.unchanged, "corrected": result.corrected}
     )
@@ -420,18 +421,9 @@ def pilots_post():
         pilot_start=body.pilot_start,
         pilot_end=body.pilot_end,
     )
-    try:
-        if body.randomize:  # arms drawn by matched pairs from candidate_sites
-            pilots.randomize_design(db.session, design, body.candidate_sites, body.seed)
-        pilots.validate(db.session, design)
-    except pilots.PilotInvalid as invalid:
-        return _invalid(
-            [
-                {"index": None, "field": name, "message": message}
-                for name, messages in invalid.errors.items()
-                for message in messages
-            ]
-        )
+    if body.randomize:  # arms drawn by matched pairs from candidate_sites
+        pilots.randomize_design(db.session, design, body.candidate_sites, body.seed)
+    pilots.validate(db.session, design)
     with acting_as(user.email, user.id):
         pilot = pilots.save_pilot(db.session, design, user=user)
         db.session.commit()
@@ -596,16 +588,7 @@ def waves_post():
         start=body.start,
         go_live=body.go_live,
     )
-    try:
-        deployment.validate_wave(db.session, plan)
-    except deployment.DeploymentInvalid as invalid:
-        return _invalid(
-            [
-                {"index": None, "field": name, "message": message}
-                for name, messages in invalid.errors.items()
-                for message in messages
-            ]
-        )
+    deployment.validate_wave(db.session, plan)
     with acting_as(user.email, user.id):
         wave = deployment.save_wave(db.session, plan)
         db.session.commit()

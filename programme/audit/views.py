@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 from flask_babel import get_timezone
@@ -14,15 +14,9 @@ from programme.audit import AuditEvent
 from programme.auth.permissions import require
 from programme.extensions import db
 from programme.web.htmx import render
+from programme.web.parsing import int_arg, parse_date
 
 bp = Blueprint("audit", __name__)
-
-
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def _filtered():
@@ -32,8 +26,8 @@ def _filtered():
         "action": request.args.get("action", "")[:30],
         "actor": request.args.get("actor", "")[:200],
         "entity_id": request.args.get("entity_id", "")[:60],
-        "start": _parse_date(request.args.get("start")),
-        "end": _parse_date(request.args.get("end")),
+        "start": parse_date(request.args.get("start")),
+        "end": parse_date(request.args.get("end")),
     }
     if filters["entity"]:
         stmt = stmt.where(AuditEvent.entity == filters["entity"])
@@ -58,10 +52,7 @@ def _filtered():
 def event_list():
     stmt, filters = _filtered()
     page_size = current_app.config["AUDIT_PAGE_SIZE"]
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = int_arg("page") or 1
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     events = db.session.scalars(
         stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())

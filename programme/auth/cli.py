@@ -11,6 +11,7 @@ from flask_babel import force_locale
 from programme.audit import acting_as
 from programme.auth import services
 from programme.auth.roles import ROLES
+from programme.errors import Invalid
 from programme.extensions import db
 
 
@@ -42,7 +43,7 @@ def register_cli(app: Flask) -> None:
             with force_locale("en"), acting_as("cli:create-user"):
                 user = services.create_user(db.session, email, role, password, name=name)
                 db.session.commit()
-        except services.AccountError as error:
+        except Invalid as error:
             db.session.rollback()
             raise click.ClickException(str(error)) from None
         click.echo(f"Created {user.email} ({user.role}).")
@@ -58,7 +59,7 @@ def register_cli(app: Flask) -> None:
         try:
             with force_locale("en"):
                 services.check_password_strength(password, user.email)
-        except services.AccountError as error:
+        except Invalid as error:
             raise click.ClickException(str(error)) from None
         with acting_as("cli:set-password"):
             services.set_password(user, password)

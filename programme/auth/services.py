@@ -16,6 +16,7 @@ from zxcvbn import zxcvbn
 from programme.auth.models import LoginSession, User
 from programme.auth.roles import normalise_role
 from programme.database import utcnow
+from programme.errors import Invalid
 
 _hasher = PasswordHasher()  # Argon2id with the library's default parameters
 
@@ -24,14 +25,6 @@ MIN_PASSWORD_SCORE = 3  # zxcvbn: 0 (too guessable) … 4 (very unguessable)
 MIN_LOCAL_PART = 3  # "jo@…" would forbid every password containing "jo"
 # Checked against a dummy hash when the account does not exist, so timing does not tell.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
-
-
-class AccountError(ValueError):
-    """A rule about accounts was broken; the message is shown to the user."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def hash_password(password: str) -> str:
@@ -44,28 +37,28 @@ def check_password_strength(password: str, email: str | None = None) -> None:
     from flask_babel import gettext as _
 
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            _("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+        raise Invalid.on(
             "password",
+            _("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
         )
     local_part = normalise_email(email or "").split("@", 1)[0]
     if len(local_part) >= MIN_LOCAL_PART and local_part in password.lower():
-        raise AccountError(
+        raise Invalid.on(
+            "password",
             _(
                 "The password must not contain the first part of the email address (%(part)s).",
                 part=local_part,
             ),
-            "password",
         )
     # zxcvbn refuses inputs over 72 characters; the first 72 are plenty to judge. No
     # user_inputs: zxcvbn keeps them in a module-global dictionary, unsafe across threads.
     if zxcvbn(password[:72])["score"] < MIN_PASSWORD_SCORE:
-        raise AccountError(
+        raise Invalid.on(
+            "password",
             _(
                 "This password is too easy to guess: use several unrelated words, "
                 "or mix in less common words, digits and symbols."
             ),
-            "password",
         )
 
 
@@ -91,12 +84,12 @@ def create_user(
 
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
-        raise AccountError(_("Enter a valid email address."), "email")
+        raise Invalid.on("email", _("Enter a valid email address."))
     role_id = normalise_role(role)
     if role_id is None:
-        raise AccountError(_("Unknown role: %(role)s.", role=role), "role")
+        raise Invalid.on("role", _("Unknown role: %(role)s.", role=role))
     if find_user(session, email) is not None:
-        raise AccountError(_("An account with this email already exists."), "email")
+        raise Invalid.on("email", _("An account with this email already exists."))
     check_password_strength(password, email)
     user = User(
         email=email,
@@ -157,7 +150,7 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     try:
         _hasher.verify(user.password_hash, current or "")
     except (VerificationError, InvalidHashError):
-        raise AccountError(_("The current password is wrong."), "current_password") from None
+        raise Invalid.on("current_password", _("The current password is wrong.")) from None
     check_password_strength(new, user.email)
     set_password(user, new)
 

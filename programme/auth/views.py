@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from programme.audit import acting_as, record_event
 from programme.auth import services
@@ -19,6 +18,7 @@ from programme.auth.permissions import require
 from programme.auth.roles import ROLES
 from programme.extensions import db, limiter
 from programme.network.queries import all_regions
+from programme.web.forms import save_or_conflict
 from programme.web.htmx import render
 
 bp = Blueprint("auth", __name__)
@@ -152,16 +152,14 @@ def account_language():
 def account_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        try:
-            services.change_password(
+        saved = save_or_conflict(
+            lambda: services.change_password(
                 db.session, current_user, form.current_password.data, form.new_password.data
-            )
-        except services.AccountError as error:
-            db.session.rollback()
-            field = "current_password" if error.field == "current_password" else "new_password"
-            getattr(form, field).errors.append(str(error))
-        else:
-            db.session.commit()
+            ),
+            form,
+            renamed={"password": "new_password"},
+        )
+        if saved.ok:
             # Keep this session (and its remember-me cookie, if it had one); end the others.
             remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
             login_user(current_user._get_current_object(), remember=remembered in request.cookies)
@@ -233,7 +231,8 @@ def user_new():
         if not form.password.data:
             form.password.errors.append(_("A new account needs a password."))
         else:
-            try:
+
+            def create():
                 user = services.create_user(
                     db.session,
                     form.email.data,
@@ -245,11 +244,11 @@ def user_new():
                     region_id=_as_id(form.region_id.data),
                 )
                 user.active = form.active.data
-                db.session.commit()
-            except services.AccountError as error:
-                db.session.rollback()
-                getattr(form, error.field or "email").errors.append(str(error))
-            else:
+                return user
+
+            saved = save_or_conflict(create, form)
+            if saved.ok:
+                user = saved.result
                 flash(_("Account %(email)s created.", email=user.email), "success")
                 return redirect(url_for("auth.user_list"))
         status = 422
@@ -290,18 +289,16 @@ def user_edit(user_id: int):
             if user.active and not form.active.data:
                 services.end_other_sessions(user)
             user.active = form.active.data
-            try:
+
+            def set_password():
                 if form.password.data:
                     services.check_password_strength(form.password.data, user.email)
                     services.set_password(user, form.password.data)
-                db.session.commit()
-            except services.AccountError as error:
-                db.session.rollback()
-                form.password.errors.append(str(error))
-            except StaleDataError:
-                db.session.rollback()
+
+            saved = save_or_conflict(set_password, form)
+            if saved.conflict:
                 return _user_conflict(form, db.session.get(User, user_id))
-            else:
+            if saved.ok:
                 flash(_("Account %(email)s saved.", email=user.email), "success")
                 return redirect(url_for("auth.user_list"))
     return render("auth/user_form.html", form=form, user=user, status=422)

@@ -1,7 +1,7 @@
 """The deployment rules: waves and their sites, coach assignments and capacity, checklist
 progress (with optimistic locking and history), visits, engagement, communication
 milestones, progress figures and alerts. Functions take a session and plain values and
-raise `DeploymentInvalid` (per-field messages) or `Conflict` (a stale checklist save)."""
+raise `Invalid` (per-field messages) or `Conflict` (a stale checklist save)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from programme.deployment.models import (
     Wave,
     WaveSite,
 )
+from programme.errors import Conflict, Invalid
 from programme.network.models import Person, Region, Site
 from programme.pilots.models import Package, PackageElement
 from programme.web import words
@@ -44,20 +45,6 @@ from programme.web import words
 # Alert thresholds.
 LATE_PROGRESS = 0.8
 VISIT_GAP_DAYS = 14
-
-
-class DeploymentInvalid(Exception):
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__("; ".join(m for ms in errors.values() for m in ms))
-        self.errors = errors
-
-
-class Conflict(Exception):
-    """A stale save: someone changed the record since the form was loaded."""
-
-    def __init__(self, current):
-        super().__init__("stale")
-        self.current = current
 
 
 def _add(errors: dict[str, list[str]], key: str, message: str) -> None:
@@ -109,7 +96,7 @@ def busy_sites(
 
 
 def validate_wave(session: Session, plan: WavePlan, wave: Wave | None = None) -> list[Site]:
-    """Check a plan; return its sites, or raise DeploymentInvalid with per-field messages."""
+    """Check a plan; return its sites, or raise Invalid with per-field messages."""
     errors: dict[str, list[str]] = {}
     name = (plan.name or "").strip()
     if not name:
@@ -151,7 +138,7 @@ def validate_wave(session: Session, plan: WavePlan, wave: Wave | None = None) ->
                     ),
                 )
     if errors:
-        raise DeploymentInvalid(errors)
+        raise Invalid.from_fields(errors)
     return sites
 
 
@@ -178,7 +165,7 @@ def save_wave(session: Session, plan: WavePlan, wave: Wave | None = None) -> Wav
             wave.milestones.append(Milestone(kind=kind, offset_days=offset, audience=audience))
     else:
         if wave.package_id != plan.package_id:
-            raise DeploymentInvalid({"package": [_("The package of a wave cannot change.")]})
+            raise Invalid.from_fields({"package": [_("The package of a wave cannot change.")]})
         wave.name = plan.name.strip()
         wave.start, wave.go_live, wave.status = plan.start, plan.go_live, plan.status
     element_ids = list(
@@ -291,7 +278,7 @@ def assign_coach(
                     ),
                 )
     if errors:
-        raise DeploymentInvalid(errors)
+        raise Invalid.from_fields(errors)
     assignment = Assignment(
         wave_id=wave.id, site_id=site_id, coach_id=coach.id, start_on=start, end_on=end
     )
@@ -337,10 +324,10 @@ def set_item_state(
     if version is not None and version != item.version:
         raise Conflict(item)
     if state not in ITEM_STATES:
-        raise DeploymentInvalid({"state": [_("Unknown state.")]})
+        raise Invalid.from_fields({"state": [_("Unknown state.")]})
     note = (note or "").strip() or None
     if STATE_RANK[state] < STATE_RANK[item.state] and not note:
-        raise DeploymentInvalid(
+        raise Invalid.from_fields(
             {"note": [_("Moving an element backwards needs a note saying why.")]}
         )
     if state == item.state and evidence is None:
@@ -419,7 +406,7 @@ def record_visit(
         elif STATE_RANK[state] < STATE_RANK[item.state] and not (note or "").strip():
             _add(errors, "elements", _("Moving an element backwards needs a note saying why."))
     if errors:
-        raise DeploymentInvalid(errors)
+        raise Invalid.from_fields(errors)
     visit = Visit(
         wave_id=wave.id,
         site_id=site_id,
@@ -466,7 +453,7 @@ def record_engagement(
     if recorded_on is None:
         _add(errors, "recorded_on", _("Give the date."))
     if errors:
-        raise DeploymentInvalid(errors)
+        raise Invalid.from_fields(errors)
     row = Engagement(
         site_id=site_id,
         score=score,
@@ -937,7 +924,7 @@ class CoachInput:
 
 def save_coach(session: Session, data: CoachInput, coach: Coach | None = None) -> Coach:
     """Create or update a coach (coach terrain) and their person; nothing is written when a
-    rule is broken (`DeploymentInvalid` with per-field messages)."""
+    rule is broken (`Invalid` with per-field messages)."""
     errors: dict[str, list[str]] = {}
     email = (data.email or "").strip().lower()
     full_name = (data.full_name or "").strip()
@@ -1013,7 +1000,7 @@ def save_coach(session: Session, data: CoachInput, coach: Coach | None = None) -
             trainings.append((module, completed_on))
 
     if errors:
-        raise DeploymentInvalid(errors)
+        raise Invalid.from_fields(errors)
 
     if coach is None:
         if person is None:

@@ -9,7 +9,6 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from programme.auth.models import User
 from programme.auth.permissions import (
@@ -45,8 +44,10 @@ from programme.deployment.models import (
 from programme.extensions import db
 from programme.network.models import SITE_TYPES, Person, Region, Site
 from programme.pilots.models import Package
-from programme.web.forms import BLANK_LABEL
-from programme.web.htmx import render
+from programme.web.forms import BLANK_LABEL, save_or_conflict
+from programme.web.htmx import is_htmx, render
+from programme.web.parsing import parse_int
+from programme.weeks import week_start
 
 bp = Blueprint("deployment", __name__)
 
@@ -58,18 +59,6 @@ def _labels():
 
 def _today() -> date:
     return date.today()
-
-
-def _show_errors(form, errors: dict[str, list[str]]) -> list[str]:
-    """Attach errors to their fields; return those without a field."""
-    loose = []
-    for key, messages in errors.items():
-        target = getattr(form, key, None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = list(target.errors) + messages
-        else:
-            loose.extend(messages)
-    return loose
 
 
 # --- waves: list and timeline ------------------------------------------------------------------
@@ -129,18 +118,11 @@ def _picker(chosen: list[str], region_id: int | None, site_type: str | None) -> 
     }
 
 
-def _int(text) -> int | None:
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        return None
-
-
 @bp.get("/waves/site-picker")
 @require("plan_waves")
 def site_picker():
     chosen = [c for c in request.args.getlist("sites") if c]
-    context = _picker(chosen, _int(request.args.get("region")), request.args.get("type"))
+    context = _picker(chosen, parse_int(request.args.get("region")), request.args.get("type"))
     return render("deployment/_site_picker.html", **context)
 
 
@@ -152,7 +134,7 @@ def _render_wave_form(form, wave, chosen, status=200, loose=(), conflict=False):
         wave=wave,
         loose=list(loose),
         conflict=conflict,
-        **_picker(chosen, _int(request.values.get("region")), request.values.get("type")),
+        **_picker(chosen, parse_int(request.values.get("region")), request.values.get("type")),
     )
 
 
@@ -168,20 +150,19 @@ def _save_wave(form: WaveForm, wave: Wave | None):
         site_codes=chosen,
         status=form.status.data,
     )
-    try:
-        if wave is not None and str(wave.version) != (form.version.data or ""):
-            raise StaleDataError()
-        wave = services.save_wave(db.session, plan, wave)
-        db.session.commit()
-    except services.DeploymentInvalid as invalid:
-        db.session.rollback()
-        loose = _show_errors(form, invalid.errors)
-        return _render_wave_form(form, wave, chosen, status=422, loose=loose)
-    except StaleDataError:
-        db.session.rollback()
+    saved = save_or_conflict(
+        lambda: services.save_wave(db.session, plan, wave),
+        form,
+        sent_version=form.version.data,
+        current_version=wave.version if wave is not None else None,
+    )
+    if saved.conflict:
         wave = db.session.get(Wave, wave.id)  # type: ignore[union-attr]
         form.version.data = str(wave.version)
         return _render_wave_form(form, wave, chosen, status=409, conflict=True)
+    if not saved.ok:
+        return _render_wave_form(form, wave, chosen, status=422, loose=saved.loose)
+    wave = saved.result
     flash(_("Wave “%(name)s” saved.", name=wave.name), "success")
     return redirect(url_for("deployment.wave_detail", wave_id=wave.id))
 
@@ -277,7 +258,7 @@ def milestone_tick(wave_id: int, milestone_id: int):
     done = request.form.get("done") == "1"
     services.tick_milestone(db.session, milestone, _today() if done else None)
     db.session.commit()
-    if request.headers.get("HX-Request") == "true":
+    if is_htmx():
         return render("deployment/_milestone.html", milestone=milestone, wave=wave, today=_today())
     return redirect(url_for("deployment.wave_detail", wave_id=wave.id))
 
@@ -290,15 +271,14 @@ def assignment_new(wave_id: int):
     if not form.validate_on_submit():
         return _render_detail(wave, form, status=422)
     coach = db.session.get(Coach, form.coach.data)
-    try:
-        services.assign_coach(
+    saved = save_or_conflict(
+        lambda: services.assign_coach(
             db.session, wave, form.site.data, coach, form.start.data, form.end.data
-        )
-        db.session.commit()
-    except services.DeploymentInvalid as invalid:
-        db.session.rollback()
-        loose = _show_errors(form, invalid.errors)
-        return _render_detail(wave, form, status=422, loose=loose)
+        ),
+        form,
+    )
+    if not saved.ok:
+        return _render_detail(wave, form, status=422, loose=saved.loose)
     flash(_("Coach assigned."), "success")
     return redirect(url_for("deployment.wave_detail", wave_id=wave.id))
 
@@ -348,11 +328,10 @@ def item_update(wave_id: int, site_id: int, item_id: int):
     item = db.session.get(ChecklistItem, item_id)
     if item is None or item.wave_id != wave.id or item.site_id != site.id:
         abort(404)
-    version = _int(request.form.get("version"))
+    version = parse_int(request.form.get("version"))
     state = request.form.get("state", "")
-    status, error, conflict = 200, None, False
-    try:
-        services.set_item_state(
+    saved = save_or_conflict(
+        lambda: services.set_item_state(
             db.session,
             item,
             state,
@@ -362,21 +341,12 @@ def item_update(wave_id: int, site_id: int, item_id: int):
             evidence=request.form.get("evidence"),
             user=current_user,
         )
-        db.session.commit()
-    except services.Conflict:
-        db.session.rollback()
+    )
+    status, conflict = saved.status, saved.conflict
+    error = " ".join(saved.loose) if status == 422 else None
+    if not saved.ok:
         item = db.session.get(ChecklistItem, item_id)
-        status, conflict = 409, True
-    except StaleDataError:
-        db.session.rollback()
-        item = db.session.get(ChecklistItem, item_id)
-        status, conflict = 409, True
-    except services.DeploymentInvalid as invalid:
-        db.session.rollback()
-        item = db.session.get(ChecklistItem, item_id)
-        status = 422
-        error = " ".join(m for ms in invalid.errors.values() for m in ms)
-    if request.headers.get("HX-Request") == "true":
+    if is_htmx():
         return render(
             "deployment/_item.html",
             status=status,
@@ -411,7 +381,7 @@ def visit_new(wave_id: int, site_id: int):
     updates: dict[int, tuple[str, int | None, str | None]] = {}
     for key in request.form:
         if key.startswith("element-"):
-            element_id = _int(key.removeprefix("element-"))
+            element_id = parse_int(key.removeprefix("element-"))
             state = request.form.get(key) or ""
             if element_id is None:
                 return _render_site(
@@ -420,7 +390,7 @@ def visit_new(wave_id: int, site_id: int):
             if state:
                 updates[element_id] = (
                     state,
-                    _int(request.form.get(f"version-{element_id}")),
+                    parse_int(request.form.get(f"version-{element_id}")),
                     request.form.get(f"note-{element_id}"),
                 )
     data = services.VisitInput(
@@ -433,15 +403,13 @@ def visit_new(wave_id: int, site_id: int):
         updates=updates,
     )
     coach = services.coach_for_user(db.session, current_user)
-    try:
-        services.record_visit(db.session, wave, site.id, data, coach, user=current_user)
-        db.session.commit()
-    except services.DeploymentInvalid as invalid:
-        db.session.rollback()
-        loose = _show_errors(form, invalid.errors)
-        return _render_site(wave, site, form, status=422, visit_errors=loose)
-    except (services.Conflict, StaleDataError):
-        db.session.rollback()
+    saved = save_or_conflict(
+        lambda: services.record_visit(db.session, wave, site.id, data, coach, user=current_user),
+        form,
+    )
+    if saved.status == 422:
+        return _render_site(wave, site, form, status=422, visit_errors=saved.loose)
+    if saved.conflict:
         return _render_site(
             wave,
             site,
@@ -509,7 +477,7 @@ def engagement(site_id: int):
 @require("view_capacity")
 def capacity():
     today = _today()
-    monday = today - timedelta(days=today.weekday())
+    monday = week_start(today)
     weeks = 8
     loads = services.capacity(db.session, monday, weeks, today)
     return render(
@@ -591,13 +559,10 @@ def _save_coach(form: CoachForm, coach: Coach | None):
         region_ids=list(form.regions.data or []),
         trainings=[(row.module.data, row.completed_on.data) for row in form.trainings],
     )
-    try:
-        coach = services.save_coach(db.session, data, coach)
-        db.session.commit()
-    except services.DeploymentInvalid as invalid:
-        db.session.rollback()
-        loose = _show_errors(form, invalid.errors)
-        return _render_coach_form(form, coach, status=422, loose=loose)
+    saved = save_or_conflict(lambda: services.save_coach(db.session, data, coach), form)
+    if not saved.ok:
+        return _render_coach_form(form, coach, status=422, loose=saved.loose)
+    coach = saved.result
     flash(_("Coach “%(name)s” saved.", name=coach.name), "success")
     return redirect(url_for("deployment.coach_list"))
 

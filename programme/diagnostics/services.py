@@ -1,7 +1,7 @@
 """The rules of the diagnostics: campaigns and their scope, observation sessions with their
 findings, determinants, customer voice, irritants, completion and the synthesis.
 
-Every function validates everything first and raises `ValidationFailed` with all the
+Every function validates everything first and raises `Invalid` with all the
 problems (field, message, row) before writing anything; the caller owns the transaction."""
 
 from __future__ import annotations
@@ -43,26 +43,24 @@ from programme.diagnostics.models import (
     Verbatim,
     step_label,
 )
+from programme.errors import FieldError, Invalid
 from programme.network.models import CHANNELS, SITE_TYPES, Region, Site
 from programme.network.services import (
     CHANNEL_INDEX,
-    FieldError,
-    ValidationFailed,
     fold,
     word_index,
 )
-
-__all__ = ["FieldError", "ValidationFailed"]
 
 MAX_INTERACTIONS = 10_000
 MAX_TEXT = 4000
 
 
-class CompletionRefused(ValueError):
-    """The campaign cannot be marked complete; `missing` lists what was not observed."""
+class CompletionRefused(Invalid):
+    """The campaign cannot be marked complete (an error on the override reason); `missing`
+    lists what was not observed."""
 
     def __init__(self, message: str, missing: list[str] | None = None):
-        super().__init__(message)
+        super().__init__([FieldError("override_reason", message)])
         self.missing = missing or []
 
 
@@ -322,7 +320,7 @@ def save_campaign(
 ) -> Campaign:
     values, errors, sites = validate_campaign(session, raw, campaign)
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(errors)
     if campaign is None:
         campaign = Campaign()
         session.add(campaign)
@@ -392,7 +390,7 @@ def save_synthesis(
     if len(service_aspiration) > MAX_TEXT:
         errors.append(FieldError("service_aspiration", _("At most %(n)d characters.", n=MAX_TEXT)))
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(errors)
     campaign.stakes_text = stakes_text or None
     campaign.service_aspiration = service_aspiration or None
     session.flush()
@@ -561,7 +559,7 @@ def save_observation(
         if values is not None:
             kept.append((existing.get(finding_id) if finding_id else None, values))
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(errors)
 
     if observation is None:
         observation = ObservationSession(campaign_id=campaign.id, observer_id=observer.id)
@@ -609,7 +607,7 @@ def save_determinants(
     number of determinants assessed."""
     errors: list[FieldError] = []
     if site not in campaign.sites:
-        raise ValidationFailed(
+        raise Invalid(
             [
                 FieldError(
                     "site",
@@ -644,7 +642,7 @@ def save_determinants(
             )
         values[determinant] = (score, evidence)
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(errors)
     existing = {
         a.determinant: a
         for a in session.scalars(
@@ -708,7 +706,7 @@ def save_irritant(
     if set(determinants) - set(DETERMINANTS):
         errors.append(FieldError("determinants", _("Choose determinants from the list.")))
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(errors)
     if irritant is None:
         irritant = Irritant(campaign_id=campaign.id)
         session.add(irritant)
@@ -737,7 +735,7 @@ def group_findings(
         )
     }
     if wanted - set(found):
-        raise ValidationFailed(
+        raise Invalid(
             [FieldError("findings", _("Some of these findings are not in this campaign."))]
         )
     added = removed = 0
@@ -923,14 +921,14 @@ def add_verbatim(session: Session, campaign: Campaign, raw: dict[str, Any]) -> V
         raw, None, campaign, _campaign_sites(session, campaign), _step_lookup(campaign)
     )
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(errors)
     fingerprint = _fingerprint(values)
     if session.scalar(
         select(Verbatim.id).where(
             Verbatim.campaign_id == campaign.id, Verbatim.fingerprint == fingerprint
         )
     ):
-        raise ValidationFailed([FieldError("quote", _("This verbatim is already recorded."))])
+        raise Invalid([FieldError("quote", _("This verbatim is already recorded."))])
     verbatim = Verbatim(campaign_id=campaign.id, fingerprint=fingerprint, **values)
     session.add(verbatim)
     session.flush()
@@ -983,7 +981,7 @@ def import_customer_voice(
     fields = VERBATIM_FIELDS if kind == "verbatims" else SURVEY_FIELDS
     if errors:
         errors.sort(key=lambda e: (e.row or 0, fields.index(e.field) if e.field in fields else 99))
-        raise ValidationFailed(errors)
+        raise Invalid(errors)
     result = ImportResult()
     if kind == "verbatims":
         known = set(

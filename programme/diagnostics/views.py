@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from programme.auth.models import User
 from programme.auth.permissions import can as permitted
@@ -53,11 +52,14 @@ from programme.diagnostics.models import (
     ObservationSession,
     step_label,
 )
+from programme.errors import Invalid
 from programme.extensions import db
 from programme.network.importing import FileRejected, read_table
 from programme.network.models import CHANNELS, SITE_TYPES, Region
 from programme.network.services import fold
+from programme.web.forms import save_or_conflict
 from programme.web.htmx import render
+from programme.web.parsing import int_arg
 
 bp = Blueprint("diagnostics", __name__, url_prefix="/diagnostics")
 
@@ -77,42 +79,23 @@ LABELS = {
 
 @bp.app_context_processor
 def _diagnostics_context():
-    def recent_campaigns(limit: int = 5):
-        """For the home pages: the latest campaigns with their counts (only when asked)."""
-        return queries.campaigns(db.session)[:limit]
-
-    return {"recent_campaigns": recent_campaigns, "step_label": step_label, "diag": LABELS}
+    return {"step_label": step_label, "diag": LABELS}
 
 
-def _attach(form, failure: services.ValidationFailed) -> None:
-    """Put each service error next to its field (finding rows by their index)."""
-    for error in failure.errors:
-        target = form
-        if error.row is not None and hasattr(form, "findings"):
-            try:
-                target = form.findings.entries[error.row].form
-            except IndexError:
-                target = form
-        field = target._fields.get(error.field) if hasattr(target, "_fields") else None
-        if field is None and "-" in error.field:  # determinant rows: "<key>-score"
-            key, sub = error.field.rsplit("-", 1)
-            row = form._fields.get(key)
-            field = row.form._fields.get(sub) if row is not None else None
-        if field is None:
-            field = next(iter(form._fields.values()))
-        field.errors = [*field.errors, error.message]
+def _save(save, form, version=None):
+    """Save through the service; errors without a field show on the form's first field."""
+    return save_or_conflict(
+        save,
+        form,
+        sent_version=form.version.data if version is not None else None,
+        current_version=version,
+        on_first_field=True,
+    )
 
 
 def can(action: str) -> bool:
     """The role rule for the current user."""
     return permitted(current_user, action)
-
-
-def _int_arg(name: str) -> int | None:
-    try:
-        return int(request.args.get(name, ""))
-    except ValueError:
-        return None
 
 
 # --- campaigns -------------------------------------------------------------------------------
@@ -162,13 +145,9 @@ def campaign_new():
         form.site_types.data = list(SITE_TYPES)
         form.lead_id.data = str(current_user.id)
     elif form.validate_on_submit():
-        try:
-            campaign = services.save_campaign(db.session, _campaign_values(form))
-            db.session.commit()
-        except services.ValidationFailed as failure:
-            db.session.rollback()
-            _attach(form, failure)
-        else:
+        saved = _save(lambda: services.save_campaign(db.session, _campaign_values(form)), form)
+        if saved.ok:
+            campaign = saved.result
             flash(_("Campaign “%(name)s” created.", name=campaign.name), "success")
             return redirect(url_for("diagnostics.campaign_detail", campaign_id=campaign.id))
     status = 422 if request.method == "POST" else 200
@@ -203,18 +182,14 @@ def campaign_edit(campaign_id: int):
         _campaign_choices(form)
         return render("diagnostics/campaign_form.html", form=form, campaign=campaign)
     if form.validate_on_submit():
-        if form.version.data != str(campaign.version):
+        saved = _save(
+            lambda: services.save_campaign(db.session, _campaign_values(form), campaign),
+            form,
+            campaign.version,
+        )
+        if saved.conflict:
             return _campaign_conflict(form, campaign_id)
-        try:
-            services.save_campaign(db.session, _campaign_values(form), campaign)
-            db.session.commit()
-        except services.ValidationFailed as failure:
-            db.session.rollback()
-            _attach(form, failure)
-        except StaleDataError:
-            db.session.rollback()
-            return _campaign_conflict(form, campaign_id)
-        else:
+        if saved.ok:
             flash(_("Campaign “%(name)s” saved.", name=campaign.name), "success")
             return redirect(url_for("diagnostics.campaign_detail", campaign_id=campaign.id))
     return render("diagnostics/campaign_form.html", form=form, campaign=campaign, status=422)
@@ -262,12 +237,13 @@ def campaign_complete(campaign_id: int):
     form = CompleteForm()
     if not form.validate_on_submit():
         return _detail(campaign, form, 422)
-    try:
-        services.complete_campaign(db.session, campaign, current_user, form.override_reason.data)
-        db.session.commit()
-    except services.CompletionRefused as refused:
-        db.session.rollback()
-        form.override_reason.errors = [*form.override_reason.errors, str(refused)]
+    saved = _save(
+        lambda: services.complete_campaign(
+            db.session, campaign, current_user, form.override_reason.data
+        ),
+        form,
+    )
+    if not saved.ok:
         return _detail(campaign, form, 422)
     flash(_("Campaign “%(name)s” marked complete.", name=campaign.name), "success")
     return redirect(url_for("diagnostics.campaign_detail", campaign_id=campaign.id))
@@ -334,7 +310,7 @@ def session_new(campaign_id: int):
     form = SessionForm()
     _session_choices(form, campaign)
     if request.method == "GET":
-        site_id = _int_arg("site")
+        site_id = int_arg("site")
         if site_id:
             form.site_id.data = str(site_id)
         return _session_page(form, campaign)
@@ -342,15 +318,14 @@ def session_new(campaign_id: int):
         _add_row_requested(form, campaign)
         return _session_page(form, campaign)
     if form.validate_on_submit():
-        try:
-            observation = services.save_observation(
+        saved = _save(
+            lambda: services.save_observation(
                 db.session, campaign, _session_values(form), _finding_rows(form), current_user
-            )
-            db.session.commit()
-        except services.ValidationFailed as failure:
-            db.session.rollback()
-            _attach(form, failure)
-        else:
+            ),
+            form,
+        )
+        if saved.ok:
+            observation = saved.result
             flash(
                 ngettext(
                     "Session recorded with %(num)d finding.",
@@ -368,7 +343,7 @@ def session_new(campaign_id: int):
 def finding_row(campaign_id: int):
     """htmx: one more blank finding row, and the next free index (out of band)."""
     campaign = get_campaign_or_403(campaign_id, "record_sessions")
-    index = _int_arg("next_index") or 0
+    index = int_arg("next_index") or 0
     if not 0 <= index < 1000:
         abort(400)
     row = FindingRowForm(prefix=f"findings-{index}")
@@ -436,25 +411,21 @@ def session_edit(observation_id: int):
         _add_row_requested(form, campaign)
         return _session_page(form, campaign, observation)
     if form.validate_on_submit():
-        if form.version.data != str(observation.version):
-            return _session_conflict(form, observation_id)
-        try:
-            services.save_observation(
+        saved = _save(
+            lambda: services.save_observation(
                 db.session,
                 campaign,
                 _session_values(form),
                 _finding_rows(form),
                 current_user,
                 observation,
-            )
-            db.session.commit()
-        except services.ValidationFailed as failure:
-            db.session.rollback()
-            _attach(form, failure)
-        except StaleDataError:
-            db.session.rollback()
+            ),
+            form,
+            observation.version,
+        )
+        if saved.conflict:
             return _session_conflict(form, observation_id)
-        else:
+        if saved.ok:
             flash(_("Session saved."), "success")
             return redirect(url_for("diagnostics.session_detail", observation_id=observation_id))
     return _session_page(form, campaign, observation, status=422)
@@ -520,13 +491,10 @@ def determinant_assess(campaign_id: int, site_id: int):
             key: {"score": form[key].form.score.data, "evidence": form[key].form.evidence.data}
             for key in DETERMINANTS
         }
-        try:
-            services.save_determinants(db.session, campaign, site, raw, current_user)
-            db.session.commit()
-        except services.ValidationFailed as failure:
-            db.session.rollback()
-            _attach(form, failure)
-        else:
+        saved = _save(
+            lambda: services.save_determinants(db.session, campaign, site, raw, current_user), form
+        )
+        if saved.ok:
             flash(_("Determinants of %(code)s saved.", code=site.code), "success")
             return redirect(url_for("diagnostics.determinant_comparison", campaign_id=campaign.id))
     return render(
@@ -561,29 +529,21 @@ def voice(campaign_id: int):
     if request.method == "POST":
         get_campaign_or_403(campaign_id, "record_customer_voice")
         if form.validate_on_submit():
-            try:
-                services.add_verbatim(
-                    db.session,
-                    campaign,
-                    {
-                        "site": form.site.data,
-                        "quote": form.quote.data,
-                        "channel": form.channel.data,
-                        "journey_step": form.journey_step.data,
-                        "sentiment": form.sentiment.data,
-                        "collected_on": form.collected_on.data,
-                    },
-                )
-                db.session.commit()
-            except services.ValidationFailed as failure:
-                db.session.rollback()
-                _attach(form, failure)
-            else:
+            verbatim = {
+                "site": form.site.data,
+                "quote": form.quote.data,
+                "channel": form.channel.data,
+                "journey_step": form.journey_step.data,
+                "sentiment": form.sentiment.data,
+                "collected_on": form.collected_on.data,
+            }
+            saved = _save(lambda: services.add_verbatim(db.session, campaign, verbatim), form)
+            if saved.ok:
                 flash(_("Verbatim recorded."), "success")
                 return redirect(url_for("diagnostics.voice", campaign_id=campaign.id))
         status = 422
     filters = queries.VoiceFilters(
-        site_id=_int_arg("site"),
+        site_id=int_arg("site"),
         sentiment=request.args.get("sentiment", "")
         if request.args.get("sentiment") in SENTIMENTS
         else "",
@@ -675,7 +635,7 @@ def voice_import(campaign_id: int):
             except FileRejected as rejected:
                 db.session.rollback()
                 problem, status = str(rejected), rejected.status or 422
-            except services.ValidationFailed as failure:
+            except Invalid as failure:
                 db.session.rollback()
                 errors, status = failure.errors, 422
     elif request.method == "POST":
@@ -698,7 +658,7 @@ def _ranking_filters() -> queries.RankingFilters:
     site_type = request.args.get("type", "")
     channel = request.args.get("channel", "")
     return queries.RankingFilters(
-        region_id=_int_arg("region"),
+        region_id=int_arg("region"),
         site_type=site_type if site_type in SITE_TYPES else "",
         channel=channel if channel in CHANNELS else "",
     )
@@ -745,13 +705,11 @@ def irritant_new(campaign_id: int):
     campaign = get_campaign_or_403(campaign_id, "manage_irritants")
     form = IrritantForm()
     if form.validate_on_submit():
-        try:
-            irritant = services.save_irritant(db.session, campaign, _irritant_values(form))
-            db.session.commit()
-        except services.ValidationFailed as failure:
-            db.session.rollback()
-            _attach(form, failure)
-        else:
+        saved = _save(
+            lambda: services.save_irritant(db.session, campaign, _irritant_values(form)), form
+        )
+        if saved.ok:
+            irritant = saved.result
             flash(_("Irritant “%(name)s” created.", name=irritant.name), "success")
             return redirect(url_for("diagnostics.irritant_detail", irritant_id=irritant.id))
     status = 422 if request.method == "POST" else 200
@@ -766,13 +724,13 @@ def irritant_edit(irritant_id: int):
     irritant = get_irritant_or_403(irritant_id, "manage_irritants")
     form = IrritantForm(obj=irritant) if request.method == "GET" else IrritantForm()
     if form.validate_on_submit():
-        try:
-            services.save_irritant(db.session, irritant.campaign, _irritant_values(form), irritant)
-            db.session.commit()
-        except services.ValidationFailed as failure:
-            db.session.rollback()
-            _attach(form, failure)
-        else:
+        saved = _save(
+            lambda: services.save_irritant(
+                db.session, irritant.campaign, _irritant_values(form), irritant
+            ),
+            form,
+        )
+        if saved.ok:
             flash(_("Irritant “%(name)s” saved.", name=irritant.name), "success")
             return redirect(url_for("diagnostics.irritant_detail", irritant_id=irritant.id))
     status = 422 if request.method == "POST" else 200
@@ -824,15 +782,15 @@ def irritant_group(irritant_id: int):
     form = GroupFindingsForm()
     if not form.validate_on_submit():
         return _irritant_page(irritant, form, 422)
-    try:
-        added, removed = services.group_findings(
+    saved = save_or_conflict(
+        lambda: services.group_findings(
             db.session, irritant, form.add.data or [], form.remove.data or []
         )
-        db.session.commit()
-    except services.ValidationFailed as failure:
-        db.session.rollback()
-        form.add.errors = [e.message for e in failure.errors]
+    )
+    if not saved.ok:
+        form.add.errors = saved.loose
         return _irritant_page(irritant, form, 422)
+    added, removed = saved.result
     flash(
         _("%(added)d finding(s) grouped, %(removed)d taken out.", added=added, removed=removed),
         "success",
@@ -891,20 +849,16 @@ def synthesis_edit(campaign_id: int):
         return render("diagnostics/synthesis_form.html", form=form, campaign=campaign)
     form = SynthesisForm()
     if form.validate_on_submit():
-        if form.version.data != str(campaign.version):
-            return _synthesis_conflict(form, campaign_id)
-        try:
-            services.save_synthesis(
+        saved = _save(
+            lambda: services.save_synthesis(
                 db.session, campaign, form.stakes_text.data, form.service_aspiration.data
-            )
-            db.session.commit()
-        except services.ValidationFailed as failure:
-            db.session.rollback()
-            _attach(form, failure)
-        except StaleDataError:
-            db.session.rollback()
+            ),
+            form,
+            campaign.version,
+        )
+        if saved.conflict:
             return _synthesis_conflict(form, campaign_id)
-        else:
+        if saved.ok:
             flash(_("Synthesis saved."), "success")
             return redirect(url_for("diagnostics.synthesis", campaign_id=campaign.id))
     return render("diagnostics/synthesis_form.html", form=form, campaign=campaign, status=422)

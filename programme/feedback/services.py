@@ -28,6 +28,7 @@ from programme.auth.permissions import filter_sites
 from programme.auth.roles import ADMIN, SITE_MANAGER
 from programme.database import utcnow
 from programme.diagnostics.models import CAUSES, Irritant
+from programme.errors import FieldError, Invalid
 from programme.feedback.models import (
     OUTCOMES,
     SCALES,
@@ -37,7 +38,7 @@ from programme.feedback.models import (
     is_detractor,
 )
 from programme.network.models import CHANNELS, Site
-from programme.network.services import FieldError, ValidationFailed
+from programme.weeks import week_start
 
 # Working days between a response and its case's deadline, per channel; the app config
 # FEEDBACK_DUE_WORKING_DAYS (a dict) overrides entries, DEFAULT_DUE_WORKING_DAYS the rest.
@@ -60,7 +61,7 @@ MAX_LENGTHS = {
 }
 
 
-class FeedbackRefused(ValidationFailed):
+class FeedbackRefused(Invalid):
     """Nothing was written. `forbidden`: some items name a site outside the user's
     perimeter (the API answers 403 then)."""
 
@@ -489,7 +490,7 @@ _PIPELINE = SimpleNamespace(
 def local_week(moment: datetime, zone: ZoneInfo) -> tuple[date, datetime, datetime]:
     """(Monday, start, end) of the site-local ISO week of `moment`; start/end in UTC."""
     day = as_utc(moment).astimezone(zone).date()
-    monday = day - timedelta(days=day.weekday())
+    monday = week_start(day)
     start = datetime.combine(monday, time(), zone).astimezone(UTC)
     end = datetime.combine(monday + timedelta(days=7), time(), zone).astimezone(UTC)
     return monday, start, end

@@ -29,7 +29,9 @@ from programme.feedback.forms import (
 from programme.feedback.models import COUNTER_SOURCE, OUTCOMES, SCALE_LABELS, STATUSES
 from programme.kpis.importing import FileRejected
 from programme.network.models import Site
+from programme.web.forms import attach_errors
 from programme.web.htmx import render
+from programme.web.parsing import date_arg, int_arg
 
 bp = Blueprint("feedback", __name__)
 
@@ -46,29 +48,12 @@ def _status_labels() -> dict[str, str]:
     }
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
-
-
-def _attach(form, errors) -> list[str]:
-    """Service errors onto the form's fields; the rest returned for the top of the form."""
-    loose = []
-    for error in errors:
-        target = getattr(form, error.field, None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = [*list(target.errors or []), error.message]
-        else:
-            loose.append(error.message)
-    return loose
-
-
 @bp.get("/cases")
 @require("view_cases")
 def case_list():
     status = request.args.get("status", "")
     status = status if status in LIST_STATUSES else ""
-    site_id = _int_arg("site")
+    site_id = int_arg("site")
     rows = queries.case_rows(db.session, current_user, status=status or None, site_id=site_id)
     return render(
         "feedback/case_list.html",
@@ -98,8 +83,8 @@ def loop_figures():
 @require("view_irritants")
 def irritant_counts():
     today = date.today()
-    since = _date_arg("since") or today - timedelta(days=90)
-    until = _date_arg("until") or today
+    since = date_arg("since", years=(2000, 2100)) or today - timedelta(days=90)
+    until = date_arg("until", years=(2000, 2100)) or today
     if since > until:
         since, until = until, since
     return render(
@@ -111,14 +96,6 @@ def irritant_counts():
         since=since,
         until=until,
     )
-
-
-def _date_arg(name: str) -> date | None:
-    try:
-        value = date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-    return value if 2000 <= value.year <= 2100 else None
 
 
 def _irritant_choices() -> list[tuple[str, str]]:
@@ -222,7 +199,7 @@ def case_close(case_id: int):
         db.session.rollback()
         case = db.session.get(type(case), case_id)
         form.outcome.errors, form.cause.errors = [], []
-        loose = _attach(form, refused.errors)
+        loose = attach_errors(form, refused)
         return _render_case(case, close_form=form, status=422, loose=loose)
     except StaleDataError:
         db.session.rollback()
@@ -244,7 +221,7 @@ def case_reassign(case_id: int):
         db.session.rollback()
         case = db.session.get(type(case), case_id)
         form.assignee.errors = []
-        loose = _attach(form, refused.errors)
+        loose = attach_errors(form, refused)
         return _render_case(case, reassign_form=form, status=422, loose=loose)
     flash(_("Case reassigned."), "success")
     return redirect(url_for("feedback.case_detail", case_id=case.id))
@@ -299,10 +276,7 @@ def counter():
         except services.FeedbackRefused as refused:
             db.session.rollback()
             status = 403 if refused.forbidden else 422
-            loose = _attach(form, [e for e in refused.errors if e.field != "received_at"])
-            for e in refused.errors:
-                if e.field == "received_at":
-                    form.received_at.errors = [*list(form.received_at.errors or []), e.message]
+            loose = attach_errors(form, refused)
         else:
             if summary.cases_opened:
                 flash(_("Note recorded: a case was opened to call the customer back."), "success")

@@ -43,12 +43,12 @@ from programme.deployment.models import (
 from programme.diagnostics import queries as diagnostics_queries
 from programme.diagnostics.models import Campaign, Finding, ObservationSession, campaign_site
 from programme.jobs.models import Job
-from programme.kpis.intake import week_start
 from programme.kpis.models import Kpi, KpiUpload, KpiWeekRollup, Measurement
 from programme.network.models import Site
 from programme.pilots import services as pilot_services
 from programme.pilots.models import Pilot, PilotKpi, PilotMember, PilotSite
 from programme.reports import services as report_services
+from programme.weeks import week_start
 
 OVERDUE, NOW, THIS_WEEK, INFO = 0, 1, 2, 3
 VISIT_CADENCE_DAYS = deployment.VISIT_GAP_DAYS  # no next visit planned: 14 days after the last

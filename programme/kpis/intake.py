@@ -37,7 +37,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session
 
 from programme.audit import _actor, acting_as, current_actor, record_event
 from programme.database import utcnow
+from programme.errors import FieldError, Invalid
 from programme.kpis.models import Kpi
 
 FIELDS = ("site", "kpi", "date", "value", "n", "source", "reason")
@@ -79,27 +80,29 @@ _FORMULA = r"^\s*(?:[=@]|[+\-][^\d.\s])"
 
 
 @dataclass
-class IntakeError:
-    row: int  # file line (header = 1), list index (API) or cell
-    field: str
-    message: str
+class IntakeError(FieldError):
+    """A refused row; `row` is the file line (header = 1), list index (API) or cell."""
+
     permission: bool = False
     column: str | None = None  # the file's column, when it differs per row (wide layout)
 
     def as_dict(self, key: str = "row") -> dict[str, Any]:
-        data = {key: self.row, "field": self.field, "message": self.message}
+        data = super().as_dict(key)
         if self.column:
             data["column"] = self.column
         return data
 
 
-class IntakeRejected(ValueError):
-    """Some rows are wrong: nothing was written."""
+class IntakeRejected(Invalid):
+    """Some rows are wrong: nothing was written (`errors` lists the first ones, `total`
+    counts them all)."""
 
     def __init__(self, errors: list[IntakeError], total: int):
-        super().__init__(f"{total} error(s)")
-        self.errors = errors
+        super().__init__(errors)
         self.total = total
+
+    def __str__(self) -> str:
+        return f"{self.total} error(s)"
 
     @property
     def permission_only(self) -> bool:
@@ -174,7 +177,7 @@ class _Errors:
     ) -> None:
         self.total += 1
         if len(self.listed) < MAX_REPORTED_ERRORS:
-            self.listed.append(IntakeError(int(row), field_name, message, permission, column))
+            self.listed.append(IntakeError(field_name, message, int(row), permission, column))
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -910,10 +913,6 @@ def _as_text(value: Any) -> str:
 def iter_frame(frame: pd.DataFrame, size: int = 50_000) -> Iterator[pd.DataFrame]:
     for start in range(0, len(frame), size):
         yield frame.iloc[start : start + size]
-
-
-def week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
 
 
 def as_date(value: Any) -> date:

@@ -9,9 +9,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from programme.auth.permissions import filter_sites
-from programme.kpis.intake import week_start
 from programme.kpis.models import Kpi, KpiWeekRollup, Measurement, MeasurementRevision
 from programme.network.models import Region, Site
+from programme.weeks import week_start
 
 
 def catalogue(session: Session, active_only: bool = False) -> list[Kpi]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from programme.audit import record_event
 from programme.database import utcnow
+from programme.errors import Invalid
 from programme.jobs.models import Job
 from programme.jobs.services import JobError
 from programme.kpis import importing
@@ -51,12 +52,6 @@ MANUAL_SOURCE = "form"
 KPI_FIELDS = ("code", "name_en", "name_fr", "unit", "kind", "better", "min_value", "max_value")
 
 
-class KpiError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
-
-
 def ensure_default_kpis(session: Session) -> int:
     """Insert the default KPIs that are missing (never changes an existing one)."""
     existing = set(session.scalars(select(Kpi.code)))
@@ -86,20 +81,20 @@ def ensure_default_kpis(session: Session) -> int:
 def save_kpi(session: Session, values: dict[str, Any], kpi: Kpi | None = None) -> Kpi:
     code = (values.get("code") or "").strip().upper()
     if not code or len(code) > 20 or not all(c.isalnum() or c in "_-" for c in code):
-        raise KpiError(_("Use 1 to 20 letters, digits, dashes or underscores."), "code")
+        raise Invalid.on("code", _("Use 1 to 20 letters, digits, dashes or underscores."))
     other = session.scalar(select(Kpi).where(Kpi.code == code))
     if other is not None and other is not kpi:
-        raise KpiError(_("Another KPI already has this code."), "code")
+        raise Invalid.on("code", _("Another KPI already has this code."))
     low, high = values.get("min_value"), values.get("max_value")
     if low is None or high is None or low >= high:
-        raise KpiError(_("The minimum must be below the maximum."), "max_value")
+        raise Invalid.on("max_value", _("The minimum must be below the maximum."))
     if values.get("kind") == "rate" and (low < 0 or high > 1):
-        raise KpiError(_("A rate lies between 0 and 1."), "max_value")
+        raise Invalid.on("max_value", _("A rate lies between 0 and 1."))
     if values.get("kind") == "count" and low < 0:
-        raise KpiError(_("A count cannot be negative: its minimum is 0 or more."), "min_value")
+        raise Invalid.on("min_value", _("A count cannot be negative: its minimum is 0 or more."))
     if kpi is not None and kpi.code != code and _has_measurements(session, kpi):
-        raise KpiError(
-            _("This KPI already has measurements: its code cannot change any more."), "code"
+        raise Invalid.on(
+            "code", _("This KPI already has measurements: its code cannot change any more.")
         )
     if kpi is None:
         kpi = Kpi(code=code)
@@ -201,7 +196,7 @@ def correct_measurement(
 def _reason_required():
     from programme.kpis.intake import IntakeError
 
-    return IntakeError(0, "reason", _("Say why the value is corrected."))
+    return IntakeError("reason", _("Say why the value is corrected."), 0)
 
 
 # --- rollups ---------------------------------------------------------------------------------

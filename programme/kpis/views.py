@@ -11,7 +11,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm.exc import StaleDataError
 
 from programme.auth.models import User
 from programme.auth.permissions import (
@@ -34,10 +33,13 @@ from programme.kpis.forms import (
     KpiForm,
     UploadForm,
 )
-from programme.kpis.intake import IntakeError, IntakeRejected, ingest, records_frame, week_start
+from programme.kpis.intake import IntakeError, IntakeRejected, ingest, records_frame
 from programme.kpis.models import Kpi, KpiUpload, Measurement, PilotSiteAssignment
 from programme.network.models import Site
+from programme.web.forms import save_or_conflict
 from programme.web.htmx import is_htmx, render
+from programme.web.parsing import date_arg, int_arg
+from programme.weeks import week_start
 
 bp = Blueprint("kpis", __name__)
 
@@ -85,13 +87,9 @@ def _kpi_values(form: KpiForm) -> dict:
 def kpi_new():
     form = KpiForm()
     if form.validate_on_submit():
-        try:
-            kpi = services.save_kpi(db.session, _kpi_values(form))
-            db.session.commit()
-        except services.KpiError as error:
-            db.session.rollback()
-            getattr(form, error.field or "code").errors.append(str(error))
-        else:
+        saved = save_or_conflict(lambda: services.save_kpi(db.session, _kpi_values(form)), form)
+        if saved.ok:
+            kpi = saved.result
             flash(_("KPI %(code)s created.", code=kpi.code), "success")
             return redirect(url_for("kpis.kpi_list"))
     status = 422 if request.method == "POST" else 200
@@ -109,21 +107,16 @@ def kpi_edit(kpi_id: int):
     form = KpiForm()
     conflict = False
     if form.validate_on_submit():
-        if form.version.data != str(kpi.version):
-            conflict = True
-        else:
-            try:
-                services.save_kpi(db.session, _kpi_values(form), kpi)
-                db.session.commit()
-            except services.KpiError as error:
-                db.session.rollback()
-                getattr(form, error.field or "code").errors.append(str(error))
-            except StaleDataError:
-                db.session.rollback()
-                conflict = True
-            else:
-                flash(_("KPI %(code)s saved.", code=kpi.code), "success")
-                return redirect(url_for("kpis.kpi_list"))
+        saved = save_or_conflict(
+            lambda: services.save_kpi(db.session, _kpi_values(form), kpi),
+            form,
+            sent_version=form.version.data,
+            current_version=kpi.version,
+        )
+        conflict = saved.conflict
+        if saved.ok:
+            flash(_("KPI %(code)s saved.", code=kpi.code), "success")
+            return redirect(url_for("kpis.kpi_list"))
     if conflict:
         kpi = db.session.get(Kpi, kpi_id)
         form.version.data = str(kpi.version)
@@ -135,10 +128,7 @@ def kpi_edit(kpi_id: int):
 
 
 def _weeks_arg(default: int = 52) -> int:
-    try:
-        weeks = int(request.args.get("weeks", default))
-    except ValueError:
-        weeks = default
+    weeks = int_arg("weeks")
     return weeks if weeks in (13, 26, 52, 104) else default
 
 
@@ -235,18 +225,15 @@ def measurement_correct(measurement_id: int):
     form = CorrectionForm()
     if not form.validate_on_submit():
         return _history_page(measurement, form, 422)
-    try:
-        result = services.correct_measurement(
+    saved = save_or_conflict(
+        lambda: services.correct_measurement(
             db.session, current_user, measurement, form.value.data, form.n.data, form.reason.data
-        )
-        db.session.commit()
-    except IntakeRejected as rejected:
-        db.session.rollback()
-        for error in rejected.errors:
-            field = getattr(form, error.field, None)
-            if field is not None:
-                field.errors = [*field.errors, error.message]
+        ),
+        form,
+    )
+    if not saved.ok:
         return _history_page(db.session.get(Measurement, measurement_id), form, 422)
+    result = saved.result
     if result.corrected:
         flash(_("Correction saved; the previous value is kept in the history."), "success")
     else:
@@ -310,10 +297,7 @@ def grid():
     monday = _grid_week()
     days = [monday] if kpi.period == "week" else [monday + timedelta(days=i) for i in range(7)]
     q = request.args.get("q", "")[:60]
-    try:
-        page = int(request.args.get("page", 1))
-    except ValueError:
-        page = 1
+    page = int_arg("page") or 1
     sites, pages = _grid_sites(q, page)
     values = queries.grid_values(db.session, kpi.id, [s.id for s in sites], days[0], days[-1])
     iso = monday.isocalendar()
@@ -353,10 +337,7 @@ def _day_form(kpis: list[Kpi]):
     elif not may_write_site(db.session, current_user, site.id):
         abort(403)
     today = date.today()
-    try:
-        day = min(date.fromisoformat(request.args.get("date", "")), today)
-    except ValueError:
-        day = today
+    day = min(date_arg("date") or today, today)
     monday = week_start(day)
     rows = [(k, monday if k.period == "week" else day) for k in kpis]
     values = queries.day_values(db.session, site.id, monday, day) if site else {}
@@ -440,7 +421,7 @@ def grid_cell():
     try:
         if reason is not None and not reason.strip():
             raise IntakeRejected(
-                [IntakeError(0, "reason", _("Say why the value is corrected."))], 1
+                [IntakeError("reason", _("Say why the value is corrected."), 0)], 1
             )
         if reason is None and current is not None and is_htmx():
             preview = ingest(

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from programme.audit import record_event
+from programme.errors import FieldError, Invalid
 from programme.network.models import CHANNELS, SITE_TYPES, Person, Region, Site
 
 SITE_FIELDS = (
@@ -30,22 +31,6 @@ SITE_FIELDS = (
     "manager_email",
 )
 REQUIRED_FIELDS = ("code", "name", "type", "region")
-
-
-@dataclass
-class FieldError:
-    field: str
-    message: str
-    row: int | None = None  # file line number (header = 1) or list index
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "field": self.field, "message": self.message}
-
-
-class ValidationFailed(ValueError):
-    def __init__(self, errors: list[FieldError]):
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
-        self.errors = errors
 
 
 @dataclass
@@ -322,7 +307,7 @@ def save_site(
     create_region: bool = False,
     extra_errors: Iterable[FieldError] = (),
 ) -> Site:
-    """Create (site=None) or update a site from raw values; raises ValidationFailed with
+    """Create (site=None) or update a site from raw values; raises Invalid with
     every error (`extra_errors`: those the caller found, reported together). The region
     must exist unless `create_region` (the user confirmed a new one)."""
     extra = list(extra_errors)
@@ -337,7 +322,7 @@ def save_site(
         if other is not None and other is not site:
             errors.append(FieldError("code", _("Another site already has this code.")))
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(errors)
     if site is None:
         site = Site(code=values.code)
         apply_site_values(session, site, values)
@@ -362,7 +347,7 @@ def save_site_choosing_region(
 ) -> Site:
     """The site form: the region is picked from the list (`choice`, a region's name);
     NEW_REGION needs a name that is not already a region and the confirmation. Every
-    problem is reported at once (ValidationFailed)."""
+    problem is reported at once (Invalid)."""
     values = dict(raw)
     choice = choice.strip()
     problems: list[FieldError] = []
@@ -419,7 +404,7 @@ def upsert_sites(
 ) -> UpsertResult:
     """Validate every row, then write all of them or none.
 
-    `rows` are (row number, raw values). Raises ValidationFailed with every error found.
+    `rows` are (row number, raw values). Raises Invalid with every error found.
     Without `create_regions`, a region that does not exist is an error on its row.
     The caller owns the transaction: it commits on success and rolls back on failure."""
     rows = list(rows)
@@ -473,7 +458,7 @@ def upsert_sites(
         errors.sort(
             key=lambda e: (e.row or 0, SITE_FIELDS.index(e.field) if e.field in SITE_FIELDS else 99)
         )
-        raise ValidationFailed(errors)
+        raise Invalid(errors)
     result = UpsertResult()
     for values in validated:
         site = existing.get(values.code)

@@ -7,31 +7,25 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from programme.auth.permissions import can, get_site_or_403, require
+from programme.errors import Invalid
 from programme.extensions import db
 from programme.network import queries
 from programme.network.forms import RegionForm, SiteForm, SiteImportForm, region_choices
 from programme.network.importing import FileRejected, site_rows
 from programme.network.models import OPERATORS, SITE_TYPES, Person, Site
 from programme.network.services import (
-    ValidationFailed,
     find_region,
     get_or_create_region,
     save_site_choosing_region,
     upsert_sites,
 )
+from programme.web.forms import save_or_conflict
 from programme.web.htmx import render
+from programme.web.parsing import int_arg
 
 bp = Blueprint("network", __name__)
-
-
-def _int_arg(name: str) -> int | None:
-    try:
-        return int(request.args.get(name, ""))
-    except ValueError:
-        return None
 
 
 @bp.get("/sites")
@@ -39,12 +33,12 @@ def _int_arg(name: str) -> int | None:
 def site_list():
     filters = queries.SiteFilters(
         q=request.args.get("q", "")[:100],
-        region_id=_int_arg("region"),
+        region_id=int_arg("region"),
         type=request.args.get("type", "") if request.args.get("type") in SITE_TYPES else "",
         operator=request.args.get("operator", "")
         if request.args.get("operator") in OPERATORS
         else "",
-        page=_int_arg("page") or 1,
+        page=int_arg("page") or 1,
     )
     result = queries.site_page(
         db.session, current_user, filters, current_app.config["SITE_PAGE_SIZE"]
@@ -105,13 +99,6 @@ def _region_choices(form: SiteForm) -> None:
     form.region.choices = region_choices(queries.all_regions(db.session))
 
 
-def _attach_errors(form: SiteForm, failure: ValidationFailed) -> None:
-    for error in failure.errors:
-        field = getattr(form, error.field, None)
-        if field is not None:
-            field.errors = [*field.errors, error.message]
-
-
 @bp.route("/sites/new", methods=["GET", "POST"])
 @require("edit_network")
 def site_new():
@@ -120,13 +107,9 @@ def site_new():
     if request.method == "GET":
         form.channels.data = ["in_person"]
     if form.validate_on_submit():
-        try:
-            site = _save_from_form(form)
-            db.session.commit()
-        except ValidationFailed as failure:
-            db.session.rollback()
-            _attach_errors(form, failure)
-        else:
+        saved = save_or_conflict(lambda: _save_from_form(form), form)
+        if saved.ok:
+            site = saved.result
             flash(_("Site %(code)s created.", code=site.code), "success")
             return redirect(url_for("network.site_detail", site_id=site.id))
     status = 422 if request.method == "POST" else 200
@@ -165,21 +148,16 @@ def site_edit(site_id: int):
             }
         )
     elif form.validate_on_submit():
-        if str(site.version) != (form.version.data or ""):
-            conflict = True
-        else:
-            try:
-                _save_from_form(form, site)
-                db.session.commit()
-            except ValidationFailed as failure:
-                db.session.rollback()
-                _attach_errors(form, failure)
-            except StaleDataError:
-                db.session.rollback()
-                conflict = True
-            else:
-                flash(_("Site %(code)s saved.", code=site.code), "success")
-                return redirect(url_for("network.site_detail", site_id=site.id))
+        saved = save_or_conflict(
+            lambda: _save_from_form(form, site),
+            form,
+            sent_version=form.version.data,
+            current_version=site.version,
+        )
+        conflict = saved.conflict
+        if saved.ok:
+            flash(_("Site %(code)s saved.", code=site.code), "success")
+            return redirect(url_for("network.site_detail", site_id=site.id))
     if conflict:
         site = db.session.get(Site, site_id)
         form.version.data = str(site.version)
@@ -238,7 +216,7 @@ def site_import():
                 status = rejected.status or (
                     415 if filename and not filename.lower().endswith((".csv", ".xlsx")) else 422
                 )
-            except ValidationFailed as failure:
+            except Invalid as failure:
                 db.session.rollback()
                 errors = failure.errors
                 status = 422

@@ -30,6 +30,7 @@ from programme.pilots import randomization as rz
 from programme.pilots import synthetic as sc
 from programme.web import words
 from programme.web.formatting import signed_percent
+from programme.weeks import first_week_start, week_start
 
 CONFIDENCE = 0.95
 MIN_SITES_PER_ARM = 3
@@ -89,8 +90,8 @@ def expected_periods(kpi_period: str, start: date, end: date) -> int:
     if end < start:
         return 0
     if kpi_period == "week":
-        first = start - timedelta(days=start.weekday())
-        last = end - timedelta(days=end.weekday())
+        first = week_start(start)
+        last = week_start(end)
         return (last - first).days // 7 + 1
     return (end - start).days + 1
 
@@ -816,7 +817,7 @@ def kpi_result(
 
 def whole_weeks(start: date, end: date) -> list[date]:
     """Mondays of the ISO weeks lying wholly inside [start, end]."""
-    first = start + timedelta(days=(7 - start.weekday()) % 7)
+    first = first_week_start(start)
     out = []
     while first + timedelta(days=6) <= end:
         out.append(first)
@@ -873,7 +874,7 @@ def weekly_arm_series(
 ) -> list[dict[str, Any]]:
     """Weekly pooled value (Σ value·n / Σ n) of each arm from the baseline start to the pilot
     end, from the rollups: the chart's points."""
-    first = periods.baseline_start - timedelta(days=periods.baseline_start.weekday())
+    first = week_start(periods.baseline_start)
     r = KpiWeekRollup
     ids = list(pilot_ids) + list(control_ids)
     if not ids:
@@ -917,7 +918,7 @@ def historical_delta_sd(
     between two consecutive blocks is one observation. From the rollups, grouped in SQL
     by site and block."""
     weeks = max(1, weeks)
-    end = until - timedelta(days=until.weekday())  # Monday of the week containing `until`
+    end = week_start(until)
     blocks = max(2, history_weeks // weeks)
     bounds = [end - timedelta(weeks=weeks * (blocks - i)) for i in range(blocks + 1)]
     r = KpiWeekRollup

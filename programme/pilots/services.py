@@ -1,6 +1,6 @@
 """Pilot rules: design validation and saving, team feel, decisions, packages, the control
 site proposal and the power estimate. Plain values in, models or plain values out; errors
-are `PilotInvalid` with messages per field (the form and the API show them)."""
+are `Invalid` with messages per field (the form and the API show them)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from programme.errors import Invalid
 from programme.kpis.models import Kpi, KpiWeekRollup
 from programme.kpis.services import register_preferred_kpi
 from programme.network.models import Site
@@ -37,12 +38,7 @@ from programme.pilots.models import (
     PilotSite,
     PulseAnswer,
 )
-
-
-class PilotInvalid(Exception):
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
-        self.errors = errors
+from programme.weeks import week_start
 
 
 @dataclass
@@ -181,7 +177,7 @@ def validate(session: Session, design: Design, pilot: Pilot | None = None):
             ),
         )
     if errors:
-        raise PilotInvalid(errors)
+        raise Invalid.from_fields(errors)
     return found, kpis
 
 
@@ -223,7 +219,7 @@ def loses_randomization(pilot: Pilot | None, design: Design) -> bool:
 
 
 def save_pilot(session: Session, design: Design, pilot: Pilot | None = None, user=None) -> Pilot:
-    """Create or update a pilot from a validated design (raises PilotInvalid)."""
+    """Create or update a pilot from a validated design (raises Invalid)."""
     site_ids, kpis = validate(session, design, pilot)
     lost = loses_randomization(pilot, design)
     if pilot is None:
@@ -341,7 +337,7 @@ def add_pulse(
     if site_id is not None and site_id not in pilot.site_ids("pilot"):
         _add(errors, "site_id", _("Choose one of the pilot sites."))
     if errors:
-        raise PilotInvalid(errors)
+        raise Invalid.from_fields(errors)
     answer = PulseAnswer(
         pilot=pilot,
         score=score,
@@ -416,7 +412,7 @@ def decide(
     if not (reason or "").strip():
         _add(errors, "reason", _("Say why: the decision needs a reason."))
     if errors:
-        raise PilotInvalid(errors)
+        raise Invalid.from_fields(errors)
     row = PilotDecision(
         pilot=pilot,
         decision=decision,
@@ -436,7 +432,7 @@ def ensure_package(session: Session, pilot: Pilot) -> Package:
     if pilot.package is not None:
         return pilot.package
     if pilot.decision is None or pilot.decision.decision != "go":
-        raise PilotInvalid({"decision": [_("A package follows a go decision.")]})
+        raise Invalid.from_fields({"decision": [_("A package follows a go decision.")]})
     name = pilot.name[:190]
     if session.scalar(select(Package.id).where(Package.name == name)) is not None:
         name = f"{name[:180]} #{pilot.id}"
@@ -466,7 +462,7 @@ def add_element(
     if deployment_step not in DEPLOYMENT_STEPS:
         _add(errors, "deployment_step", _("Choose the deployment step that installs it."))
     if errors:
-        raise PilotInvalid(errors)
+        raise Invalid.from_fields(errors)
     element = PackageElement(
         package=package,
         kind=kind,
@@ -517,7 +513,7 @@ def propose_controls(
     levels: dict[int, float] = {}
     if kpi is not None and baseline_start and baseline_end:
         r = KpiWeekRollup
-        first = baseline_start - timedelta(days=baseline_start.weekday())
+        first = week_start(baseline_start)
         rows = session.execute(
             select(r.site_id, func.sum(r.sum_vn), func.sum(r.sum_n))
             .where(
@@ -596,7 +592,7 @@ def _baseline_levels(
     if kpi is None or not baseline_start or not baseline_end or not site_ids:
         return {}
     r = KpiWeekRollup
-    first = baseline_start - timedelta(days=baseline_start.weekday())
+    first = week_start(baseline_start)
     rows = session.execute(
         select(r.site_id, func.sum(r.sum_vn), func.sum(r.sum_n))
         .where(
@@ -655,7 +651,7 @@ def draw_pairs(
 ) -> Draw:
     """Pair the candidate sites (match_pairs) and draw which site of each pair is the pilot
     with numpy's generator seeded by `seed` (a fresh random seed when None, recorded).
-    Raises PilotInvalid (key "candidate_sites") with unknown codes or fewer than 2 pairs."""
+    Raises Invalid (key "candidate_sites") with unknown codes or fewer than 2 pairs."""
     errors: dict[str, list[str]] = {}
     sites = {s.code: s for s in session.scalars(select(Site).where(Site.code.in_(candidate_codes)))}
     unknown = [c for c in candidate_codes if c not in sites]
@@ -682,11 +678,11 @@ def draw_pairs(
     if not baseline_start or not baseline_end:
         _add(errors, "baseline_start", _("Enter the baseline period: the pairs are matched on it."))
     if errors:
-        raise PilotInvalid(errors)
+        raise Invalid.from_fields(errors)
     chosen = [sites[c] for c in candidate_codes]
     levels = _baseline_levels(session, kpi, baseline_start, baseline_end, [s.id for s in chosen])
     if not levels:
-        raise PilotInvalid(
+        raise Invalid.from_fields(
             {
                 "baseline_start": [
                     _(
@@ -711,7 +707,7 @@ def draw_pairs(
 def randomize_design(session: Session, design: Design, candidate_sites, seed=None) -> Draw:
     """Fill the design's arms from a matched-pair draw of `candidate_sites` (a list of site
     codes, as the API sends it), pairing on the first KPI's baseline level. Raises
-    PilotInvalid: arms given as well, candidates not a list, bad seed, fewer than 2 pairs."""
+    Invalid: arms given as well, candidates not a list, bad seed, fewer than 2 pairs."""
     errors: dict[str, list[str]] = {}
     if design.pilot_sites or design.control_sites:
         _add(
@@ -737,13 +733,12 @@ def randomize_design(session: Session, design: Design, candidate_sites, seed=Non
             else None
         )
         draw = draw_pairs(session, codes, kpi, design.baseline_start, design.baseline_end, seed)
-    except PilotInvalid as invalid:
-        for key, messages in invalid.errors.items():
-            for message in messages:
-                _add(errors, key, message)
+    except Invalid as invalid:
+        for error in invalid.errors:
+            _add(errors, error.field, error.message)
         draw = None
     if errors or draw is None:
-        raise PilotInvalid(errors)
+        raise Invalid.from_fields(errors)
     design.pilot_sites = draw.pilot_sites
     design.control_sites = draw.control_sites
     design.draw = draw
@@ -936,7 +931,7 @@ def power(
         )
         pilot_ids = [ids[c] for c in pilot_codes if c in ids]
         control_ids = [ids[c] for c in control_codes if c in ids]
-        end = until - timedelta(days=until.weekday())  # Monday of the week of `until`
+        end = week_start(until)
         r = KpiWeekRollup
         weekly: dict[int, dict[date, tuple[float, int]]] = {}
         for site_id, week, svn, sn in session.execute(

@@ -3,13 +3,12 @@ estimate), results with the chart, team feel, decision and package."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from programme.auth.models import User
 from programme.auth.permissions import (
@@ -20,12 +19,15 @@ from programme.auth.permissions import (
     require,
 )
 from programme.auth.roles import ADMIN, PILOT_TEAM
+from programme.errors import FieldError, Invalid
 from programme.extensions import db, limiter
 from programme.kpis.models import Kpi
 from programme.pilots import charts, services
 from programme.pilots.forms import DecisionForm, ElementForm, PilotForm, PulseForm
 from programme.pilots.models import ARMS, STAGES, SUPPORTING_FUNCTIONS, Pilot, PilotMember
+from programme.web.forms import attach_errors, save_or_conflict
 from programme.web.htmx import render
+from programme.web.parsing import parse_date
 
 bp = Blueprint("pilots", __name__)
 
@@ -151,12 +153,12 @@ def _draw(form: PilotForm, pilot: Pilot | None):
             form.baseline_end.data,
             seed,
         )
+    except Invalid as invalid:
+        loose = attach_errors(form, invalid, loose_fields=("kpis",))
+        return _render_form(form, pilot, 422, loose, values=request.form)
     except ValueError:
         form.seed.errors = [_("The seed is a whole number from 0 to 2,147,483,647.")]
         return _render_form(form, pilot, 422, values=request.form)
-    except services.PilotInvalid as error:
-        loose = _show_errors(form, error.errors)
-        return _render_form(form, pilot, 422, loose, values=request.form)
     form.pilot_sites.data = " ".join(draw.pilot_sites)
     form.control_sites.data = " ".join(draw.control_sites)
     form.seed.data = str(draw.seed)
@@ -168,18 +170,6 @@ def _draw(form: PilotForm, pilot: Pilot | None):
         draw_record=form.draw_record.data,
     )
     return _render_form(form, pilot, 200, values=values, draw=draw)
-
-
-def _show_errors(form: PilotForm, errors: dict[str, list[str]]) -> list[str]:
-    """Attach errors to their fields; return those without a field (KPIs)."""
-    loose = []
-    for key, messages in errors.items():
-        target = getattr(form, key, None)
-        if target is not None and key != "kpis":
-            target.errors = list(target.errors) + messages
-        else:
-            loose.extend(messages)
-    return loose
 
 
 def _power_for(args, kpis: list[Kpi], pilot: Pilot | None = None) -> list[services.Power]:
@@ -201,14 +191,16 @@ def _power_for(args, kpis: list[Kpi], pilot: Pilot | None = None) -> list[servic
         and set(draw.control_sites) == set(control_codes)
     ):
         pilot_codes, control_codes, pairs = draw.pilot_sites, draw.control_sites, len(draw.pairs)
-    start = _date(args.get("pilot_start"))
-    end = _date(args.get("pilot_end"))
+    start = parse_date(args.get("pilot_start"))
+    end = parse_date(args.get("pilot_end"))
     # The history known at design time: everything up to the end of the baseline.
-    baseline_end = _date(args.get("baseline_end"))
-    until = baseline_end + timedelta(days=1) if baseline_end else _date(args.get("baseline_start"))
+    baseline_end = parse_date(args.get("baseline_end"))
+    until = (
+        baseline_end + timedelta(days=1) if baseline_end else parse_date(args.get("baseline_start"))
+    )
     weeks = services.weeks_between(start, end) or 12
     baseline_weeks = services.weeks_between(
-        _date(args.get("baseline_start")), _date(args.get("baseline_end"))
+        parse_date(args.get("baseline_start")), parse_date(args.get("baseline_end"))
     )
     chosen = [k for k in kpis if args.get(f"kpi-{k.code}")] or kpis[:1]
     return [
@@ -226,13 +218,6 @@ def _power_for(args, kpis: list[Kpi], pilot: Pilot | None = None) -> list[servic
         )
         for kpi in chosen
     ]
-
-
-def _date(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError:
-        return None
 
 
 def _form_args(pilot: Pilot | None) -> dict:
@@ -283,20 +268,34 @@ def pilot_new():
         return _render_form(form, None)
     if request.form.get("draw"):
         return _draw(form, None)
-    kpi_errors: list[str] = []
+    saved = None
     if form.validate_on_submit():
         design, kpi_errors = _design(form, request.form)
-        if not kpi_errors:
-            try:
-                pilot = services.save_pilot(db.session, design, user=current_user)
-                db.session.commit()
-            except services.PilotInvalid as error:
-                db.session.rollback()
-                kpi_errors = _show_errors(form, error.errors)
-            else:
-                flash(_("Pilot “%(name)s” created.", name=pilot.name), "success")
-                return redirect(url_for("pilots.pilot_detail", pilot_id=pilot.id))
-    return _render_form(form, None, 422, kpi_errors, values=request.form)
+        saved = _save_design(form, design, kpi_errors, None)
+        if saved.ok:
+            pilot = saved.result
+            flash(_("Pilot “%(name)s” created.", name=pilot.name), "success")
+            return redirect(url_for("pilots.pilot_detail", pilot_id=pilot.id))
+    loose = saved.loose if saved else []
+    return _render_form(form, None, 422, loose, values=request.form)
+
+
+def _save_design(form: PilotForm, design, design_errors: list[str], pilot: Pilot | None):
+    """Save the design (errors from reading the form refuse it like the service's);
+    a pilot being edited is first checked against the version the form was loaded with."""
+
+    def save():
+        if design_errors:
+            raise Invalid([FieldError("kpis", m) for m in design_errors])
+        return services.save_pilot(db.session, design, pilot, user=current_user)
+
+    return save_or_conflict(
+        save,
+        form,
+        sent_version=form.version.data if pilot is not None else None,
+        current_version=pilot.version if pilot is not None else None,
+        loose_fields=("kpis",),
+    )
 
 
 @bp.route("/pilots/<int:pilot_id>/edit", methods=["GET", "POST"])
@@ -321,35 +320,27 @@ def pilot_edit(pilot_id: int):
     _prepare(form, pilot)
     if request.form.get("draw"):
         return _draw(form, pilot)
-    kpi_errors: list[str] = []
+    saved = None
     if form.validate_on_submit():
-        if form.version.data != str(pilot.version):
-            return _render_form(form, pilot, 409, conflict=True, values=request.form)
         design, kpi_errors = _design(form, request.form)
         lost = services.loses_randomization(pilot, design)
-        if not kpi_errors:
-            try:
-                services.save_pilot(db.session, design, pilot, user=current_user)
-                db.session.commit()
-            except services.PilotInvalid as error:
-                db.session.rollback()
-                kpi_errors = _show_errors(form, error.errors)
-            except StaleDataError:
-                db.session.rollback()
-                return _render_form(form, pilot, 409, conflict=True, values=request.form)
-            else:
-                flash(_("Pilot saved."), "success")
-                if lost:
-                    flash(
-                        _(
-                            "The arms no longer are the random draw's: the design is no longer "
-                            "marked as randomized, and its results read as a placebo-in-space "
-                            "test."
-                        ),
-                        "warning",
-                    )
-                return redirect(url_for("pilots.pilot_detail", pilot_id=pilot.id))
-    return _render_form(form, pilot, 422, kpi_errors, values=request.form)
+        saved = _save_design(form, design, kpi_errors, pilot)
+        if saved.conflict:
+            return _render_form(form, pilot, 409, conflict=True, values=request.form)
+        if saved.ok:
+            flash(_("Pilot saved."), "success")
+            if lost:
+                flash(
+                    _(
+                        "The arms no longer are the random draw's: the design is no longer "
+                        "marked as randomized, and its results read as a placebo-in-space "
+                        "test."
+                    ),
+                    "warning",
+                )
+            return redirect(url_for("pilots.pilot_detail", pilot_id=pilot.id))
+    loose = saved.loose if saved else []
+    return _render_form(form, pilot, 422, loose, values=request.form)
 
 
 @bp.get("/pilots/power")
@@ -370,8 +361,8 @@ def propose_controls():
         db.session,
         services.split_codes(request.args.get("pilot_sites")),
         kpi,
-        _date(request.args.get("baseline_start")),
-        _date(request.args.get("baseline_end")),
+        parse_date(request.args.get("baseline_start")),
+        parse_date(request.args.get("baseline_end")),
     )
     return render("pilots/proposal.html", "pilots/_proposal.html", candidates=candidates, kpi=kpi)
 
@@ -444,15 +435,13 @@ def team_feel(pilot_id: int):
     if request.method == "POST":
         get_pilot_or_403(pilot_id, "record_pulse")
         if form.validate_on_submit():
-            try:
-                services.add_pulse(db.session, pilot, form.score.data, form.comment.data,
-                                   form.site_id.data or None, form.answered_on.data,
-                                   current_user)  # fmt: skip
-                db.session.commit()
-            except services.PilotInvalid as error:
-                db.session.rollback()
-                _show_errors(form, error.errors)
-            else:
+            saved = save_or_conflict(
+                lambda: services.add_pulse(db.session, pilot, form.score.data,
+                                           form.comment.data, form.site_id.data or None,
+                                           form.answered_on.data, current_user),
+                form,
+            )  # fmt: skip
+            if saved.ok:
                 flash(_("Answer recorded."), "success")
                 return redirect(url_for("pilots.team_feel", pilot_id=pilot.id))
         status = 422
@@ -485,14 +474,13 @@ def pulse_public(token: str):
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
-                services.add_pulse(db.session, pilot, form.score.data, form.comment.data,
-                                   form.site_id.data or None, None, None)  # fmt: skip
-                db.session.commit()
-            except services.PilotInvalid as error:
-                db.session.rollback()
-                _show_errors(form, error.errors)
-            else:
+            saved = save_or_conflict(
+                lambda: services.add_pulse(db.session, pilot, form.score.data,
+                                           form.comment.data, form.site_id.data or None,
+                                           None, None),
+                form,
+            )  # fmt: skip
+            if saved.ok:
                 return render("pilots/pulse_thanks.html", pilot=pilot)
         status = 422
     return render("pilots/pulse_public.html", pilot=pilot, form=form, status=status)
@@ -510,7 +498,8 @@ def decision(pilot_id: int):
     if request.method == "POST":
         get_pilot_or_403(pilot_id, "decide_pilot")
         if form.validate_on_submit():
-            try:
+
+            def decide():
                 row = services.decide(
                     db.session,
                     pilot,
@@ -521,11 +510,11 @@ def decision(pilot_id: int):
                 )
                 if row.decision == "go":
                     services.ensure_package(db.session, pilot)
-                db.session.commit()
-            except services.PilotInvalid as error:
-                db.session.rollback()
-                _show_errors(form, error.errors)
-            else:
+                return row
+
+            saved = save_or_conflict(decide, form)
+            if saved.ok:
+                row = saved.result
                 flash(_("Decision recorded."), "success")
                 target = "pilots.package" if row.decision == "go" else "pilots.pilot_detail"
                 return redirect(url_for(target, pilot_id=pilot.id))
@@ -552,20 +541,18 @@ def package(pilot_id: int):
     if request.method == "POST":
         get_pilot_or_403(pilot_id, "decide_pilot")
         if form.validate_on_submit():
-            try:
-                services.add_element(
+            saved = save_or_conflict(
+                lambda: services.add_element(
                     db.session,
                     pilot.package,
                     form.kind.data,
                     form.title.data,
                     form.description.data,
                     form.deployment_step.data,
-                )
-                db.session.commit()
-            except services.PilotInvalid as error:
-                db.session.rollback()
-                _show_errors(form, error.errors)
-            else:
+                ),
+                form,
+            )
+            if saved.ok:
                 flash(_("Element added to the package."), "success")
                 return redirect(url_for("pilots.package", pilot_id=pilot.id))
         status = 422

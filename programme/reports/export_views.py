@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -19,6 +19,7 @@ from programme.auth.permissions import WHOLE_NETWORK, require
 from programme.extensions import db
 from programme.network.models import Region
 from programme.reports import exports, services, snapshots
+from programme.web.htmx import render
 
 bp = Blueprint("exports", __name__, url_prefix="/reports")
 
@@ -72,7 +73,7 @@ def snapshot_list():
     if current_user.role in WHOLE_NETWORK:
         regions = list(db.session.execute(select(Region.id, Region.name).order_by(Region.name)))
     month = snapshots.month_of(today)
-    return render_template(
+    return render(
         "reports/snapshots.html",
         scope=scope,
         rows=snapshots.history(db.session, scope.key),

@@ -81,6 +81,7 @@ from programme.network.models import Region, Site
 from programme.pilots.models import Package
 from programme.reports import cache as report_cache
 from programme.web import words
+from programme.weeks import first_week_start, week_start
 
 DEFAULT_WINDOW_WEEKS = 8
 MAX_WINDOW_WEEKS = 52
@@ -363,10 +364,6 @@ def estimate(
 # --- windows ---------------------------------------------------------------------------------
 
 
-def monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
 def split_window(
     start: date, end: date
 ) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
@@ -376,8 +373,8 @@ def split_window(
     table. A window of whole weeks (start and end on Mondays) has no partial days."""
     if end <= start:
         return None, []
-    first = start + timedelta(days=(7 - start.weekday()) % 7)
-    last = monday(end)
+    first = first_week_start(start)
+    last = week_start(end)
     if first >= last:
         return None, [(start, end)]
     partial = []
@@ -487,7 +484,7 @@ def read_sums(
     for w in windows:
         if w.skip:
             continue
-        week0 = monday(w.go_live)
+        week0 = week_start(w.go_live)
         first, last = week0 - timedelta(weeks=window_weeks), week0 + timedelta(weeks=w.post_weeks)
         whole_pre, partial_pre = split_window(*w.pre)
         whole_post, partial_post = split_window(*w.post)
@@ -574,7 +571,7 @@ def read_sums(
                 .group_by(joined.c.wave, joined.c.week, arm)
             )
             query = union_all(by_site, by_week)
-        week0s = {w.wave_id: monday(w.go_live) for w in windows}
+        week0s = {w.wave_id: week_start(w.go_live) for w in windows}
         for part, wave, phase, week, b, svn, sn, rows in session.execute(query):
             if part == 0:
                 result.phases[(wave, phase, b)] = (float(svn or 0), float(sn or 0))

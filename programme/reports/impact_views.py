@@ -4,7 +4,7 @@ render the page, or only the result region for htmx."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -96,7 +96,7 @@ def headline():
     executive home loads it with htmx while the figures are being computed (pending) or
     updated (stale), until they are ready."""
     kpis = db.session.scalars(select(Kpi).where(Kpi.active.is_(True)))
-    return render_template(
+    return render(
         "reports/_impact_headline.html",
         impacts=impact.headline_impacts(db.session),
         impact_kpis={k.code: k for k in kpis},

@@ -42,12 +42,12 @@ from programme.diagnostics.models import (
     ObservationSession,
     step_label,
 )
-from programme.kpis.intake import week_start
 from programme.kpis.models import Kpi, KpiWeekRollup
 from programme.network.models import Person, Region, Site
 from programme.pilots.models import Pilot, PilotDecision, PilotSite
 from programme.reports import cache as report_cache
 from programme.web import words
+from programme.weeks import week_start
 
 # --- rules, stated once (the pages print them) ---------------------------------------------------
 

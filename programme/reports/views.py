@@ -13,6 +13,7 @@ from programme.auth.permissions import get_site_or_403, require
 from programme.extensions import db
 from programme.reports import charts, freshness, services
 from programme.web.htmx import render
+from programme.web.parsing import int_arg
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 # After writes to measurements, waves or checklists: the headline impacts are recomputed in
@@ -42,25 +43,23 @@ def report_as_of() -> str:
     return format_datetime(moment, "short")
 
 
-def _int_arg(name: str) -> int | None:
+def _flagged_int_arg(name: str) -> int | None:
     """An optional positive whole-number query parameter. Anything else is ignored, and the
     page says so (a hand-edited link should still show the report, not an error page)."""
     raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or int(raw) < 1:
+    value = int_arg(name)
+    if raw and value is None:
         flash(
             _("“%(value)s” is not a valid %(name)s: it was ignored.", value=raw[:40], name=name),
             "error",
         )
-        return None
-    return int(raw)
+    return value
 
 
 @bp.get("/")
 @require("view_reports")
 def glance():
-    context = services.dashboard(db.session, current_user, _int_arg("region"), date.today())
+    context = services.dashboard(db.session, current_user, _flagged_int_arg("region"), date.today())
     return render("reports/glance.html", **context)
 
 
@@ -69,9 +68,11 @@ def glance():
 def stage(stage: str):
     if stage not in services.STAGE_KEYS:
         abort(404)
-    region_id = _int_arg("region")
+    region_id = _flagged_int_arg("region")
     scope = services.scope_for(db.session, current_user, region_id)
-    result = services.stage_sites(db.session, scope, stage, date.today(), _int_arg("page") or 1)
+    result = services.stage_sites(
+        db.session, scope, stage, date.today(), _flagged_int_arg("page") or 1
+    )
     return render("reports/stage.html", result=result, scope=scope, region_id=region_id)
 
 

@@ -16,6 +16,8 @@ from programme.web.htmx import render
 
 bp = Blueprint("web", __name__)
 
+HOME_CAMPAIGNS = 5  # the latest diagnostic campaigns a home lists
+
 
 @bp.get("/")
 @require("view_home")
@@ -23,21 +25,16 @@ def home():
     """The role's home: what needs the person today (programme/home), then the network."""
     from programme.home import services as home_services
 
-    extras = {}
     if current_user.role == "executive":
-        # Whole network: the summary and campaigns come cached (plain data), and the
-        # campaigns partial reads them instead of querying per render.
+        # Whole network: the summary and campaigns come cached (plain data).
         from programme.reports.services import home_sections
 
         cached = home_sections(db.session, current_user)
         summary = cached["summary"]
-        campaigns = cached["campaigns"]
-        extras["recent_campaigns"] = lambda limit=5: campaigns[:limit]
+        campaigns = cached["campaigns"][:HOME_CAMPAIGNS]
     else:
         summary = network_queries.network_summary(db.session, current_user)
-        extras["recent_campaigns"] = lambda limit=5: home_services.visible_campaigns(
-            db.session, current_user, limit
-        )
+        campaigns = home_services.visible_campaigns(db.session, current_user, HOME_CAMPAIGNS)
     my_sites = []
     if current_user.role == "site_manager":
         my_sites = network_queries.visible_sites(db.session, current_user, limit=50)
@@ -53,9 +50,9 @@ def home():
         summary=summary,
         site_types=SITE_TYPES,
         my_sites=my_sites,
+        home_campaigns=campaigns,
         **today,
         **glance,
-        **extras,
     )
 
 

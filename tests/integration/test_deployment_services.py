@@ -18,6 +18,7 @@ from programme.deployment.models import (
     Visit,
     Wave,
 )
+from programme.errors import Invalid
 from programme.extensions import db
 from tests.deployment_factories import (
     GO_LIVE,
@@ -67,30 +68,30 @@ def test_a_wave_creates_one_checklist_item_per_site_and_element_and_the_default_
 def test_go_live_before_start_is_refused_and_nothing_is_written(session):
     package = make_package()
     sites = make_sites(1)
-    with pytest.raises(services.DeploymentInvalid) as refused:
+    with pytest.raises(Invalid) as refused:
         make_wave(package, sites, start=GO_LIVE, go_live=START)
-    assert "go_live" in refused.value.errors
+    assert "go_live" in refused.value.by_field
     db.session.rollback()
     assert _count(Wave) == 0 and _count(ChecklistItem) == 0
 
 
 def test_unknown_site_codes_are_refused(session):
     package = make_package()
-    with pytest.raises(services.DeploymentInvalid) as refused:
+    with pytest.raises(Invalid) as refused:
         services.save_wave(
             db.session,
             services.WavePlan("V", package.id, START, GO_LIVE, site_codes=["NOPE-1"]),
         )
-    assert "NOPE-1" in refused.value.errors["sites"][0]
+    assert "NOPE-1" in refused.value.by_field["sites"][0]
 
 
 def test_a_site_is_in_at_most_one_active_wave_per_package(session):
     package = make_package()
     sites = make_sites(2)
     first = make_wave(package, sites, name="Vague 1")
-    with pytest.raises(services.DeploymentInvalid) as refused:
+    with pytest.raises(Invalid) as refused:
         make_wave(package, [sites[1]], name="Vague 2")
-    assert "Vague 1" in refused.value.errors["sites"][0]
+    assert "Vague 1" in refused.value.by_field["sites"][0]
     db.session.rollback()
     # Another package may deploy to the same site...
     make_wave(make_package(), [sites[1]], name="Vague autre package")
@@ -124,10 +125,10 @@ def test_assignment_outside_the_wave_is_refused_with_the_reason(session):
     (site,) = make_sites(1)
     wave = make_wave(package, [site])
     coach = make_coach()
-    with pytest.raises(services.DeploymentInvalid) as refused:
+    with pytest.raises(Invalid) as refused:
         assign(wave, site, coach, start=START - timedelta(days=1))
-    assert "within the wave" in refused.value.errors["start"][0]
-    with pytest.raises(services.DeploymentInvalid):
+    assert "within the wave" in refused.value.by_field["start"][0]
+    with pytest.raises(Invalid):
         assign(wave, site, coach, end=GO_LIVE + timedelta(days=31))
     assert _count(Assignment) == 0
 
@@ -137,19 +138,19 @@ def test_assignment_outside_the_secondment_is_refused(session):
     (site,) = make_sites(1)
     wave = make_wave(package, [site])
     coach = make_coach(secondment_start=date(2026, 3, 15), name="Inès Martin")
-    with pytest.raises(services.DeploymentInvalid) as refused:
+    with pytest.raises(Invalid) as refused:
         assign(wave, site, coach)
-    assert "Inès Martin" in refused.value.errors["coach"][0]
-    assert "secondment" in refused.value.errors["coach"][0]
+    assert "Inès Martin" in refused.value.by_field["coach"][0]
+    assert "secondment" in refused.value.by_field["coach"][0]
 
 
 def test_assignment_to_a_site_outside_the_wave_is_refused(session):
     package = make_package()
     site, other = make_sites(2)
     wave = make_wave(package, [site])
-    with pytest.raises(services.DeploymentInvalid) as refused:
+    with pytest.raises(Invalid) as refused:
         assign(wave, other, make_coach())
-    assert "site" in refused.value.errors
+    assert "site" in refused.value.by_field
 
 
 def test_capacity_counts_overlapping_sites_only(session):
@@ -159,9 +160,9 @@ def test_capacity_counts_overlapping_sites_only(session):
     coach = make_coach(capacity=2)
     assign(wave, sites[0], coach, START, date(2026, 3, 31))
     assign(wave, sites[1], coach, START, date(2026, 3, 31))
-    with pytest.raises(services.DeploymentInvalid) as refused:
+    with pytest.raises(Invalid) as refused:
         assign(wave, sites[2], coach, date(2026, 3, 20), GO_LIVE)
-    assert "capacity 2" in refused.value.errors["coach"][0]
+    assert "capacity 2" in refused.value.by_field["coach"][0]
     # After the first two end, the coach is free again.
     assign(wave, sites[2], coach, date(2026, 4, 1), GO_LIVE)
     assert _count(Assignment) == 3
@@ -174,7 +175,7 @@ def test_default_capacity_is_four(session):
     coach = make_coach(capacity=4)
     for site in sites[:4]:
         assign(wave, site, coach)
-    with pytest.raises(services.DeploymentInvalid):
+    with pytest.raises(Invalid):
         assign(wave, sites[4], coach)
 
 
@@ -205,9 +206,9 @@ def test_progress_keeps_history_and_refuses_backwards_without_note(session):
     item = _items(wave, site)[0]
     services.set_item_state(db.session, item, "in_place", item.version, START, user=admin)
     db.session.commit()
-    with pytest.raises(services.DeploymentInvalid) as refused:
+    with pytest.raises(Invalid) as refused:
         services.set_item_state(db.session, item, "in_progress", item.version, START)
-    assert "note" in refused.value.errors
+    assert "note" in refused.value.by_field
     services.set_item_state(
         db.session, item, "in_progress", item.version, START, note="borne en panne"
     )
@@ -280,16 +281,16 @@ def test_a_visit_with_unknown_elements_or_bad_fields_writes_nothing(session):
         worked_on="",
         updates={other_element.id: ("in_place", None, None)},
     )
-    with pytest.raises(services.DeploymentInvalid) as refused:
+    with pytest.raises(Invalid) as refused:
         services.record_visit(db.session, wave, site.id, data, None)
-    assert set(refused.value.errors) == {"duration_minutes", "worked_on", "elements"}
+    assert set(refused.value.by_field) == {"duration_minutes", "worked_on", "elements"}
     db.session.rollback()
     assert _count(Visit) == 0 and _count(ProgressEvent) == 0
 
 
 def test_engagement_score_must_be_between_1_and_5(session):
     (site,) = make_sites(1)
-    with pytest.raises(services.DeploymentInvalid):
+    with pytest.raises(Invalid):
         services.record_engagement(db.session, site.id, 6, None, START, False)
     services.record_engagement(db.session, site.id, 5, "demande à passer", START, True)
     db.session.commit()

@@ -19,6 +19,7 @@ from programme.diagnostics.models import (
     SurveyScore,
     Verbatim,
 )
+from programme.errors import Invalid
 from tests.diagnostics_factories import make_campaign, make_irritant, make_observation
 from tests.factories import make_region, make_site, make_user
 
@@ -142,7 +143,7 @@ def test_a_session_with_ten_findings_is_saved_in_order(session, setup):
     ],
 )
 def test_bad_sessions_are_refused_whole(session, setup, values, rows, expected):
-    with pytest.raises(services.ValidationFailed) as failure:
+    with pytest.raises(Invalid) as failure:
         services.save_observation(
             session,
             setup["campaign"],
@@ -156,7 +157,7 @@ def test_bad_sessions_are_refused_whole(session, setup, values, rows, expected):
 
 
 def test_the_messages_say_what_is_wrong(session, setup):
-    with pytest.raises(services.ValidationFailed) as failure:
+    with pytest.raises(Invalid) as failure:
         services.save_observation(
             session,
             setup["campaign"],
@@ -172,7 +173,7 @@ def test_the_messages_say_what_is_wrong(session, setup):
 
 
 def test_a_site_not_sampled_is_refused(session, setup):
-    with pytest.raises(services.ValidationFailed) as failure:
+    with pytest.raises(Invalid) as failure:
         services.save_observation(
             session,
             setup["campaign"],
@@ -219,7 +220,7 @@ def test_editing_updates_keeps_and_removes_findings(session, setup):
     assert observation.version == version + 1  # findings changed: the session's version moves
 
     other = make_observation(campaign, setup["b"], findings=[{"occurrences": 1, "severity": 1}])
-    with pytest.raises(services.ValidationFailed):
+    with pytest.raises(Invalid):
         services.save_observation(
             session,
             campaign,
@@ -297,7 +298,7 @@ def test_campaign_scope_and_sample(session, setup):
 def test_campaign_bad_input(session, setup, values, field, message):
     values.setdefault("region_ids", [setup["north"].id])
     before = count(session, Campaign)
-    with pytest.raises(services.ValidationFailed) as failure:
+    with pytest.raises(Invalid) as failure:
         services.save_campaign(session, campaign_values(**values))
     session.rollback()
     found = {e.field: e.message for e in failure.value.errors}
@@ -315,7 +316,7 @@ def test_editing_a_campaign_keeps_what_was_recorded(session, setup):
         observed_on=date(2026, 3, 20),
         findings=[{"occurrences": 1, "severity": 1, "step": "payment"}],
     )
-    with pytest.raises(services.ValidationFailed) as failure:
+    with pytest.raises(Invalid) as failure:
         services.save_campaign(
             session,
             campaign_values(
@@ -336,7 +337,7 @@ def test_editing_a_campaign_keeps_what_was_recorded(session, setup):
 
 def test_determinants_are_scored_with_evidence(session, setup):
     campaign, site, user = setup["campaign"], setup["a"], setup["diagnostician"]
-    with pytest.raises(services.ValidationFailed) as failure:
+    with pytest.raises(Invalid) as failure:
         services.save_determinants(
             session,
             campaign,
@@ -434,9 +435,9 @@ def test_grouping_findings_stays_inside_the_campaign(session, setup):
     ids = [f.id for f in observation.findings]
     assert services.group_findings(session, irritant, add=ids) == (2, 0)
     assert services.group_findings(session, irritant, add=ids[:1], remove=ids[1:]) == (0, 1)
-    with pytest.raises(services.ValidationFailed):
+    with pytest.raises(Invalid):
         services.group_findings(session, irritant, add=[stranger.findings[0].id])
-    with pytest.raises(services.ValidationFailed) as failure:
+    with pytest.raises(Invalid) as failure:
         services.save_irritant(session, campaign, {"name": "Attente", "stakes": ["weather"]})
     assert {e.field for e in failure.value.errors} == {"name", "stakes"}
 
@@ -460,7 +461,7 @@ def test_verbatim_import_is_checked_row_by_row_and_atomic(session, setup):
         (4, {**good, "channel": "en ligne"}),  # digital: outside the scope
         (5, {**good, "sentiment": "furieux", "journey_step": "parking"}),
     ]
-    with pytest.raises(services.ValidationFailed) as failure:
+    with pytest.raises(Invalid) as failure:
         services.import_customer_voice(session, campaign, "verbatims", rows)
     session.rollback()
     assert [(e.row, e.field) for e in failure.value.errors] == [
@@ -509,7 +510,7 @@ def test_survey_scores_import_updates_and_refuses_bad_rows(session, setup):
     session.commit()
     assert changed.as_dict() == {"created": 0, "updated": 1, "unchanged": 0}
     assert session.scalar(select(SurveyScore.score)) == 8.0
-    with pytest.raises(services.ValidationFailed) as failure:
+    with pytest.raises(Invalid) as failure:
         services.import_customer_voice(
             session,
             campaign,

@@ -11,9 +11,10 @@ from sqlalchemy import select, update
 
 from programme.audit import AuditEvent
 from programme.auth.models import LoginSession, User
-from programme.auth.services import AccountError, check_password_strength
+from programme.auth.services import check_password_strength
 from programme.config import Config
 from programme.demo import DEMO_ACCOUNTS
+from programme.errors import Invalid
 from tests.factories import PASSWORD, login_as, make_user
 from tests.web.helpers import count, field_error, is_login_redirect, location, login, page
 
@@ -246,7 +247,7 @@ def test_every_demo_account_accepts_the_demo_password(app):
     with app.test_request_context():
         for account in DEMO_ACCOUNTS:
             check_password_strength(app.config["DEMO_PASSWORD"], account.email)
-        with pytest.raises(AccountError):
+        with pytest.raises(Invalid):
             check_password_strength("aaaaaaaaaa", "admin@demo.programme.fr")
 
 
