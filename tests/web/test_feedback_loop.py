@@ -366,3 +366,27 @@ def test_the_daily_purge_task_deletes_old_contact_references(app, session, world
         r.site.code: r.contact_ref for r in session.scalars(select(FeedbackResponse).join(Site))
     }
     assert refs == {"PAR-001": None, "RBX-001": CONTACT, "TLS-001": CONTACT}
+
+
+# --- settings: due time per channel and routing per site type from the environment ----------
+
+
+def test_due_days_and_routing_are_read_from_the_environment(monkeypatch):
+    from programme.config import Config
+
+    monkeypatch.setenv("FEEDBACK_DUE_WORKING_DAYS", "phone=1, digital=3")
+    monkeypatch.setenv("FEEDBACK_CASE_ROUTING", "call_centre=regional_manager")
+    config = Config()
+    assert config.FEEDBACK_DUE_WORKING_DAYS == {"phone": 1, "digital": 3}
+    assert config.FEEDBACK_CASE_ROUTING == {"call_centre": "regional_manager"}
+    for name, value, message in [
+        ("FEEDBACK_DUE_WORKING_DAYS", "fax=1", "“fax=1” is not key=value"),
+        ("FEEDBACK_DUE_WORKING_DAYS", "phone=0", "from 1 to 20"),
+        ("FEEDBACK_DUE_WORKING_DAYS", "phone", "is not key=value"),
+        ("FEEDBACK_CASE_ROUTING", "call_centre=coach", "site_manager or regional_manager"),
+    ]:
+        monkeypatch.setenv(name, value)
+        with pytest.raises(ValueError, match=message):
+            Config()
+        monkeypatch.delenv(name)
+    assert Config().FEEDBACK_DUE_WORKING_DAYS == {}
