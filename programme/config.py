@@ -34,6 +34,37 @@ def secret_key() -> str:
     return path.read_text().strip()
 
 
+def _pairs(name: str, keys: tuple[str, ...], parse) -> dict:
+    """A mapping from an environment variable written `key=value,key=value` (e.g.
+    FEEDBACK_DUE_WORKING_DAYS="phone=1,digital=3"). An unknown key or a bad value stops the
+    start-up with a message naming the variable: a setting is never silently ignored."""
+    raw = os.environ.get(name, "").strip()
+    result = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        key, sep, value = (x.strip() for x in part.partition("="))
+        if not sep or key not in keys:
+            raise ValueError(
+                f"{name}: “{part}” is not key=value with a key among {', '.join(keys)}"
+            )
+        try:
+            result[key] = parse(value)
+        except ValueError as error:
+            raise ValueError(f"{name}: “{part}”: {error}") from None
+    return result
+
+
+def _working_days(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 20:
+        raise ValueError("a whole number of working days from 1 to 20 is expected")
+    return int(value)
+
+
+def _case_route(value: str) -> str:
+    if value not in ("site_manager", "regional_manager"):
+        raise ValueError("site_manager or regional_manager is expected")
+    return value
+
+
 def _flag(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -87,6 +118,15 @@ class Config:
         self.FEEDBACK_CONTACT_RETENTION_DAYS = int(
             os.environ.get("FEEDBACK_CONTACT_RETENTION_DAYS", 90)
         )
+        # Working days from a response to its case's deadline, per channel (default 2), and
+        # who gets a new case per site type (default the site's manager), e.g.
+        # FEEDBACK_DUE_WORKING_DAYS="phone=1" FEEDBACK_CASE_ROUTING="call_centre=regional_manager".
+        from programme.network.models import CHANNELS, SITE_TYPES
+
+        self.FEEDBACK_DUE_WORKING_DAYS = _pairs(
+            "FEEDBACK_DUE_WORKING_DAYS", tuple(CHANNELS), _working_days
+        )
+        self.FEEDBACK_CASE_ROUTING = _pairs("FEEDBACK_CASE_ROUTING", tuple(SITE_TYPES), _case_route)
         self.API_ANONYMOUS_RATE_LIMIT = os.environ.get("API_ANONYMOUS_RATE_LIMIT", "60 per minute")
         self.DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-Programme-2026")
         self.AUDIT_PAGE_SIZE = 50

@@ -10,14 +10,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from programme.auth.models import User
+from programme.demo.diagnostics import DEMO_CAMPAIGN
 from programme.demo.kpis import PLANTED_SITES, demo_periods
 from programme.demo.plan import FIRST_CONTROL_SITES
+from programme.diagnostics.models import Campaign, Irritant
 from programme.kpis.models import Kpi, Measurement
 from programme.pilots import services
 from programme.pilots.models import Pilot
 
 FIRST = "Accueil au flux et rendez-vous"
 SECOND = "Conseil augmenté en agence"
+FIRST_IRRITANTS = (
+    "Attente sans information sur le temps restant",
+    "Accueil absent ou tardif à l'arrivée",
+    "Rendez-vous impossible à obtenir en ligne",
+)
 
 PACKAGE_ELEMENTS = (
     (
@@ -68,6 +75,15 @@ def seed_pilots(session: Session) -> dict:
     baseline_start, baseline_end, pilot_start, pilot_end = demo_periods(end)
     team = session.scalar(select(User).where(User.role == "pilot_team").order_by(User.id))
     members = [team.id] if team else []
+    # The demo campaign's irritants the first pilot addresses (their recent frequency, from
+    # findings and closed customer cases, shows on its page).
+    addressed = list(
+        session.scalars(
+            select(Irritant.id)
+            .join(Campaign, Campaign.id == Irritant.campaign_id)
+            .where(Campaign.name == DEMO_CAMPAIGN, Irritant.name.in_(FIRST_IRRITANTS))
+        )
+    )
 
     first = services.save_pilot(
         session,
@@ -88,6 +104,7 @@ def seed_pilots(session: Session) -> dict:
             ],
             supporting_functions=["it", "hr", "real_estate"],
             member_ids=members,
+            irritant_ids=addressed,
             stage="decided",
         ),
         user=admin,

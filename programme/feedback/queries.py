@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from programme.auth.models import User
 from programme.database import utcnow
 from programme.feedback.access import filter_cases
-from programme.feedback.models import FeedbackCase, FeedbackResponse
+from programme.feedback.models import FeedbackCase, FeedbackResponse, as_utc
 from programme.network.models import Site
 
 
@@ -128,11 +128,19 @@ def _seconds_between(later, earlier, dialect: str):
 
 
 def loop_figures(
-    session: Session, user, by: str = "site", now: datetime | None = None
+    session: Session,
+    user,
+    by: str = "site",
+    now: datetime | None = None,
+    *,
+    region_id: int | None = None,
+    site_ids: frozenset[int] | None = None,
 ) -> list[LoopFigures]:
-    """Per site, region or the whole network (`by`), within the user's perimeter, computed
-    in SQL: cases, the share contacted within their deadline (among the cases contacted or
-    past their deadline), the median time to first contact and the cases open past due."""
+    """Per site, region or the whole network (`by`), within the user's perimeter (and
+    `region_id` / `site_ids` when given: a report's scope), computed in SQL: cases, the
+    share contacted within their deadline (among the cases contacted or past their
+    deadline), the median time to first contact and the cases open past due. Counts only:
+    never a contact reference."""
     from programme.auth.permissions import filter_sites
     from programme.network.models import Region
 
@@ -148,6 +156,10 @@ def loop_figures(
 
     def scoped(stmt):
         stmt = stmt.join(Site, Site.id == FeedbackCase.site_id).where(Site.id.in_(visible))
+        if region_id is not None:
+            stmt = stmt.where(Site.region_id == region_id)
+        if site_ids is not None:
+            stmt = stmt.where(Site.id.in_(sorted(site_ids)))
         return stmt.join(Region, Region.id == Site.region_id) if joins else stmt
 
     contacted = FeedbackCase.contacted_at.is_not(None)
@@ -212,6 +224,105 @@ def loop_figures(
     return sorted(rows, key=lambda r: r.label)
 
 
+@dataclass
+class LoopSummary:
+    """The close-the-loop figures a home shows: the whole perimeter, and its parts."""
+
+    total: LoopFigures | None
+    rows: list[LoopFigures]
+    by: str  # what the rows are: "site" or "region"
+
+
+def loop_summary(session: Session, user, now: datetime | None = None) -> LoopSummary:
+    """For a home: the perimeter's figures, then per region (whole-network roles) or per
+    site (a regional manager); a site manager of one site gets the total only."""
+    from programme.auth.permissions import WHOLE_NETWORK
+
+    now = now or utcnow()
+    total = loop_figures(session, user, by="network", now=now)
+    by = "region" if user.role in WHOLE_NETWORK else "site"
+    rows = loop_figures(session, user, by=by, now=now) if total else []
+    if by == "site" and len(rows) < 2:
+        rows = []
+    return LoopSummary(total[0] if total else None, rows, by)
+
+
+# --- what a case handler has to do today (the home and the digest) -----------------------------
+
+
+@dataclass
+class SiteToCall:
+    site_id: int
+    site_code: str
+    to_call: int  # cases still to contact
+    past_due: int  # of which past their deadline
+    oldest_due: datetime
+
+
+def cases_to_call(session: Session, user, now: datetime | None = None) -> list[SiteToCall]:
+    """Per site, the cases assigned to `user` still to contact, and how many are past
+    their deadline (one query)."""
+    now = now or utcnow()
+    waiting = FeedbackCase.status == "open"
+    rows = session.execute(
+        select(
+            Site.id,
+            Site.code,
+            func.count(),
+            func.sum(case((FeedbackCase.due_at < now, 1), else_=0)),
+            func.min(FeedbackCase.due_at),
+        )
+        .select_from(FeedbackCase)
+        .join(Site, Site.id == FeedbackCase.site_id)
+        .where(waiting, FeedbackCase.assignee_id == user.id)
+        .group_by(Site.id, Site.code)
+        .order_by(Site.code)
+    ).all()
+    return [SiteToCall(r[0], r[1], int(r[2]), int(r[3] or 0), as_utc(r[4])) for r in rows]
+
+
+@dataclass
+class EscalatedCase:
+    id: int
+    site_id: int
+    site_code: str
+    time_zone: str | None
+    due_at: datetime
+    assignee: str | None
+
+
+def escalated_cases(
+    session: Session, user, now: datetime | None = None, limit: int = 50
+) -> list[EscalatedCase]:
+    """The cases of a regional manager's region still to contact one working day after
+    their deadline, the longest overdue first (one query). Nothing for anyone else."""
+    from programme.auth.roles import SITE_MANAGER
+
+    if user.role != SITE_MANAGER or not user.region_id:
+        return []
+    now = now or utcnow()
+    rows = session.execute(
+        select(
+            FeedbackCase.id,
+            Site.id,
+            Site.code,
+            Site.time_zone,
+            FeedbackCase.due_at,
+            User.name,
+        )
+        .join(Site, Site.id == FeedbackCase.site_id)
+        .outerjoin(User, User.id == FeedbackCase.assignee_id)
+        .where(
+            FeedbackCase.status == "open",
+            FeedbackCase.escalate_at < now,
+            Site.region_id == user.region_id,
+        )
+        .order_by(FeedbackCase.due_at, FeedbackCase.id)
+        .limit(limit)
+    ).all()
+    return [EscalatedCase(r[0], r[1], r[2], r[3], as_utc(r[4]), r[5]) for r in rows]
+
+
 # --- root causes feed the irritants --------------------------------------------------------------
 
 
@@ -225,31 +336,55 @@ class IrritantCount:
     cases: int  # closed cases linked to it, closed since the date
     cases_before: int  # the same, over the period of the same length just before
     cumulative_share: float | None  # Pareto over the cases
+    findings_before: int = 0  # findings observed over the period just before
 
     @property
     def trend(self) -> int:
         return self.cases - self.cases_before
 
+    @property
+    def findings_trend(self) -> int:
+        return self.findings - self.findings_before
 
-def irritant_counts(session: Session, since, until) -> list[IrritantCount]:
-    """Every irritant with its campaign findings (observed in [since, until]) and its closed
-    cases (closed in [since, until], and in the period of the same length before), side
-    by side, each from its own source; most frequent in the cases first. SQL only."""
+    @property
+    def frequency(self) -> int:
+        """Findings and closed cases together (each counted from its own source)."""
+        return self.findings + self.cases
+
+    @property
+    def frequency_before(self) -> int:
+        return self.findings_before + self.cases_before
+
+    @property
+    def frequency_trend(self) -> int:
+        return self.frequency - self.frequency_before
+
+
+def irritant_counts(
+    session: Session, since, until, irritant_ids: list[int] | None = None
+) -> list[IrritantCount]:
+    """Every irritant (or those of `irritant_ids`) with its campaign findings (observed in
+    [since, until], and in the period of the same length before) and its closed cases
+    (closed in [since, until], and in the period before), side by side, each from its own
+    source; most frequent in the cases first. SQL only."""
     from programme.diagnostics.models import Campaign, Finding, Irritant, ObservationSession
 
     start = datetime.combine(since, datetime.min.time(), UTC)
     end = datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC)
     before = start - (end - start)
+    before_day = since - (until + timedelta(days=1) - since)
+    in_period = ObservationSession.observed_on >= since
     findings = (
         select(
             Finding.irritant_id.label("irritant_id"),
-            func.count(Finding.id).label("findings"),
-            func.sum(Finding.occurrences).label("occ"),
+            func.sum(case((in_period, 1), else_=0)).label("findings"),
+            func.sum(case((in_period, Finding.occurrences), else_=0)).label("occ"),
+            func.sum(case((in_period, 0), else_=1)).label("before"),
         )
         .join(ObservationSession, ObservationSession.id == Finding.session_id)
         .where(
             Finding.irritant_id.is_not(None),
-            ObservationSession.observed_on >= since,
+            ObservationSession.observed_on >= before_day,
             ObservationSession.observed_on <= until,
         )
         .group_by(Finding.irritant_id)
@@ -272,7 +407,12 @@ def irritant_counts(session: Session, since, until) -> list[IrritantCount]:
                 )
             ).label("before"),
         )
-        .where(closed, FeedbackCase.irritant_id.is_not(None), FeedbackCase.closed_at >= before)
+        .where(
+            closed,
+            FeedbackCase.irritant_id.is_not(None),
+            FeedbackCase.closed_at >= before,
+            FeedbackCase.closed_at < end,
+        )
         .group_by(FeedbackCase.irritant_id)
         .subquery()
     )
@@ -292,13 +432,16 @@ def irritant_counts(session: Session, since, until) -> list[IrritantCount]:
                 * 1.0
                 / func.nullif(func.sum(n_cases).over(), 0)
             ),
+            func.coalesce(findings.c.before, 0),
         )
         .join(Campaign, Campaign.id == Irritant.campaign_id)
         .outerjoin(findings, findings.c.irritant_id == Irritant.id)
         .outerjoin(cases, cases.c.irritant_id == Irritant.id)
-        .where(or_(findings.c.findings.is_not(None), cases.c.irritant_id.is_not(None)))
+        .where(or_(findings.c.irritant_id.is_not(None), cases.c.irritant_id.is_not(None)))
         .order_by(*order)
     )
+    if irritant_ids is not None:
+        stmt = stmt.where(Irritant.id.in_(list(irritant_ids)))
     return [
         IrritantCount(
             irritant_id=r[0],
@@ -309,9 +452,37 @@ def irritant_counts(session: Session, since, until) -> list[IrritantCount]:
             cases=int(r[5]),
             cases_before=int(r[6]),
             cumulative_share=float(r[7]) if r[7] is not None else None,
+            findings_before=int(r[8]),
         )
         for r in session.execute(stmt)
     ]
+
+
+# How far back the pilot design page looks at each addressed irritant.
+RECENT_DAYS = 90
+
+
+def irritant_frequency(
+    session: Session, irritant_ids, today, days: int = RECENT_DAYS
+) -> list[IrritantCount]:
+    """Each irritant of `irritant_ids` (every one, with zeros when nothing was seen) over
+    the last `days` days up to `today`: its campaign findings and closed cases, and the
+    same over the `days` days before; the most frequent first."""
+    from programme.diagnostics.models import Campaign, Irritant
+
+    ids = sorted({i for i in irritant_ids or [] if isinstance(i, int) and 0 < i < 2**31})
+    if not ids:
+        return []
+    since = today - timedelta(days=days - 1)
+    counts = {c.irritant_id: c for c in irritant_counts(session, since, today, ids)}
+    rows = []
+    for ident, name, campaign in session.execute(
+        select(Irritant.id, Irritant.name, Campaign.name)
+        .join(Campaign, Campaign.id == Irritant.campaign_id)
+        .where(Irritant.id.in_(ids))
+    ):
+        rows.append(counts.get(ident) or IrritantCount(ident, name, campaign, 0, 0, 0, 0, None))
+    return sorted(rows, key=lambda r: (-r.frequency, r.name, r.irritant_id))
 
 
 def causes_since(session: Session, since, until) -> dict[str, int]:

@@ -28,6 +28,7 @@ from programme.auth.roles import (
     ADMIN,
     COACH,
     DIAGNOSTICIAN,
+    EXECUTIVE,
     PILOT_TEAM,
     SITE_MANAGER,
 )
@@ -476,9 +477,70 @@ def _perimeter_site_ids(session: Session, user) -> set[int]:
     return set(session.scalars(filter_sites(select(Site.id), user)))
 
 
-def site_manager_today(session: Session, user, today: date) -> tuple[list[Line], SitePanel | None]:
+def case_lines(session: Session, user, now: datetime | None = None) -> list[Line]:
+    """Customers to call back (the cases assigned to the person, one line per site) and,
+    for a regional manager, each case of the region escalated to them (still to contact one
+    working day after its deadline), the longest overdue first; two queries in all."""
+    from programme.feedback import queries as feedback_queries
+    from programme.feedback.services import site_zone
+
+    now = now or datetime.now(UTC)
+    lines = []
+    for site in feedback_queries.cases_to_call(session, user, now):
+        late = site.past_due
+        lines.append(
+            Line(
+                "cases_to_call",
+                OVERDUE if late else NOW,
+                ngettext(
+                    "%(num)d customer to call back at %(site)s, %(late)d past due.",
+                    "%(num)d customers to call back at %(site)s, %(late)d past due.",
+                    site.to_call,
+                    site=site.site_code,
+                    late=late,
+                )
+                if late
+                else ngettext(
+                    "%(num)d customer to call back at %(site)s.",
+                    "%(num)d customers to call back at %(site)s.",
+                    site.to_call,
+                    site=site.site_code,
+                ),
+                "feedback.case_list",
+                {"site": site.site_id, "status": "open"},
+                max((now - site.oldest_due).total_seconds() / 86400, 0),
+                site.site_id,
+            )
+        )
+    for esc in feedback_queries.escalated_cases(session, user, now):
+        due = esc.due_at.astimezone(site_zone(esc.time_zone)).date()
+        lines.append(
+            Line(
+                "case_escalated",
+                OVERDUE,
+                _(
+                    "Escalated to you: case %(id)d at %(site)s, a customer still to call "
+                    "back since %(date)s (%(who)s).",
+                    id=esc.id,
+                    site=esc.site_code,
+                    date=format_date(due),
+                    who=esc.assignee or _("nobody assigned"),
+                ),
+                "feedback.case_detail",
+                {"case_id": esc.id},
+                # sorts within the rank: how late, to the second (the longest first)
+                (now - esc.due_at).total_seconds() / 86400,
+                esc.site_id,
+            )
+        )
+    return lines
+
+
+def site_manager_today(
+    session: Session, user, today: date, now: datetime | None = None
+) -> tuple[list[Line], SitePanel | None]:
     site_ids = _perimeter_site_ids(session, user)
-    lines: list[Line] = []
+    lines: list[Line] = case_lines(session, user, now)
     codes = dict(session.execute(select(Site.id, Site.code).where(Site.id.in_(site_ids))).all())
     for alert in deployment.alerts(session, today):
         if alert.site_id is not None and alert.site_id in site_ids:
@@ -841,7 +903,7 @@ def lines_for(session: Session, user, today: date, now: datetime | None = None) 
     if user.role == COACH:
         return coach_today(session, user, today)[0]
     if user.role == SITE_MANAGER:
-        return site_manager_today(session, user, today)[0]
+        return site_manager_today(session, user, today, now)[0]
     if user.role == PILOT_TEAM:
         return pilot_team_today(session, user, today)[0]
     if user.role == DIAGNOSTICIAN:
@@ -858,6 +920,7 @@ def today(session: Session, user, day: date) -> dict[str, Any]:
         context["lines"], context["coach_sites"] = coach_today(session, user, day)
     elif user.role == SITE_MANAGER:
         context["lines"], context["panel"] = site_manager_today(session, user, day)
+        context["loop_summary"] = _loop_summary(session, user)
     elif user.role == PILOT_TEAM:
         context["lines"], context["pilot_readings"] = pilot_team_today(session, user, day)
     elif user.role == DIAGNOSTICIAN:
@@ -865,4 +928,13 @@ def today(session: Session, user, day: date) -> dict[str, Any]:
         context.update(lines=lines, campaigns_in_progress=in_progress, own_sessions=own)
     elif user.role == ADMIN:
         context["lines"] = admin_today(session, user, day)
+    elif user.role == EXECUTIVE:
+        context["loop_summary"] = _loop_summary(session, user)
     return context
+
+
+def _loop_summary(session: Session, user):
+    """The close-the-loop figures of the person's perimeter (issue 19)."""
+    from programme.feedback.queries import loop_summary
+
+    return loop_summary(session, user)

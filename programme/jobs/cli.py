@@ -4,7 +4,7 @@ The worker also keeps jobs from getting stuck and old files from piling up: when
 and then about every minute (RQ's maintenance loop) it marks failed the running jobs whose
 worker died (no heartbeat for JOB_HEARTBEAT_TIMEOUT seconds), and once a day (one worker,
 through a Redis lock that expires after 24 hours) it runs the daily tasks:
-`flask purge-uploads`."""
+`flask purge-uploads` and `flask purge-contact-references`."""
 
 from __future__ import annotations
 

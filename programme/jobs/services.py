@@ -50,6 +50,7 @@ JOB_KINDS: dict[str, str] = {
 # name -> "module:function(app) -> str" (a line for the log).
 DAILY_TASKS: dict[str, str] = {
     "purge-uploads": "programme.kpis.services:purge_uploads_task",
+    "purge-contact-references": "programme.feedback.services:purge_contact_references_task",
 }
 
 # Job.error codes that the pages translate (any other text is shown as it is).

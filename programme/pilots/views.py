@@ -61,9 +61,18 @@ def pilot_detail(pilot_id: int):
     return render(
         "pilots/pilot_detail.html",
         pilot=pilot,
+        irritant_frequency=_irritant_frequency([i.id for i in pilot.irritants]),
         may_edit=may_edit_pilot(current_user, pilot),
         feel=services.team_feel(db.session, pilot.id),
     )
+
+
+def _irritant_frequency(irritant_ids) -> list:
+    """The addressed irritants' recent frequency: campaign findings and closed customer
+    cases over the last 90 days, against the 90 days before (issue 19)."""
+    from programme.feedback.queries import irritant_frequency
+
+    return irritant_frequency(db.session, irritant_ids, date.today())
 
 
 # --- design ------------------------------------------------------------------------------------
@@ -252,6 +261,7 @@ def _render_form(form, pilot, status=200, kpi_errors=(), conflict=False, values=
         values=values,
         kpi_errors=list(kpi_errors),
         power=_power_for(values, kpis, pilot),
+        irritant_frequency=_irritant_frequency(form.irritant_ids.data or []),
         conflict=conflict,
         draw=draw,
         status=status,

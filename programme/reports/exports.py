@@ -215,6 +215,7 @@ class ReportData:
     coaches: list  # services.CoachRow
     completeness: list[tuple[str, Any]]  # (scope label, services.Completeness)
     site_codes: dict[int, str] = field(default_factory=dict)
+    loop: Any = None  # feedback.queries.LoopSummary of the scope (counts only, issue 19)
 
     @property
     def impacts(self) -> list:
@@ -273,7 +274,21 @@ def gather(session: Session, scope, user, today: date) -> ReportData:
         coaches=services.coaches_working(session, today, scope),
         completeness=completeness,
         site_codes={line.row.site_id: line.row.code for line in sites},
+        loop=loop_for_scope(session, scope, user),
     )
+
+
+def loop_for_scope(session: Session, scope, user):
+    """The close-the-loop figures of the report's scope (issue 19): its total, then per
+    region (whole network) or per site. Counts and durations only: no case, no customer,
+    never a contact reference."""
+    from programme.feedback.queries import LoopSummary, loop_figures
+
+    restrict = {"region_id": scope.region_id, "site_ids": scope.site_ids}
+    total = loop_figures(session, user, by="network", **restrict)
+    by = "region" if scope.whole_network else "site"
+    rows = loop_figures(session, user, by=by, **restrict) if total else []
+    return LoopSummary(total[0] if total else None, rows, by)
 
 
 def _figure_cell(value: Any, unit: str) -> Cell:
@@ -478,7 +493,42 @@ def workbook_sheets(session: Session, data: ReportData) -> list[Sheet]:
             note=note,
         ),
     ]
+    sheets.append(_loop_sheet(data, note))
     return sheets
+
+
+def _loop_sheet(data: ReportData, note: str) -> Sheet:
+    """Close the loop (issue 19): the scope's total, then its regions or sites."""
+    loop = data.loop
+    rows = []
+    if loop is not None and loop.total is not None:
+        for label, row in [(data.scope.label, loop.total), *[(r.label, r) for r in loop.rows]]:
+            rows.append(
+                [
+                    label,
+                    row.cases,
+                    row.decided,
+                    row.in_time,
+                    row.share_in_time,
+                    row.median_hours,
+                    row.past_due,
+                ]
+            )
+    return Sheet(
+        _("Close the loop"),
+        [
+            Column(_("Region") if loop is not None and loop.by == "region" else _("Site")),
+            Column(_("Cases"), "int"),
+            Column(_("Contacted or past their deadline"), "int"),
+            Column(_("Contacted within the deadline"), "int"),
+            Column(_("Share contacted within the deadline"), "pct"),
+            Column(_("Median time to first contact (hours)"), "float"),
+            Column(_("Open past due"), "int"),
+        ],
+        rows,
+        note=note,
+        empty_message=_("No customer case yet."),
+    )
 
 
 def _pilot_sheet(data: ReportData, note: str) -> Sheet:

@@ -214,7 +214,9 @@ def test_pdf_opens_with_its_sections_and_draws_its_charts(app, session):
     waves = next(i for i, t in enumerate(pages) if "Waves on a timeline" in t)
     assert "Vague @risque" in pages[waves]
     assert any(label in pages[waves] for label in ("Red", "Amber", "Green"))
-    assert "Nord" in pages[-1] and "Sud" in pages[-1]
+    regions = "\n".join(pages[waves:])  # the waves, then alerts, regions, close the loop
+    assert "Nord" in regions and "Sud" in regions
+    assert "Calling back unhappy customers" in pages[-1]
 
     # Rendered to PNG, the chart pages carry the charts: far more ink, and colour, than the
     # same report rendered without its charts.
