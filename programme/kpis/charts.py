@@ -3,6 +3,8 @@ same dicts can be rendered to SVG server-side (vl-convert) for the PDF report.""
 
 from __future__ import annotations
 
+import math
+from datetime import date as _date
 from typing import Any
 
 from flask_babel import gettext as _
@@ -36,6 +38,28 @@ def week_axis(weeks: list[str], title: str | None = None) -> dict[str, Any]:
         "labelOverlap": "greedy",
         "tickCount": {"interval": "week", "step": 4} if len(weeks) > 8 else "week",
     }
+    if title is not None:
+        axis["title"] = title
+    return axis
+
+
+def timeline_axis(dates: list[Any], title: str | None = None) -> dict[str, Any]:
+    """The x axis of a timeline (the waves' Gantt): every label says its month and year
+    ("janv. 2027"), one format for every tick (never "2027" alone, nor "November" beside
+    "Nov 15"), ticks every few months so that about six labels show, never overlapping.
+    A span of two months or less is labelled by week, with day, month and year."""
+    days = sorted(
+        d if isinstance(d, _date) else _date.fromisoformat(str(d)[:10]) for d in dates if d
+    )
+    axis: dict[str, Any] = {"labelOverlap": "greedy", "labelFlush": True}
+    if days:
+        months = (days[-1].year - days[0].year) * 12 + days[-1].month - days[0].month + 1
+        if months <= 2:
+            axis["format"] = "%d %b %Y"
+            axis["tickCount"] = {"interval": "week", "step": 2}
+        else:
+            axis["format"] = "%b %Y"
+            axis["tickCount"] = {"interval": "month", "step": max(1, math.ceil(months / 6))}
     if title is not None:
         axis["title"] = title
     return axis

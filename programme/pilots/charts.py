@@ -9,8 +9,12 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from programme.kpis.charts import SCHEMA, value_axis
+from programme.kpis.charts import SCHEMA, value_axis, week_axis
 from programme.pilots import results
+
+
+def _weeks(points: list[dict[str, Any]]) -> list[str]:
+    return sorted({str(p["week"])[:10] for p in points if p.get("week")})
 
 
 def arm_points(session: Session, kpi, pilot, periods: results.Periods) -> list[dict[str, Any]]:
@@ -39,7 +43,12 @@ def pilot_spec(kpi, points: list[dict[str, Any]], periods: results.Periods) -> d
                 "data": {"values": points},
                 "mark": {"type": "line", "point": True},
                 "encoding": {
-                    "x": {"field": "week", "type": "temporal", "title": _("Week")},
+                    "x": {
+                        "field": "week",
+                        "type": "temporal",
+                        "title": _("Week"),
+                        "axis": week_axis(_weeks(points)),
+                    },
                     "y": {
                         "field": "value",
                         "type": "quantitative",
@@ -129,7 +138,12 @@ def synthetic_twin_spec(kpi, points, periods: results.Periods) -> dict[str, Any]
                 "data": {"values": points},
                 "mark": {"type": "line", "point": True},
                 "encoding": {
-                    "x": {"field": "week", "type": "temporal", "title": _("Week")},
+                    "x": {
+                        "field": "week",
+                        "type": "temporal",
+                        "title": _("Week"),
+                        "axis": week_axis(_weeks(points)),
+                    },
                     "y": {
                         "field": "value",
                         "type": "quantitative",
@@ -168,7 +182,12 @@ def synthetic_gap_spec(kpi, points, periods: results.Periods) -> dict[str, Any]:
                 "data": {"values": points},
                 "mark": {"type": "line"},
                 "encoding": {
-                    "x": {"field": "week", "type": "temporal", "title": _("Week")},
+                    "x": {
+                        "field": "week",
+                        "type": "temporal",
+                        "title": _("Week"),
+                        "axis": week_axis(_weeks(points)),
+                    },
                     "y": {"field": "gap", "type": "quantitative", "axis": y_axis},
                     "detail": {"field": "series", "type": "nominal"},
                     "color": {
