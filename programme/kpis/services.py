@@ -550,4 +550,3 @@ def purge_uploads(session: Session, days: int, now: datetime | None = None) -> i
         )
         purged += 1
     return purged
-

@@ -1,0 +1,141 @@
+"""No raw enum value on any page (issue 16, item 5): a site type reads "Agence", never
+"branch"; a status "En cours", never "in_progress". The values are collected from the
+models (every CHECK … IN (…) constraint and every label table: a module-level dict of
+lazily translated labels), then a sample of pages of the demo programme — the role × route
+matrix, every role in French, the widest roles in English too — is read as the person
+sees it (text nodes only: attributes, code, scripts and templates are machine-readable on
+purpose) and any value standing alone as a word where its label should be fails.
+
+A value that is also an ordinary word of the page's language cannot be told from the
+word, so it is left out there (`ORDINARY_WORDS`); a value with an underscore never is."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from functools import cache
+
+import pytest
+from flask_babel.speaklater import LazyString
+from sqlalchemy import CheckConstraint
+
+import programme
+from programme.auth.roles import (
+    ADMIN,
+    COACH,
+    DIAGNOSTICIAN,
+    EXECUTIVE,
+    FINANCE,
+    PILOT_TEAM,
+    ROLES,
+    SITE_MANAGER,
+)
+from programme.demo import seed_demo
+from programme.extensions import db
+from tests.factories import PASSWORD, login_as, make_user
+from tests.web.test_french_wording import _sample_pages, text_nodes
+
+# Enum values that are ordinary words in the page's language (or a proper name / an
+# abbreviation shown as is): "site" is French and English, "go" is the decision's name in
+# both, "NPS"/"CSAT" are the scales' names; English pages say "open", "closed", "day"...
+ORDINARY_WORDS = {
+    "fr": {
+        *("site", "contact", "coach", "audit", "admin", "finance", "satisfaction", "positive"),
+        *("go", "stop", "nps", "L0", "L1", "L2", "L3", "L4", "L5"),
+    },
+    "en": None,  # English pages: only values that are no English word (underscores, codes)
+}
+
+
+@cache
+def enum_values() -> frozenset[str]:
+    """Every enumerated value the models store."""
+    values: set[str] = set(ROLES)
+    for info in pkgutil.walk_packages(programme.__path__, "programme."):
+        if info.name.rsplit(".", 1)[-1] != "models":
+            continue
+        module = importlib.import_module(info.name)
+        for table in vars(module).values():
+            if not isinstance(table, dict) or not table:
+                continue
+            if all(isinstance(k, str) for k in table) and all(
+                isinstance(v, LazyString) for v in table.values()
+            ):
+                values.update(table)
+    for table in db.metadata.tables.values():
+        for constraint in table.constraints:
+            if isinstance(constraint, CheckConstraint) and " IN (" in str(constraint.sqltext):
+                values.update(re.findall(r"'([A-Za-z0-9_]+)'", str(constraint.sqltext)))
+    return frozenset(values)
+
+
+# Names given by the role × route matrix's own records (tests/web/test_permissions.py).
+FIXTURE_NAMES = re.compile(r"Matrix \w+")
+# Pages that tell which values to type in a file: there the values are the point.
+FILE_FORMAT_HELP = {
+    ("/feedback/import", "csat5"),
+    ("/feedback/import", "nps"),
+}
+
+
+def _looked_for(language: str) -> list[str]:
+    values = enum_values()
+    if language == "en":
+        return sorted(v for v in values if "_" in v)
+    return sorted(v for v in values if v not in ORDINARY_WORDS["fr"])
+
+
+def raw_values_in(text: str, looked_for: list[str]) -> list[str]:
+    return [
+        value
+        for value in looked_for
+        if re.search(rf"(?<![\w\-/.:@]){re.escape(value)}(?![\w\-/.@])", text)
+    ]
+
+
+def test_enum_values_are_collected_from_the_models():
+    values = enum_values()
+    assert {"branch", "call_centre", "in_progress", "not_started", "site_manager"} <= values
+    assert {"cost", "revenue", "drop_off", "in_person", "daily"} <= values
+
+
+def test_a_raw_value_is_found_as_a_word_only():
+    looked_for = _looked_for("fr")
+    assert raw_values_in("Type : branch", looked_for) == ["branch"]
+    assert raw_values_in("Agence · en cours", looked_for) == []
+    assert raw_values_in("branch-office.example.org", looked_for) == []
+
+
+CRAWLS = [(role, "fr") for role in ROLES] + [(r, "en") for r in (ADMIN, SITE_MANAGER, EXECUTIVE)]
+assert {COACH, DIAGNOSTICIAN, FINANCE, PILOT_TEAM} <= {role for role, _ in CRAWLS}
+
+
+@pytest.mark.parametrize(("role", "language"), CRAWLS)
+def test_no_page_shows_a_raw_enum_value(app, client, role, language):
+    from tests.browser.test_phone_crawl import _world
+
+    with app.test_request_context():
+        seed_demo(db.session, PASSWORD)
+        db.session.commit()
+        world = _world()
+        user = make_user(
+            role, language=language, site_id=world.site_id if role == SITE_MANAGER else None
+        )
+        urls = _sample_pages(role, world)
+        login_as(client, user)
+    looked_for = _looked_for(language)
+    problems = []
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        for text in text_nodes(response.get_data(as_text=True)):
+            found = [
+                value
+                for value in raw_values_in(FIXTURE_NAMES.sub("", text), looked_for)
+                if (url, value) not in FILE_FORMAT_HELP
+            ]
+            if found:
+                problems.append(f"{url}: {', '.join(found)} in “{text[:140]}”")
+    assert urls
+    assert problems == [], f"{len(problems)} raw values shown:\n" + "\n".join(problems)
