@@ -134,7 +134,8 @@ def event_export():
             yield buffer.getvalue()
 
     # The file is named in the reader's language (journal-audit_2026-12-06.csv).
-    name = f"{pgettext('file name', 'audit-trail')}_{date.today().isoformat()}.csv"
+    base = pgettext("file name", "audit-trail")
+    name = f"{base}_{date.today().isoformat()}.csv"
     return Response(
         stream_with_context(rows()),
         mimetype="text/csv",
