@@ -165,7 +165,8 @@ def event_time_spec(trend, wave_name: str) -> dict[str, Any]:
     phases coloured, go-live marked."""
     rate = trend.kind == "rate"
     unit = f" ({trend.unit})" if trend.unit else ""
-    y_axis, _tooltip = value_axis(f"{trend.name}{unit}", rate)
+    drawn = [p["value"] for p in trend.points]
+    y_axis, _tooltip = value_axis(f"{trend.name}{unit}", rate, drawn)
     values = [
         {
             "offset": p["offset"],

@@ -1352,7 +1352,8 @@ def impact_chart(result: ImpactResult) -> dict[str, Any]:
     if not result.event_time:
         return {}
     y_title = f"{result.kpi_name} ({result.unit})" if result.unit else result.kpi_name
-    y_axis, value_tip = value_axis(y_title, result.kind == "rate")
+    drawn = [row.get("value") for row in result.event_time]
+    y_axis, value_tip = value_axis(y_title, result.kind == "rate", drawn, zero=False)
     week_title = _("Weeks since go-live")
     return {
         "$schema": SCHEMA,

@@ -96,3 +96,40 @@ def test_the_waves_page_timeline_has_the_same_axis(app):
         spec = timeline_spec([Wave(w, i) for i, w in enumerate(WAVES)], {}, date(2026, 12, 7))
     labels = _axis_labels(render.svg(spec, locale="fr", width=1200))
     assert labels and all(re.fullmatch(FRENCH_MONTHS + r" 20\d\d", label) for label in labels)
+
+
+def _y_labels(svg: str) -> list[str]:
+    return [t for t in re.findall(r"<text[^>]*>([^<]+)</text>", svg) if t.endswith("%")]
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_a_rates_axis_never_repeats_a_label(app, locale):
+    """A conversion rate between 24.1 % and 25.2 %: whole percentages, each once (not
+    "25% 25% 25% 24%")."""
+    from programme.kpis.charts import weekly_series_spec
+
+    monday = date(2026, 9, 7)
+    values = [0.241, 0.252, 0.247, 0.249, 0.244, 0.250]
+    points = [
+        {
+            "week": (monday + timedelta(weeks=i)).isoformat(),
+            "week_end": (monday + timedelta(weeks=i, days=7)).isoformat(),
+            "value": value,
+            "n": 400,
+        }
+        for i, value in enumerate(values)
+    ]
+    with app.test_request_context():
+        spec = weekly_series_spec("Conversion", "Rate", points, rate=True)
+    line = spec["layer"][-1]["encoding"]["y"]
+    assert line["axis"]["format"] == ".0%"  # from zero: whole percentages
+    # The pilot and impact charts do not start at zero: their ticks follow the values.
+    from programme.kpis.charts import value_axis
+
+    line["scale"] = {"zero": False}
+    line["axis"] = value_axis("Rate", True, values, zero=False)[0]
+    assert line["axis"]["format"] == ".1%"
+    for width in (330, 1200):
+        labels = _y_labels(render.svg(spec, locale=locale, width=width))
+        assert labels, labels
+        assert len(labels) == len(set(labels)), labels
