@@ -7,7 +7,7 @@ import io
 from datetime import datetime, time, timedelta
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
-from flask_babel import get_timezone
+from flask_babel import get_timezone, pgettext
 from sqlalchemy import func, select
 
 from programme.audit import AuditEvent
@@ -124,8 +124,11 @@ def event_export():
                 )
             yield buffer.getvalue()
 
+    # The file is named in the reader's language (journal-audit_2026-12-06.csv).
+    base = pgettext("file name", "audit-trail")
+    name = f"{base}_{date.today().isoformat()}.csv"
     return Response(
         stream_with_context(rows()),
         mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=audit-trail.csv"},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from programme.kpis.charts import SCHEMA
+from programme.kpis.charts import SCHEMA, timeline_axis, week_axis
 
 
 def timeline_spec(waves, progress: dict[int, float], today: date) -> dict[str, Any]:
@@ -38,7 +38,14 @@ def timeline_spec(waves, progress: dict[int, float], today: date) -> dict[str, A
                 "mark": {"type": "bar", "cornerRadius": 2},
                 "encoding": {
                     "y": wave_axis,
-                    "x": {"field": "start", "type": "temporal", "title": _("Date")},
+                    "x": {
+                        "field": "start",
+                        "type": "temporal",
+                        "title": _("Date"),
+                        "axis": timeline_axis(
+                            [d for r in rows for d in (r["start"], r["end"])] + [today]
+                        ),
+                    },
                     "x2": {"field": "go_live"},
                     "color": {"field": "status", "type": "nominal", "title": _("Status")},
                     "tooltip": [
@@ -88,7 +95,12 @@ def s_curve_spec(wave, points: list[dict[str, Any]]) -> dict[str, Any]:
         "data": {"values": values},
         "mark": {"type": "line", "point": True},
         "encoding": {
-            "x": {"field": "week", "type": "temporal", "title": _("Week of")},
+            "x": {
+                "field": "week",
+                "type": "temporal",
+                "title": _("Week of"),
+                "axis": week_axis([str(p["week"]) for p in points]),
+            },
             "y": {
                 "field": "share",
                 "type": "quantitative",

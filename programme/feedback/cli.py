@@ -1,5 +1,5 @@
 """`flask --app app purge-contact-references`: delete the customers' contact references
-FEEDBACK_CONTACT_RETENTION_DAYS (90 by default) after their case closed (run daily by cron)."""
+FEEDBACK_CONTACT_RETENTION_DAYS (90 by default) after their case closed (run daily by the job worker's schedule)."""
 
 from __future__ import annotations
 

@@ -717,18 +717,3 @@ def purge_contact_references(session: Session, days: int, now: datetime | None =
         changes={"purged": purged, "retention_days": days},
     )
     return purged
-
-
-def purge_contact_references_task(app) -> str:
-    """The daily task run by the job worker (programme.jobs.services.DAILY_TASKS): the
-    same as `flask purge-contact-references`, with FEEDBACK_CONTACT_RETENTION_DAYS."""
-    from programme.audit import acting_as
-    from programme.extensions import db
-
-    with app.app_context(), acting_as("job:purge-contact-references"):
-        days = int(
-            app.config.get("FEEDBACK_CONTACT_RETENTION_DAYS") or DEFAULT_CONTACT_RETENTION_DAYS
-        )
-        purged = purge_contact_references(db.session, days)
-        db.session.commit()
-    return f"{purged} contact reference(s) deleted (kept {days} days after their case closed)"

@@ -46,13 +46,6 @@ JOB_KINDS: dict[str, str] = {
 }
 
 
-# Maintenance run by the RQ worker once a day (whichever worker takes the Redis lock):
-# name -> "module:function(app) -> str" (a line for the log).
-DAILY_TASKS: dict[str, str] = {
-    "purge-uploads": "programme.kpis.services:purge_uploads_task",
-    "purge-contact-references": "programme.feedback.services:purge_contact_references_task",
-}
-
 # Job.error codes that the pages translate (any other text is shown as it is).
 UNEXPECTED = "unexpected"
 INTERRUPTED = "interrupted"
@@ -309,24 +302,3 @@ def release_memory() -> None:
         libc.malloc_trim(0)
     except (OSError, AttributeError):  # not glibc: nothing to do
         pass
-
-
-def run_daily_tasks(app: Flask) -> None:
-    """The DAILY_TASKS, each at most once a day across all workers (a Redis lock that
-    expires after a day); called from the RQ worker's maintenance loop."""
-    url = app.config.get("REDIS_URL")
-    connection = redis_connection(url) if url else None
-    for name, path in DAILY_TASKS.items():
-        if connection is not None and not connection.set(
-            f"programme:daily:{name}", utcnow().isoformat(), nx=True, ex=24 * 3600
-        ):
-            continue
-        module, function = path.split(":")
-        try:
-            outcome = getattr(importlib.import_module(module), function)(app)
-        except Exception:
-            log.exception("daily task %s failed", name)
-            if connection is not None:
-                connection.delete(f"programme:daily:{name}")  # try again next time
-        else:
-            log.info("daily task %s: %s", name, outcome)

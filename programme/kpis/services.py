@@ -545,15 +545,3 @@ def purge_uploads(session: Session, days: int, now: datetime | None = None) -> i
         )
         purged += 1
     return purged
-
-
-def purge_uploads_task(app) -> str:
-    """The daily task run by the job worker (programme.jobs.services.DAILY_TASKS)."""
-    from programme.audit import acting_as
-    from programme.extensions import db
-
-    with app.app_context(), acting_as("job:purge-uploads"):
-        days = app.config.get("UPLOAD_RETENTION_DAYS", 30)
-        count = purge_uploads(db.session, days)
-        db.session.commit()
-    return f"{count} upload file(s) deleted (older than {days} days)"

@@ -9,8 +9,12 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from programme.kpis.charts import SCHEMA, value_axis
+from programme.kpis.charts import SCHEMA, value_axis, week_axis
 from programme.pilots import results
+
+
+def _weeks(points: list[dict[str, Any]]) -> list[str]:
+    return sorted({str(p["week"])[:10] for p in points if p.get("week")})
 
 
 def arm_points(session: Session, kpi, pilot, periods: results.Periods) -> list[dict[str, Any]]:
@@ -26,7 +30,8 @@ def arm_points(session: Session, kpi, pilot, periods: results.Periods) -> list[d
 
 def pilot_spec(kpi, points: list[dict[str, Any]], periods: results.Periods) -> dict[str, Any]:
     y_title = f"{kpi.name} ({kpi.unit})" if kpi.unit else kpi.name
-    y_axis, value_tip = value_axis(y_title, kpi.kind == "rate")
+    drawn = [p.get("value") for p in points]
+    y_axis, value_tip = value_axis(y_title, kpi.kind == "rate", drawn, zero=False)
     return {
         "$schema": SCHEMA,
         "title": _("%(kpi)s: pilot sites vs control sites, weekly", kpi=kpi.name),
@@ -39,7 +44,12 @@ def pilot_spec(kpi, points: list[dict[str, Any]], periods: results.Periods) -> d
                 "data": {"values": points},
                 "mark": {"type": "line", "point": True},
                 "encoding": {
-                    "x": {"field": "week", "type": "temporal", "title": _("Week")},
+                    "x": {
+                        "field": "week",
+                        "type": "temporal",
+                        "title": _("Week"),
+                        "axis": week_axis(_weeks(points)),
+                    },
                     "y": {
                         "field": "value",
                         "type": "quantitative",
@@ -116,7 +126,8 @@ def synthetic_points(synth) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
 def synthetic_twin_spec(kpi, points, periods: results.Periods) -> dict[str, Any]:
     y_title = f"{kpi.name} ({kpi.unit})" if kpi.unit else kpi.name
-    y_axis, value_tip = value_axis(y_title, kpi.kind == "rate")
+    drawn = [p.get("value") for p in points]
+    y_axis, value_tip = value_axis(y_title, kpi.kind == "rate", drawn, zero=False)
     return {
         "$schema": SCHEMA,
         "title": _("%(kpi)s: each pilot site against its synthetic twin, weekly", kpi=kpi.name),
@@ -129,7 +140,12 @@ def synthetic_twin_spec(kpi, points, periods: results.Periods) -> dict[str, Any]
                 "data": {"values": points},
                 "mark": {"type": "line", "point": True},
                 "encoding": {
-                    "x": {"field": "week", "type": "temporal", "title": _("Week")},
+                    "x": {
+                        "field": "week",
+                        "type": "temporal",
+                        "title": _("Week"),
+                        "axis": week_axis(_weeks(points)),
+                    },
                     "y": {
                         "field": "value",
                         "type": "quantitative",
@@ -154,7 +170,7 @@ def synthetic_gap_spec(kpi, points, periods: results.Periods) -> dict[str, Any]:
     """Gaps (site − its synthetic twin): the pilot sites in colour, the placebo donors in
     grey."""
     y_title = _("Gap to the synthetic twin")
-    y_axis, _tip = value_axis(y_title, kpi.kind == "rate")
+    y_axis, _tip = value_axis(y_title, kpi.kind == "rate", [p.get("gap") for p in points])
     gap_tip = {**_tip, "field": "gap", "title": y_title}
     return {
         "$schema": SCHEMA,
@@ -168,7 +184,12 @@ def synthetic_gap_spec(kpi, points, periods: results.Periods) -> dict[str, Any]:
                 "data": {"values": points},
                 "mark": {"type": "line"},
                 "encoding": {
-                    "x": {"field": "week", "type": "temporal", "title": _("Week")},
+                    "x": {
+                        "field": "week",
+                        "type": "temporal",
+                        "title": _("Week"),
+                        "axis": week_axis(_weeks(points)),
+                    },
                     "y": {"field": "gap", "type": "quantitative", "axis": y_axis},
                     "detail": {"field": "series", "type": "nominal"},
                     "color": {

@@ -807,7 +807,7 @@ def kpi_result(
     pairs: list[tuple[int, int]] | None = None,
 ) -> KpiResult:
     sites = read_sites(session, kpi.id, pilot_ids, control_ids, periods)
-    name = words.kpi_name(kpi)
+    name = words.kpi_subject(kpi)  # the readings' subject ("Le temps d'attente a baissé")
     result = summarise(kpi, sites, periods, target_relative, kpi_name=name, pairs=pairs)
     if 1 <= len(pilot_ids) <= sc.MAX_PILOT_SITES:
         result.synthetic_control = synthetic_for(session, kpi.id, pilot_ids, control_ids, periods)

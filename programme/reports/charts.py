@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from programme.kpis.charts import SCHEMA, value_axis, weekly_series_spec
+from programme.kpis.charts import SCHEMA, timeline_axis, value_axis, weekly_series_spec
 from programme.web import words
 
 RAG_COLOURS = {"red": "#b91c1c", "amber": "#b45309", "green": "#15803d"}
@@ -104,7 +104,14 @@ def waves_timeline_spec(waves, today: date) -> dict[str, Any]:
                 "mark": {"type": "bar", "cornerRadius": 2},
                 "encoding": {
                     "y": y,
-                    "x": {"field": "start", "type": "temporal", "title": _("Date")},
+                    "x": {
+                        "field": "start",
+                        "type": "temporal",
+                        "title": _("Date"),
+                        "axis": timeline_axis(
+                            [d for r in rows for d in (r["start"], r["end"])] + [today]
+                        ),
+                    },
                     "x2": {"field": "go_live"},
                     "color": colour,
                     "tooltip": [
@@ -158,7 +165,8 @@ def event_time_spec(trend, wave_name: str) -> dict[str, Any]:
     phases coloured, go-live marked."""
     rate = trend.kind == "rate"
     unit = f" ({trend.unit})" if trend.unit else ""
-    y_axis, _tooltip = value_axis(f"{trend.name}{unit}", rate)
+    drawn = [p["value"] for p in trend.points]
+    y_axis, _tooltip = value_axis(f"{trend.name}{unit}", rate, drawn)
     values = [
         {
             "offset": p["offset"],

@@ -158,6 +158,7 @@ class ImpactResult:
     package_name: str = ""
     region_id: int | None = None
     region_name: str | None = None
+    kpi_subject: Any = None  # the reading's subject: "Le temps d'attente" (words.kpi_subject)
 
     @property
     def n_waves(self) -> int:
@@ -918,6 +919,7 @@ def _compute_impact(
         waves=[],
         reading="",
         kpi_name=words.kpi_name(kpi),
+        kpi_subject=words.kpi_subject(kpi),
         kind=kpi.kind,
         better=kpi.better,
         unit=kpi.unit or "",
@@ -1047,10 +1049,11 @@ def reading(result: ImpactResult, problem=None) -> words.Words:
     Worded when shown (`programme.web.words`): the cached result serves every language."""
     if result.estimate is None or result.ci_low is None or result.ci_high is None:
         return _not_computable(problem or words.lazy_gettext("no wave could be compared"))
+    kpi = getattr(result, "kpi_subject", None) or result.kpi_name  # older cache entries
     subject = (
-        words.lazy_gettext("%(kpi)s, %(region)s", kpi=result.kpi_name, region=result.region_name)
+        words.lazy_gettext("%(kpi)s, %(region)s", kpi=kpi, region=result.region_name)
         if result.region_name
-        else result.kpi_name
+        else kpi
     )
     same = (abs(result.estimate), result.ci_high - result.ci_low)
 
@@ -1346,7 +1349,8 @@ def impact_chart(result: ImpactResult) -> dict[str, Any]:
     if not result.event_time:
         return {}
     y_title = f"{result.kpi_name} ({result.unit})" if result.unit else result.kpi_name
-    y_axis, value_tip = value_axis(y_title, result.kind == "rate")
+    drawn = [row.get("value") for row in result.event_time]
+    y_axis, value_tip = value_axis(y_title, result.kind == "rate", drawn, zero=False)
     week_title = _("Weeks since go-live")
     return {
         "$schema": SCHEMA,

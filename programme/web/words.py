@@ -198,3 +198,15 @@ def _in_language(french: str, english: str) -> str:
 def kpi_name(kpi) -> Later:
     """A KPI's name in the reader's language (as `Kpi.name`), chosen when shown."""
     return Later(_in_language, kpi.name_fr, kpi.name_en)
+
+
+def _subject(code: str, name_fr: str, name_en: str, kind: str) -> str:
+    from programme.kpis.wording import french_subject, sentence_start
+
+    return _in_language(sentence_start(french_subject(code, name_fr, kind)), name_en)
+
+
+def kpi_subject(kpi) -> Later:
+    """A KPI's name at the start of a sentence, chosen when shown: in French with its
+    article ("Le temps d'attente", `programme.kpis.wording`), in English its name."""
+    return Later(_subject, kpi.code, kpi.name_fr, kpi.name_en, kpi.kind)

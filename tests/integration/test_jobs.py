@@ -176,7 +176,6 @@ def test_worker_start_marks_jobs_left_running_failed(app, session, test_kind, ru
 
     runner_config.update({"JOB_RUNNER": "rq", "REDIS_URL": REDIS_TEST_URL})
     Queue("programme", connection=Redis.from_url(REDIS_TEST_URL)).empty()
-    Redis.from_url(REDIS_TEST_URL).set("programme:daily:purge-uploads", "x", ex=60)  # not today
     job_id = _queue_job(session, test_kind)
     _running_since(session, job_id, 120)  # its worker was killed at 22 %
     result = app.test_cli_runner().invoke(args=["worker", "--burst"])
@@ -200,27 +199,6 @@ def test_a_job_runs_once_even_if_started_twice(app, session, test_kind, runner_c
     finished = _job(session, job_id).finished_at
     jobs.start(job_id)  # a second delivery of the same job: nothing happens
     assert _job(session, job_id).finished_at == finished
-
-
-def test_daily_tasks_run_once_a_day_across_workers(app, session, runner_config, monkeypatch):
-    from redis import Redis
-
-    monkeypatch.setitem(jobs.DAILY_TASKS, "purge-uploads", f"{__name__}:_daily")
-    _calls.clear()
-    runner_config["REDIS_URL"] = REDIS_TEST_URL
-    Redis.from_url(REDIS_TEST_URL).delete("programme:daily:purge-uploads")
-    jobs.run_daily_tasks(app)
-    jobs.run_daily_tasks(app)  # another worker, or the next maintenance tick
-    assert _calls == ["ran"]
-    assert Redis.from_url(REDIS_TEST_URL).ttl("programme:daily:purge-uploads") > 23 * 3600
-
-
-_calls: list = []
-
-
-def _daily(app) -> str:
-    _calls.append("ran")
-    return "ran"
 
 
 class _Ticks:

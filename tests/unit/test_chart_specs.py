@@ -29,4 +29,6 @@ def test_the_weekly_series_uses_one_label_format(app):
         spec = weekly_series_spec("Conversion", "Conversion", points, rate=True)
     line = spec["layer"][-1]["encoding"]
     assert line["x"]["axis"]["format"] == "%d %b %Y"
-    assert line["y"]["axis"]["tickMinStep"] == 0.01
+    # Ticks chosen from the values (from zero): whole percentages, each a multiple of 10 %.
+    assert line["y"]["axis"]["format"] == ".0%"
+    assert line["y"]["axis"]["values"] == [0.0, 0.1, 0.2, 0.3]

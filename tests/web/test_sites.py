@@ -806,3 +806,14 @@ def test_audit_export_neutralises_formulas(client, admin, session):
 def test_audit_export_respects_filters(client, session, history):
     rows = _export(client, "?actor=colleague")
     assert {(r["entity"], r["action"]) for r in rows} == {("region", "create")}
+
+
+def test_audit_export_is_named_in_the_readers_language(client, session, history, admin):
+    admin.language = "en"
+    session.commit()
+    english = client.get("/audit/export.csv").headers["Content-Disposition"]
+    assert re.search(r'filename="audit-trail_\d{4}-\d{2}-\d{2}\.csv"', english), english
+    admin.language = "fr"
+    session.commit()
+    french = client.get("/audit/export.csv").headers["Content-Disposition"]
+    assert re.search(r'filename="journal-audit_\d{4}-\d{2}-\d{2}\.csv"', french), french
