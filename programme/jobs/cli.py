@@ -2,7 +2,8 @@
 
 The worker also keeps jobs from getting stuck and old files from piling up: when it starts
 and then about every minute (RQ's maintenance loop) it marks failed the running jobs whose
-worker died (no heartbeat for JOB_HEARTBEAT_TIMEOUT seconds), and once a day (one worker,
+worker died (no heartbeat for JOB_HEARTBEAT_TIMEOUT seconds) and the queued jobs whose
+entry on the queue is gone (Redis restarted or emptied), and once a day (one worker,
 through a Redis lock that expires after 24 hours) it runs the daily tasks:
 `flask purge-uploads`."""
 
@@ -33,9 +34,11 @@ def register_cli(app: Flask) -> None:
             def run_maintenance_tasks(self):
                 super().run_maintenance_tasks()
                 services.recover_stale()
+                services.recover_lost()
                 services.run_daily_tasks(flask_app)
 
         services.recover_stale()  # jobs left running by a worker that died
+        services.recover_lost()  # jobs queued whose queue entry is gone (Redis emptied)
         connection = Redis.from_url(url)
         # worker_ttl 60: the blocking dequeue wakes up every 45 s, so the maintenance loop
         # (every maintenance_interval seconds) really runs about once a minute.
