@@ -121,7 +121,7 @@ class Stack:
         )
         self.wait_ready()
 
-    def wait_ready(self, seconds: float = 60) -> None:
+    def wait_ready(self, seconds: float = 180) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             with contextlib.suppress(requests.RequestException):
@@ -729,6 +729,7 @@ CASES = {
 
 def main() -> int:
     sys.stdout.reconfigure(line_buffering=True)
+    started = time.monotonic()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--database", default="postgresql+psycopg://postgres@127.0.0.1:5432/programme_faults"
@@ -771,7 +772,10 @@ def main() -> int:
     finally:
         if not args.reuse:
             drop_database(args.database)
-    print(f"{len(args.only.split(','))} cases, {failures} failed")
+    print(
+        f"{len(args.only.split(','))} cases, {failures} failed "
+        f"({time.monotonic() - started:.0f} s): {'PASS' if not failures else 'FAIL'}"
+    )
     return 1 if failures else 0
 
 

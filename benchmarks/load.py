@@ -584,6 +584,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="do not drop the database at the end")
     args = parser.parse_args()
 
+    started = time.monotonic()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -638,13 +639,25 @@ def main() -> int:
     show(f"{args.clients} clients ({args.clients - writers} readers, {writers} writers)", many)
     throughput = many["rps"] / one["rps"] if one["rps"] else float("nan")
     latency = many["read_p95"] / one["read_p95"] if one["read_p95"] else float("nan")
-    print(f"throughput {args.clients} clients / 1 client: {throughput:.2f}× (target ≥ 2×)")
-    print(f"readers' p95 {args.clients} clients / 1 client: {latency:.2f}× (target ≤ 5×)")
     problems = check_data(env)
     errors = one["failures"] + many["failures"]
-    print(f"errors: {errors}; data problems: {len(problems)}")
     for p in problems:
         print("  -", p)
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "FAIL"
+
+    print(
+        f"throughput {args.clients} clients / 1 client: {throughput:.2f}× (target ≥ 2×): "
+        f"{verdict(throughput >= 2)}"
+    )
+    print(
+        f"readers' p95 {args.clients} clients / 1 client: {latency:.2f}× (target ≤ 5×): "
+        f"{verdict(latency <= 5)}"
+    )
+    print(f"errors: {errors} (target 0): {verdict(errors == 0)}")
+    print(f"lost or duplicated rows: {len(problems)} problems (target 0): {verdict(not problems)}")
+    print(f"wall time of the benchmark: {time.monotonic() - started:.0f} s")
     if not args.keep:
         import psycopg
         from sqlalchemy.engine import make_url
