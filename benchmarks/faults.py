@@ -105,12 +105,13 @@ class Stack:
         args = [str(VENV_BIN / "honcho"), "start", "-f", "Procfile"]
         if only_web:
             args.append("web")
+        port = free_port()  # a port of its own: never another case's stack
         # gunicorn writes its master's pid here: its workers are that process's children.
-        self.pidfile = Path(f"/tmp/faults-gunicorn-{os.getpid()}-{env['PORT']}.pid")
+        self.pidfile = Path(f"/tmp/faults-gunicorn-{os.getpid()}-{port}.pid")
         self.pidfile.unlink(missing_ok=True)
-        env = {**env, "GUNICORN_CMD_ARGS": f"--pid {self.pidfile}"}
+        env = {**env, "PORT": str(port), "GUNICORN_CMD_ARGS": f"--pid {self.pidfile}"}
         self.env = env
-        self.base = f"http://127.0.0.1:{env['PORT']}"
+        self.base = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
             args,
             cwd=ROOT,
@@ -119,7 +120,11 @@ class Stack:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()  # never leave a stack behind, holding its port and taking jobs
+            raise
 
     def wait_ready(self, seconds: float = 180) -> None:
         deadline = time.monotonic() + seconds
