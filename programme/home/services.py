@@ -288,7 +288,14 @@ def coach_today(session: Session, user, today: date) -> tuple[list[Line], list[C
             )
     mine = {(s.assignment.wave_id, s.assignment.site_id) for s in sites}
     coach = deployment.coach_for_user(session, user)
-    for alert in deployment.alerts(session, today):
+    # Only the waves where this coach works (their sites' regressions, their own load),
+    # not the whole programme's alerts on every visit of the home page.
+    coach_waves = {wave_id for wave_id, _site_id in mine}
+    if coach is not None:
+        coach_waves |= set(
+            session.scalars(select(Assignment.wave_id).where(Assignment.coach_id == coach.id))
+        )
+    for alert in deployment.alerts(session, today, wave_ids=coach_waves):
         if alert.kind in ("regression",) and (alert.wave_id, alert.site_id) in mine:
             lines.append(
                 Line(
@@ -485,13 +492,7 @@ def site_manager_today(session: Session, user, today: date) -> tuple[list[Line],
     waves = session.scalars(
         select(WaveSite.wave_id).where(WaveSite.site_id.in_(site_ids)).distinct()
     ).all()
-    if len(waves) <= 3:
-        site_alerts = [
-            a for wave_id in sorted(waves) for a in deployment.alerts(session, today, wave_id)
-        ]
-    else:  # a large perimeter: one pass over the programme costs less
-        site_alerts = deployment.alerts(session, today)
-    for alert in site_alerts:
+    for alert in deployment.alerts(session, today, wave_ids=waves):
         if alert.site_id is not None and alert.site_id in site_ids:
             lines.append(
                 Line(
