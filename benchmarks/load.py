@@ -121,7 +121,7 @@ def start_stack(env: dict) -> subprocess.Popen:
     )
 
 
-def wait_ready(base: str, seconds: float = 60) -> None:
+def wait_ready(base: str, seconds: float = 180) -> None:
     import urllib.request
 
     deadline = time.monotonic() + seconds
