@@ -156,7 +156,9 @@ def _note_use(row: ApiToken) -> None:
             ApiToken.id == row.id,
             or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - LAST_USED_EVERY),
         )
-        .values(last_used_at=now)
+        .values(last_used_at=now),
+        # no evaluation against the loaded row in Python (SQLite gives naive datetimes)
+        execution_options={"synchronize_session": False},
     )
     db.session.commit()
 
