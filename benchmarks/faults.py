@@ -8,8 +8,11 @@ On PostgreSQL + Redis, with the stack from the Procfile (gunicorn + RQ worker, `
 2. job worker killed: a large CSV import is confirmed, the RQ worker is killed with SIGKILL
    while it runs; after the heartbeat timeout the job must say failed, nothing written, and
    confirming again from the same upload imports it once.
-3. PostgreSQL restarted during load: no acknowledged write lost; requests succeed again
-   within 5 s of the server accepting connections.
+3. PostgreSQL restarted during load (`pg_ctlcluster … restart -m fast` of the local cluster
+   that serves --database, found by its port): no acknowledged write lost; requests succeed
+   again within 5 s of the server accepting connections. On a shared machine, point
+   --database at a cluster of your own (`pg_createcluster 15 faults --port 5439 --
+   --auth=trust`) so that others' work is not cut.
 4. Redis unreachable: login and the API work (the stack started with REDIS_URL on a closed
    port, job runner on threads).
 
@@ -78,6 +81,15 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    admin, name = pg_admin(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def drop_database(url: str) -> None:
     import psycopg
 
@@ -93,8 +105,13 @@ class Stack:
         args = [str(VENV_BIN / "honcho"), "start", "-f", "Procfile"]
         if only_web:
             args.append("web")
+        port = free_port()  # a port of its own: never another case's stack
+        # gunicorn writes its master's pid here: its workers are that process's children.
+        self.pidfile = Path(f"/tmp/faults-gunicorn-{os.getpid()}-{port}.pid")
+        self.pidfile.unlink(missing_ok=True)
+        env = {**env, "PORT": str(port), "GUNICORN_CMD_ARGS": f"--pid {self.pidfile}"}
         self.env = env
-        self.base = f"http://127.0.0.1:{env['PORT']}"
+        self.base = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
             args,
             cwd=ROOT,
@@ -103,9 +120,13 @@ class Stack:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()  # never leave a stack behind, holding its port and taking jobs
+            raise
 
-    def wait_ready(self, seconds: float = 60) -> None:
+    def wait_ready(self, seconds: float = 180) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             with contextlib.suppress(requests.RequestException):
@@ -137,10 +158,12 @@ class Stack:
         return [pid for pid, _ppid_, cmd in self.descendants() if pattern in cmd]
 
     def web_workers(self) -> list[int]:
-        """gunicorn's worker processes: gunicorn processes whose parent is gunicorn."""
-        procs = self.descendants()
-        gunicorns = {pid for pid, _p, cmd in procs if "gunicorn" in cmd}
-        return [pid for pid, ppid, _c in procs if pid in gunicorns and ppid in gunicorns]
+        """gunicorn's worker processes: the children of its master (from its pidfile)."""
+        try:
+            master = int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return []
+        return children(master)
 
     def stop(self) -> None:
         try:
@@ -149,6 +172,28 @@ class Stack:
         except (ProcessLookupError, subprocess.TimeoutExpired):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def children(parent: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _ppid(int(entry.name)) == parent:
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
+def cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().split(") ")[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+def expected_web_workers(env: dict) -> int:
+    """What gunicorn.conf.py starts: WEB_CONCURRENCY, else two a core plus one."""
+    value = env.get("WEB_CONCURRENCY", "").strip()
+    return int(value) if value else 2 * len(os.sched_getaffinity(0)) + 1
 
 
 def _ppid(pid: int) -> int:
@@ -167,24 +212,33 @@ def sites(base: str, tok: str) -> list[str]:
     return [s["code"] for s in r.json()]
 
 
-CASE_START = {"kill-web-": date(2012, 1, 1), "pg-restart-": date(1995, 1, 1)}
+# Each case writes CSAT rows on days of its own: after 2000 (the intake refuses older
+# dates) and before the demo's data (the last two years), one value per site, KPI and day.
+CASE_DAYS = {
+    "kill-web-": (date(2005, 1, 1), date(2022, 12, 31)),
+    "pg-restart-": (date(2000, 1, 1), date(2004, 12, 31)),
+    "redis-down": (date(2023, 1, 1), date(2023, 12, 31)),
+}
 
 
-def batch_rows(site_codes: list[str], batch: int, size: int, source: str) -> list[dict]:
-    """`size` distinct rows (CSAT, years back) that belong to batch number `batch` of its
-    case only (one value per site, KPI and day: each case writes its own days)."""
-    start = next(
-        (day for prefix, day in CASE_START.items() if source.startswith(prefix)),
-        date(1980, 1, 1),
+def batch_rows(site_codes: list[str], batch: int, size: int, source: str) -> list[dict] | None:
+    """`size` distinct rows that belong to batch number `batch` of its case only; None when
+    the case has used up its days."""
+    start, end = next(
+        (days for prefix, days in CASE_DAYS.items() if source.startswith(prefix)),
+        (date(2000, 1, 1), date(2022, 12, 31)),
     )
     rows = []
     for i in range(size):
         k = batch * size + i
+        day = start + timedelta(days=k // len(site_codes))
+        if day > end:
+            return None
         rows.append(
             {
                 "site": site_codes[k % len(site_codes)],
                 "kpi": "CSAT",
-                "date": (start + timedelta(days=k // len(site_codes))).isoformat(),
+                "date": day.isoformat(),
                 "value": 3.5,
                 "n": 10,
                 "source": source,
@@ -193,87 +247,204 @@ def batch_rows(site_codes: list[str], batch: int, size: int, source: str) -> lis
     return rows
 
 
-def stored_per_source(env: dict, prefix: str) -> dict[str, int]:
+def sql(env: dict, query: str, params: tuple = ()) -> list[tuple]:
     import psycopg
     from sqlalchemy.engine import make_url
 
     url = make_url(env["DATABASE_URL"]).set(drivername="postgresql")
     with psycopg.connect(url.render_as_string(hide_password=False)) as conn:
-        return dict(
-            conn.execute(
-                "SELECT source, count(*) FROM measurement WHERE source LIKE %s GROUP BY source",
-                (prefix + "%",),
-            ).fetchall()
+        return conn.execute(query, params).fetchall()
+
+
+def stored_per_source(env: dict, prefix: str) -> dict[str, int]:
+    return dict(
+        sql(
+            env,
+            "SELECT source, count(*) FROM measurement WHERE source LIKE %s GROUP BY source",
+            (prefix + "%",),
+        )
+    )
+
+
+class Writers:
+    """Threads pushing batches of `size` distinct rows through the API until stopped. Each
+    batch is tagged with the round (`self.round`) in which it was sent."""
+
+    def __init__(self, base: str, tok: str, site_codes, prefix: str, size=200, threads=4):
+        self.base, self.tok, self.codes, self.prefix, self.size = (
+            base,
+            tok,
+            site_codes,
+            prefix,
+            size,
+        )
+        self.round = 0
+        self.acked: list[tuple[str, int, float]] = []  # (source, round, time)
+        self.refused: list[tuple[str, str, str, int]] = []  # (source, status, body, round)
+        self.sent: dict[str, int] = {}  # source -> round
+        self.exhausted = False
+        self._stop = threading.Event()
+        self._counter = iter(range(10**9))
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(threads)]
+        for t in self._threads:
+            t.start()
+
+    def _loop(self) -> None:
+        s = requests.Session()
+        while not self._stop.is_set():
+            with self._lock:
+                b = next(self._counter)
+            source = f"{self.prefix}{b}"
+            rows = batch_rows(self.codes, b, self.size, source)
+            if rows is None:
+                self.exhausted = True
+                return
+            sent_in = self.round
+            self.sent[source] = sent_in
+            try:
+                r = s.post(
+                    self.base + "/api/v1/measurements",
+                    json=rows,
+                    headers={"Authorization": f"Bearer {self.tok}"},
+                    timeout=30,
+                )
+            except requests.RequestException as e:
+                self.refused.append((source, type(e).__name__, str(e)[:160], sent_in))
+                s = requests.Session()
+                continue
+            if r.status_code == 201:
+                self.acked.append((source, sent_in, time.monotonic()))
+            else:
+                self.refused.append((source, str(r.status_code), r.text[:300], sent_in))
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=40)
+
+    def refusals(self) -> str:
+        """Refusals by status, with one body of each."""
+        by_status: dict[str, list] = {}
+        for _source, status, body, _r in self.refused:
+            by_status.setdefault(status, []).append(body)
+        return "; ".join(
+            f"{len(bodies)} × {status} (e.g. {bodies[0].strip()[:140]!r})"
+            for status, bodies in sorted(by_status.items())
         )
 
 
-def writers(base: str, tok: str, site_codes, prefix: str, stop: threading.Event, size=200):
-    """Threads pushing batches until `stop`; returns (acknowledged, refused) lists of sources."""
-    acked, refused = [], []
-    counter = iter(range(10**9))
-    lock = threading.Lock()
-
-    def loop():
-        s = requests.Session()
-        while not stop.is_set():
-            with lock:
-                b = next(counter)
-            source = f"{prefix}{b}"
-            try:
-                r = s.post(
-                    base + "/api/v1/measurements",
-                    json=batch_rows(site_codes, b, size, source),
-                    headers={"Authorization": f"Bearer {tok}"},
-                    timeout=30,
-                )
-                (acked if r.status_code == 201 else refused).append((source, r.status_code))
-            except requests.RequestException as e:
-                refused.append((source, type(e).__name__))
-
-    threads = [threading.Thread(target=loop, daemon=True) for _ in range(4)]
-    for t in threads:
-        t.start()
-    return threads, acked, refused
-
-
-def check_batches(env, prefix, acked, size) -> list[str]:
-    stored = stored_per_source(env, prefix)
-    problems = []
-    for source, _status in acked:
-        if stored.get(source) != size:
-            problems.append(f"acknowledged {source} has {stored.get(source, 0)} rows of {size}")
-    partial = {s: n for s, n in stored.items() if n != size}
-    if partial:
-        problems.append(f"partial batches stored: {list(partial.items())[:5]}")
-    return problems
+def check_batches(env: dict, w: Writers) -> tuple[list[str], dict[int, dict]]:
+    """Every acknowledged batch present whole, no batch present in part; counts by round."""
+    stored = stored_per_source(env, w.prefix)
+    problems, rounds = [], {}
+    for source, sent_in in w.sent.items():
+        r = rounds.setdefault(sent_in, {"sent": 0, "acked": 0, "present": 0, "partial": 0})
+        r["sent"] += 1
+        n = stored.get(source, 0)
+        if n not in (0, w.size):
+            r["partial"] += 1
+            problems.append(f"{source} stored in part: {n} rows of {w.size}")
+    for source, sent_in, _t in w.acked:
+        rounds[sent_in]["acked"] += 1
+        if stored.get(source) == w.size:
+            rounds[sent_in]["present"] += 1
+        else:
+            problems.append(f"acknowledged {source} has {stored.get(source, 0)} rows of {w.size}")
+    return problems, rounds
 
 
 # --- the cases ---------------------------------------------------------------------------------
 
 
-def case_web_worker(env: dict) -> list[str]:
+def _heartbeat_ctime(pid: int) -> float | None:
+    """The change time of the worker's heartbeat file (gunicorn's WorkerTmp, which the
+    worker touches on every turn of its loop once the app is loaded)."""
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                if "wgunicorn-" in os.readlink(fd):
+                    return os.stat(fd).st_ctime
+    return None
+
+
+_FIRST_BEAT: dict[int, float | None] = {}
+
+
+def booted(pid: int) -> bool:
+    """A gunicorn worker that has loaded the app and runs its loop: its heartbeat file
+    changed since we first saw it."""
+    now = _heartbeat_ctime(pid)
+    first = _FIRST_BEAT.setdefault(pid, now)
+    return now is not None and first is not None and now != first
+
+
+def _wait_for_workers(stack: Stack, expected: int, not_in=(), seconds: float = 120) -> list[int]:
+    """gunicorn's workers once it runs `expected` of them, none of them in `not_in`, all
+    with the app loaded (a worker boots in seconds on a loaded machine: killing it then
+    would kill nothing in the middle of a batch)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        workers = stack.web_workers()
+        if (
+            len(workers) >= expected
+            and not set(workers) & set(not_in)
+            and all(booted(pid) for pid in workers)
+        ):
+            return workers
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not get back to {expected} booted workers in {seconds} s")
+
+
+def _busiest(pids: list[int], seconds: float = 0.3) -> int:
+    """The worker that used the most CPU over `seconds`: the one in the middle of a batch."""
+    before = {pid: cpu_ticks(pid) for pid in pids}
+    time.sleep(seconds)
+    return max(pids, key=lambda pid: cpu_ticks(pid) - before[pid])
+
+
+def case_web_worker(env: dict, rounds: int = 10) -> list[str]:
+    """SIGKILL a gunicorn worker while batches are being written, `rounds` times, waiting
+    for gunicorn to replace it before the next round."""
     stack = Stack(env)
+    expected = expected_web_workers(env)
     try:
         tok = token(env)
         codes = sites(stack.base, tok)
-        stop = threading.Event()
-        threads, acked, refused = writers(stack.base, tok, codes, "kill-web-", stop)
-        kills = 0
-        for _ in range(10):
-            time.sleep(1.5)
-            workers = stack.web_workers()
-            if workers:
-                os.kill(workers[kills % len(workers)], signal.SIGKILL)
-                kills += 1
-        time.sleep(2)
-        stop.set()
-        for t in threads:
-            t.join(timeout=40)
-        problems = check_batches(env, "kill-web-", acked, 200)
+        workers = _wait_for_workers(stack, expected)
+        w = Writers(stack.base, tok, codes, "kill-web-")
+        kills = []
+        for k in range(1, rounds + 1):
+            w.round = k
+            time.sleep(1.0)  # batches in flight on every worker
+            victim = _busiest(workers)
+            os.kill(victim, signal.SIGKILL)
+            killed_at = time.monotonic()
+            workers = _wait_for_workers(stack, expected, not_in=[victim])
+            kills.append((victim, time.monotonic() - killed_at))
+        w.round = rounds + 1
+        time.sleep(1.0)
+        w.stop()
+        problems, by_round = check_batches(env, w)
+        for k, (victim, replaced) in enumerate(kills, start=1):
+            r = by_round.get(k, {"sent": 0, "acked": 0, "present": 0, "partial": 0})
+            print(
+                f"  round {k:2}: worker {victim} killed, its replacement booted {replaced:.1f} s "
+                f"later; "
+                f"{r['acked']} batches acknowledged, {r['present']} present whole, "
+                f"{r['partial']} partial, {r['sent'] - r['acked']} refused or cut"
+            )
+        if len(kills) < rounds:
+            problems.append(f"only {len(kills)} kills of {rounds}")
+        if w.exhausted:
+            problems.append("the writers ran out of days (benchmark bug)")
+        if not w.acked:
+            problems.append("no batch acknowledged")
         print(
-            f"web worker killed {kills} times: {len(acked)} batches acknowledged, "
-            f"{len(refused)} refused or cut ({sorted({str(s) for _b, s in refused})}); "
-            f"{'OK' if not problems else 'FAIL'}"
+            f"web worker killed {len(kills)} times: {len(w.acked)} batches acknowledged "
+            f"(all present whole: {'yes' if not problems else 'NO'}), "
+            f"{sum(r['partial'] for r in by_round.values())} partial; refused or cut: "
+            f"{w.refusals() or 'none'}; {'PASS' if not problems else 'FAIL'}"
         )
         return problems
     finally:
@@ -291,15 +462,48 @@ def login(base: str, email: str) -> requests.Session:
     return s
 
 
-def case_job_worker(env: dict) -> list[str]:
+def _start_worker(env: dict) -> subprocess.Popen:
+    """The RQ worker on its own, as a supervisor would run it (honcho stops the whole stack
+    when one of its processes dies)."""
+    return subprocess.Popen(
+        [str(VENV_BIN / "flask"), "--app", "app", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=open(os.environ.get("FAULTS_STACK_LOG", os.devnull), "ab"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _job_row(env: dict, upload_id: int, column: str) -> tuple | None:
+    rows = sql(
+        env,
+        f"SELECT j.id, j.status, j.progress, j.error FROM kpi_upload u "  # noqa: S608
+        f"JOIN job j ON j.id = u.{column} WHERE u.id = %s",
+        (upload_id,),
+    )
+    return rows[0] if rows else None
+
+
+def _wait_job(env, upload_id, column, statuses, seconds) -> tuple | None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        row = _job_row(env, upload_id, column)
+        if row and row[1] in statuses:
+            return row
+        time.sleep(0.1)
+    return _job_row(env, upload_id, column)
+
+
+def case_job_worker(env: dict, rows: int = 200_000) -> list[str]:
     """Kill the RQ worker during an import; the job fails on the heartbeat; confirm again."""
-    env = {**env, "JOB_HEARTBEAT_TIMEOUT": "10"}
-    stack = Stack(env)
+    env = {**env, "JOB_HEARTBEAT_TIMEOUT": "10", "JOB_HEARTBEAT_INTERVAL": "2"}
+    stack = Stack(env, only_web=True)
+    worker = _start_worker(env)
     problems: list[str] = []
     try:
         tok = token(env)
         codes = sites(stack.base, tok)
-        rows = 200_000
         csv = io.StringIO()
         csv.write("site,kpi,date,value,n\n")
         start = date(2010, 1, 1)
@@ -308,68 +512,80 @@ def case_job_worker(env: dict) -> list[str]:
             csv.write(f"{codes[k % len(codes)]},FCR,{day.isoformat()},0.7,20\n")
         s = login(stack.base, ADMIN)
         page = s.get(stack.base + "/measurements/import")
-        form = {"csrf_token": CSRF.search(page.text).group(1), "source": "fault-import"}
         r = s.post(
             stack.base + "/measurements/import",
-            data=form,
+            data={"csrf_token": CSRF.search(page.text).group(1), "source": "fault-import"},
             files={"file": ("faults.csv", csv.getvalue().encode(), "text/csv")},
         )
-        upload_url = r.url
-        confirm = _form_action(r.text, "confirm")
+        match = re.search(r"/measurements/import/(\d+)$", r.url)
+        if r.status_code != 200 or not match:
+            return [f"the upload answered {r.status_code} at {r.url}"]
+        upload_id = int(match.group(1))
+        check = _wait_job(env, upload_id, "check_job_id", ("done", "failed"), 300)
+        if not check or check[1] != "done":
+            return [f"the check did not end well: {check}"]
+        text = s.get(r.url).text
+        confirm = _form_action(text, "confirm")
         if not confirm:
-            return [f"no confirm button after upload ({r.status_code} {upload_url})"]
-        r = s.post(stack.base + confirm, data={"csrf_token": CSRF.search(r.text).group(1)})
-        job_page = r.url
-        killed = False
-        for _ in range(600):
-            text = s.get(job_page).text
-            if re.search(r'value="(\d+)"', text) and "running" in text.lower() or "cours" in text:
-                pids = stack.pids("app worker")
-                if pids:
-                    for p in pids:
-                        os.kill(p, signal.SIGKILL)
-                    killed = True
-                    break
-            time.sleep(0.1)
-        if not killed:
-            return ["the import finished or never ran before the worker could be killed"]
-        before = stored_per_source(env, "fault-import").get("fault-import", 0)
-        time.sleep(15)
-        # a worker starts again (as the supervisor would) and checks for stale jobs
-        subprocess.Popen(
-            [str(VENV_BIN / "flask"), "--app", "app", "worker", "--burst"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ).wait(timeout=60)
-        text = s.get(job_page).text
-        failed = "interrupted" in text.lower() or "interrompu" in text.lower()
-        if not failed:
-            problems.append("the job is not marked interrupted after the heartbeat timeout")
-        if before:
-            problems.append(f"{before} rows written by the killed import")
-        retry = _form_action(text, "retry") or _form_action(text, "confirm")
-        if not retry:
+            return ["no confirm button after the check"]
+        s.post(stack.base + confirm, data={"csrf_token": CSRF.search(text).group(1)})
+        running = _wait_job(env, upload_id, "import_job_id", ("running",), 60)
+        if not running or running[1] != "running":
+            return [f"the import did not start: {running}"]
+        time.sleep(2.0)  # well into the import
+        at = _job_row(env, upload_id, "import_job_id")
+        if at[1] != "running":
+            return [f"the import ended before the worker could be killed: {at}"]
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        killed_at = time.monotonic()
+        print(f"  RQ worker {worker.pid} killed during the import (job {at[0]}, {at[2]} %)")
+        written = stored_per_source(env, "fault-import").get("fault-import", 0)
+        # the heartbeat timeout passes; the status page (or a worker starting) notices
+        failed = None
+        while time.monotonic() - killed_at < 40:
+            text = s.get(r.url).text
+            failed = _job_row(env, upload_id, "import_job_id")
+            if failed[1] == "failed":
+                break
+            time.sleep(1)
+        noticed = time.monotonic() - killed_at
+        shown = "nothing was written" in text or "rien n’a été enregistré" in text
+        if failed[1] != "failed" or failed[3] != "interrupted":
+            problems.append(f"the job is not marked interrupted after the timeout: {failed}")
+        elif not shown:
+            problems.append("the status page does not say 'interrupted — nothing was written'")
+        if written:
+            problems.append(f"{written} rows written by the killed import")
+        print(
+            f"  job marked {failed[1]} ({failed[3]}) {noticed:.0f} s after the kill "
+            f"(heartbeat timeout 10 s); rows written by the killed import: {written}"
+        )
+        worker = _start_worker(env)  # the supervisor starts it again
+        again = _form_action(text, "retry") or _form_action(text, "confirm")
+        if not again:
             problems.append("no way to confirm the failed import again")
         else:
-            s.post(stack.base + retry, data={"csrf_token": CSRF.search(text).group(1)})
-            subprocess.Popen(
-                [str(VENV_BIN / "flask"), "--app", "app", "worker", "--burst"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            ).wait(timeout=600)
+            s.post(stack.base + again, data={"csrf_token": CSRF.search(text).group(1)})
+            clock = time.monotonic()
+            done = _wait_job(env, upload_id, "import_job_id", ("done", "failed"), 300)
             after = stored_per_source(env, "fault-import").get("fault-import", 0)
-            if after != rows:
-                problems.append(f"the import confirmed again stored {after} rows of {rows}")
+            print(
+                f"  confirmed again from its upload: job {done[0]} {done[1]} in "
+                f"{time.monotonic() - clock:.0f} s, {after:,} rows of {rows:,} stored"
+            )
+            if done[1] != "done" or after != rows:
+                problems.append(f"the import confirmed again: {done}, {after} rows of {rows}")
         print(
             f"job worker killed during a {rows:,}-row import: "
-            f"{'OK' if not problems else 'FAIL: ' + '; '.join(problems)}"
+            f"{'PASS' if not problems else 'FAIL: ' + '; '.join(problems)}"
         )
         return problems
     finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.wait(timeout=20)
         stack.stop()
 
 
@@ -383,30 +599,58 @@ def _form_action(html: str, word: str) -> str | None:
     return None
 
 
+def _pg_server(env: dict) -> tuple[str, str, int]:
+    """(version, cluster, port) of the local PostgreSQL cluster serving DATABASE_URL."""
+    from sqlalchemy.engine import make_url
+
+    port = make_url(env["DATABASE_URL"]).port or 5432
+    listing = subprocess.run(
+        ["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True
+    ).stdout
+    for line in listing.splitlines():
+        version, cluster, cluster_port, *_rest = line.split()
+        if int(cluster_port) == port:
+            return version, cluster, port
+    raise RuntimeError(f"no local PostgreSQL cluster listens on port {port}")
+
+
+def _pg_ready(port: int) -> bool:
+    command = ["pg_isready", "-h", "127.0.0.1", "-p", str(port), "-q", "-t", "1"]
+    return subprocess.run(command).returncode == 0
+
+
 def case_postgres_restart(env: dict) -> list[str]:
+    """Restart the local PostgreSQL once (fast shutdown) while writers push batches."""
     stack = Stack(env)
+    problems: list[str] = []
     try:
         tok = token(env)
         codes = sites(stack.base, tok)
-        stop = threading.Event()
-        threads, acked, refused = writers(stack.base, tok, codes, "pg-restart-", stop)
+        w = Writers(stack.base, tok, codes, "pg-restart-")
         time.sleep(3)
-        cluster = sorted(os.listdir("/etc/postgresql"))[0]
-        subprocess.run(
+        w.round = 1
+        version, cluster, port = _pg_server(env)
+        print(f"  restarting PostgreSQL {version}/{cluster} (port {port}) with writers running")
+        restart = subprocess.Popen(
             [
                 "pg_ctlcluster",
                 "--skip-systemctl-redirect",
+                version,
                 cluster,
-                "main",
                 "restart",
                 "-m",
                 "fast",
-            ],
-            check=True,
+            ]
         )
-        while subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode != 0:
-            time.sleep(0.05)
+        clock = time.monotonic()
+        while _pg_ready(port) and time.monotonic() - clock < 30:
+            time.sleep(0.02)  # until the server goes down
+        down = time.monotonic()
+        while not _pg_ready(port) and time.monotonic() - down < 60:
+            time.sleep(0.02)
         accepting = time.monotonic()
+        w.round = 2
+        restart.wait(timeout=60)
         recovered = None
         while time.monotonic() - accepting < 30:
             try:
@@ -415,24 +659,36 @@ def case_postgres_restart(env: dict) -> list[str]:
                     headers={"Authorization": f"Bearer {tok}"},
                     timeout=5,
                 )
-                if r.status_code == 200:
+                if 200 <= r.status_code < 300:
                     recovered = time.monotonic() - accepting
                     break
             except requests.RequestException:
                 pass
-            time.sleep(0.05)
+            time.sleep(0.02)
         time.sleep(3)
-        stop.set()
-        for t in threads:
-            t.join(timeout=40)
-        problems = check_batches(env, "pg-restart-", acked, 200)
+        w.stop()
+        first_write = min((t for _s, _r, t in w.acked if t >= accepting), default=None)
+        first_write = first_write - accepting if first_write is not None else None
+        problems, by_round = check_batches(env, w)
+        before, during, after = (by_round.get(k, {}).get("acked", 0) for k in (0, 1, 2))
         if recovered is None or recovered > 5:
-            problems.append(f"requests succeeded again only after {recovered} s")
+            problems.append(f"reads succeeded again only after {recovered} s")
+        if first_write is None or first_write > 5:
+            problems.append(f"writes succeeded again only after {first_write} s")
+        if not before or not after:
+            problems.append("no batch acknowledged before or after the restart")
         print(
-            f"PostgreSQL restarted: requests succeed again {recovered:.2f} s after it accepts "
-            f"connections; {len(acked)} batches acknowledged, {len(refused)} refused during "
-            f"the restart; {'OK' if not problems else 'FAIL'}"
+            f"  server down for {accepting - down:.1f} s; first 2xx {recovered:.2f} s (read) and "
+            f"{first_write:.2f} s (API batch) after it accepts connections"
+            if recovered is not None and first_write is not None
+            else f"  server down for {accepting - down:.1f} s; no 2xx within 30 s"
         )
+        print(
+            f"  batches acknowledged: {before} before, {during} during, {after} after the "
+            f"restart, all present whole: {'yes' if not problems else 'NO'}; refused: "
+            f"{w.refusals() or 'none'}"
+        )
+        print(f"PostgreSQL restarted during load: {'PASS' if not problems else 'FAIL'}")
         return problems
     finally:
         stack.stop()
@@ -460,7 +716,7 @@ def case_redis_down(env: dict) -> list[str]:
         if ready.status_code != 503:
             problems.append(f"/readyz answered {ready.status_code}, not 503")
         print(
-            f"Redis unreachable: login and API {'work' if not problems else 'FAIL'}; "
+            f"Redis unreachable: login and API {'work: PASS' if not problems else 'FAIL'}; "
             f"/readyz {ready.status_code} {ready.text.strip()[:120]}"
         )
         return problems
@@ -477,12 +733,17 @@ CASES = {
 
 
 def main() -> int:
+    sys.stdout.reconfigure(line_buffering=True)
+    started = time.monotonic()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--database", default="postgresql+psycopg://postgres@127.0.0.1:5432/programme_faults"
     )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/4")
     parser.add_argument("--only", default=",".join(CASES))
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the seeded database (faster reruns)"
+    )
     args = parser.parse_args()
     env = {
         **os.environ,
@@ -495,7 +756,10 @@ def main() -> int:
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "1000000 per minute"),
         "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
     }
-    recreate_database(args.database)
+    if args.reuse:
+        ensure_database(args.database)
+    else:
+        recreate_database(args.database)
     flask(env, "db", "upgrade")
     flask(env, "seed-demo", "--if-empty")
     flask(env, "demo-accounts")
@@ -511,8 +775,12 @@ def main() -> int:
                 print("  -", p)
             failures += bool(problems)
     finally:
-        drop_database(args.database)
-    print(f"{len(args.only.split(','))} cases, {failures} failed")
+        if not args.reuse:
+            drop_database(args.database)
+    print(
+        f"{len(args.only.split(','))} cases, {failures} failed "
+        f"({time.monotonic() - started:.0f} s): {'PASS' if not failures else 'FAIL'}"
+    )
     return 1 if failures else 0
 
 

@@ -58,15 +58,28 @@ def request_id() -> str | None:
 
 
 def _user_id() -> int | None:
-    # Only a user already loaded by this request: the health checks must not touch the
-    # database to write their log line.
+    # Only a user already loaded by this request, read from its identity: the log line
+    # never touches the database (the health checks; a request whose transaction was
+    # rolled back, its objects expired, while the database is down must not turn its 503
+    # into a 500 here).
     api_user = getattr(g, "api_user", None)
     if api_user is not None:
-        return api_user.id
+        return _identity(api_user)
     user = getattr(g, "_login_user", None)
     if user is not None and getattr(user, "is_authenticated", False):
-        return user.id
+        return _identity(user)
     return None
+
+
+def _identity(obj) -> int | None:
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import NoInspectionAvailable
+
+    try:
+        key = inspect(obj).identity
+    except NoInspectionAvailable:  # not a mapped object (a test double)
+        return getattr(obj, "id", None)
+    return key[0] if key else None
 
 
 def init_request_logging(app: Flask) -> None:

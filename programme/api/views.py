@@ -11,12 +11,13 @@ each address calling without a valid token, is rate limited (429 with Retry-Afte
 from __future__ import annotations
 
 import time
+from datetime import UTC, timedelta
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload
 
 from programme.api import schemas as s
@@ -139,10 +140,35 @@ def _authenticate():
         if scheme.lower() != "bearer" or not token.strip():
             return _error(401, _("Send a valid API token: Authorization: Bearer <token>."))
         return _error(401, _("This API token is not valid (unknown, revoked or disabled)."))
-    db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=utcnow()))
-    db.session.commit()
+    _note_use(row)
     g.api_user, g.api_client = user, row.name
     return None
+
+
+# "Last used" is shown to the minute: written at most once a minute per token, so that an
+# integration calling all the time does not commit a write (and take the token row's lock)
+# on every call.
+LAST_USED_EVERY = timedelta(seconds=60)
+
+
+def _note_use(row: ApiToken) -> None:
+    now = utcnow()
+    last = row.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)  # SQLite gives naive UTC back
+    if last is not None and now - last < LAST_USED_EVERY:
+        return
+    db.session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == row.id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - LAST_USED_EVERY),
+        )
+        .values(last_used_at=now),
+        # no evaluation against the loaded row in Python (SQLite gives naive datetimes)
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
 
 
 def _codes(values: list[str]) -> list[str]:

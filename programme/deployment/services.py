@@ -672,13 +672,16 @@ class Alert:
     coach_id: int | None = None
 
 
-def alerts(session: Session, today: date, wave_id: int | None = None) -> list[Alert]:
-    """Every alert on `today`, for one wave or the whole programme. Messages are `Words`,
+def alerts(session: Session, today: date, wave_id: int | None = None, wave_ids=None) -> list[Alert]:
+    """Every alert on `today`, for one wave, some waves (`wave_ids`: a person's home page
+    reads only the waves of their sites) or the whole programme. Messages are `Words`,
     worded when shown (the reports cache alerts for readers of every language)."""
     found: list[Alert] = []
     wave_stmt = select(Wave).where(Wave.status.in_(ACTIVE_STATUSES))
     if wave_id is not None:
         wave_stmt = select(Wave).where(Wave.id == wave_id)
+    elif wave_ids is not None:
+        wave_stmt = wave_stmt.where(Wave.id.in_(list(wave_ids)))
     waves = list(session.scalars(wave_stmt.order_by(Wave.go_live)))
     ids = [w.id for w in waves if w.active]
     codes = dict(
@@ -797,9 +800,10 @@ def alerts(session: Session, today: date, wave_id: int | None = None) -> list[Al
     )
     loads = dict(session.execute(coach_stmt).all())
     wave_coaches = None
-    if wave_id is not None:
+    if wave_id is not None or wave_ids is not None:
+        chosen = [wave_id] if wave_id is not None else list(wave_ids)
         wave_coaches = set(
-            session.scalars(select(Assignment.coach_id).where(Assignment.wave_id == wave_id))
+            session.scalars(select(Assignment.coach_id).where(Assignment.wave_id.in_(chosen)))
         )
     for coach in session.scalars(select(Coach).where(Coach.id.in_(list(loads)))):
         if loads[coach.id] > coach.capacity and (wave_coaches is None or coach.id in wave_coaches):

@@ -40,6 +40,7 @@ from programme.deployment.models import (
     ChecklistItem,
     Visit,
     Wave,
+    WaveSite,
 )
 from programme.diagnostics import queries as diagnostics_queries
 from programme.diagnostics.models import Campaign, Finding, ObservationSession, campaign_site
@@ -288,7 +289,14 @@ def coach_today(session: Session, user, today: date) -> tuple[list[Line], list[C
             )
     mine = {(s.assignment.wave_id, s.assignment.site_id) for s in sites}
     coach = deployment.coach_for_user(session, user)
-    for alert in deployment.alerts(session, today):
+    # Only the waves where this coach works (their sites' regressions, their own load),
+    # not the whole programme's alerts on every visit of the home page.
+    coach_waves = {wave_id for wave_id, _site_id in mine}
+    if coach is not None:
+        coach_waves |= set(
+            session.scalars(select(Assignment.wave_id).where(Assignment.coach_id == coach.id))
+        )
+    for alert in deployment.alerts(session, today, wave_ids=coach_waves):
         if alert.kind in ("regression",) and (alert.wave_id, alert.site_id) in mine:
             lines.append(
                 Line(
@@ -321,18 +329,18 @@ def coach_today(session: Session, user, today: date) -> tuple[list[Line], list[C
 # --- measurements missing ----------------------------------------------------------------------
 
 
-def _present(days: list[date]):
-    """Per KPI and site: the number of days of `days` with a measurement."""
-    return (
-        select(
-            Measurement.kpi_id.label("kpi_id"),
-            Measurement.site_id.label("site_id"),
-            func.count(func.distinct(Measurement.period_date)).label("n"),
-        )
-        .where(Measurement.period_date >= days[0], Measurement.period_date <= days[-1])
-        .group_by(Measurement.kpi_id, Measurement.site_id)
-        .subquery()
-    )
+def _present(days: list[date], site_ids=None):
+    """Per KPI and site: the number of days of `days` with a measurement. `site_ids` (a
+    select of site ids) narrows it to those sites: read through the (site, KPI, date) key
+    instead of scanning the whole week of the network."""
+    statement = select(
+        Measurement.kpi_id.label("kpi_id"),
+        Measurement.site_id.label("site_id"),
+        func.count(func.distinct(Measurement.period_date)).label("n"),
+    ).where(Measurement.period_date >= days[0], Measurement.period_date <= days[-1])
+    if site_ids is not None:
+        statement = statement.where(Measurement.site_id.in_(site_ids))
+    return statement.group_by(Measurement.kpi_id, Measurement.site_id).subquery()
 
 
 def missing_for_sites(session: Session, user, today: date) -> list[Line]:
@@ -348,7 +356,7 @@ def missing_for_sites(session: Session, user, today: date) -> list[Line]:
         .distinct(),
         user,
     ).subquery()
-    present = _present(days)
+    present = _present(days, select(reporting.c.site_id))
     rows = session.execute(
         select(
             Kpi,
@@ -542,7 +550,11 @@ def site_manager_today(
     site_ids = _perimeter_site_ids(session, user)
     lines: list[Line] = case_lines(session, user, now)
     codes = dict(session.execute(select(Site.id, Site.code).where(Site.id.in_(site_ids))).all())
-    for alert in deployment.alerts(session, today):
+    # The alerts of the waves the perimeter's sites are in (not the whole programme's).
+    waves = session.scalars(
+        select(WaveSite.wave_id).where(WaveSite.site_id.in_(site_ids)).distinct()
+    ).all()
+    for alert in deployment.alerts(session, today, wave_ids=waves):
         if alert.site_id is not None and alert.site_id in site_ids:
             lines.append(
                 Line(

@@ -2,7 +2,8 @@
 
 The worker also keeps jobs from getting stuck and runs the periodic commands:
 - when it starts and then about every minute (RQ's maintenance loop) it marks failed the
-  running jobs whose worker died (no heartbeat for JOB_HEARTBEAT_TIMEOUT seconds);
+  running jobs whose worker died (no heartbeat for JOB_HEARTBEAT_TIMEOUT seconds) and the
+  queued jobs whose entry on the queue is gone (Redis restarted or emptied);
 - unless `--burst`, it starts the schedule (`programme.jobs.schedule`, RQ's cron
   scheduler in a thread): `flask send-digests` every 15 minutes, `flask purge-uploads`,
   `flask purge-contact-references` and `flask take-snapshot` daily, each due time queued
@@ -33,8 +34,10 @@ def register_cli(app: Flask) -> None:
             def run_maintenance_tasks(self):
                 super().run_maintenance_tasks()
                 services.recover_stale()
+                services.recover_lost()
 
         services.recover_stale()  # jobs left running by a worker that died
+        services.recover_lost()  # jobs queued whose queue entry is gone (Redis emptied)
         connection = Redis.from_url(url)
         stop = None
         if not burst:

@@ -12,8 +12,10 @@ Runners (`JOB_RUNNER`, else `rq` when REDIS_URL is set, else `thread`):
 Jobs cannot get stuck: a job that cannot be queued (Redis unreachable) is marked failed at
 once ("could not start"); a running job records a heartbeat (every progress call, and a timer
 every JOB_HEARTBEAT_INTERVAL seconds), and one without a heartbeat for JOB_HEARTBEAT_TIMEOUT
-seconds (its worker was killed) is marked failed ("interrupted"). That check runs when a
-worker starts, in the RQ worker's maintenance loop, and whenever a page reads a job.
+seconds (its worker was killed) is marked failed ("interrupted"). A queued job whose entry
+on the queue is gone (Redis restarted or emptied, a worker that died before taking it) is
+marked failed ("lost") once it has waited JOB_HEARTBEAT_TIMEOUT seconds. Those checks run
+when a worker starts, in the RQ worker's maintenance loop, and whenever a page reads a job.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from programme.audit import acting_as
@@ -50,6 +52,7 @@ JOB_KINDS: dict[str, str] = {
 UNEXPECTED = "unexpected"
 INTERRUPTED = "interrupted"
 NOT_STARTED = "not_started"
+LOST = "lost"
 
 
 class JobError(Exception):
@@ -96,12 +99,20 @@ def start(job_id: int) -> None:
     if how == "inline":
         run_job(app, job_id)
         return
+    if how == "rq":
+        entry = _queue_entry(job_id, db.session.get(Job, job_id).created_at)
+        db.session.rollback()
     try:
         if how == "rq":
             from rq import Queue
 
             queue = Queue("programme", connection=redis_connection(app.config["REDIS_URL"]))
-            queue.enqueue("programme.jobs.services.run_job_in_worker", job_id, job_timeout=3600)
+            queue.enqueue(
+                "programme.jobs.services.run_job_in_worker",
+                job_id,
+                job_id=entry,
+                job_timeout=3600,
+            )
         else:
             thread = threading.Thread(
                 target=run_job, args=(app, job_id), name=f"job-{job_id}", daemon=True
@@ -110,6 +121,12 @@ def start(job_id: int) -> None:
     except Exception as error:  # redis ConnectionError/TimeoutError, RuntimeError ...
         log.warning("job %s could not be started (%s): %s", job_id, how, error)
         _set(job_id, status="failed", error=NOT_STARTED, finished_at=utcnow(), message=None)
+
+
+def _queue_entry(job_id: int, created_at: datetime) -> str:
+    """The job's id on the RQ queue: its id and creation time, so that two databases
+    sharing one Redis (or a database recreated) never take each other's entries."""
+    return f"programme-job-{job_id}-{_aware(created_at).astimezone(UTC):%Y%m%d%H%M%S%f}"
 
 
 def run_job_in_worker(job_id: int) -> None:
@@ -173,6 +190,81 @@ def recover_stale(job_ids: list[int] | None = None, session: Session | None = No
     return count
 
 
+def _lost_on_queue(app: Flask, waiting: list[tuple[int, datetime]]) -> list[int]:
+    """Of these queued jobs (id, created_at), those that no worker will ever run: with the
+    RQ runner, their queue entry is gone or ended without the job being taken; with the
+    thread runner, their thread would have taken them at once (its process died). Empty
+    when the queue cannot be asked (Redis unreachable: they may still be there)."""
+    how = runner(app)
+    if how == "thread":
+        return [job_id for job_id, _created in waiting]
+    if how != "rq" or not app.config.get("REDIS_URL"):
+        return []
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job as QueueEntry
+    from rq.job import JobStatus
+
+    alive = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+    connection = redis_connection(app.config["REDIS_URL"])
+    lost = []
+    try:
+        for job_id, created in waiting:
+            try:
+                entry = QueueEntry.fetch(_queue_entry(job_id, created), connection=connection)
+                status = entry.get_status(refresh=False)
+            except NoSuchJobError:
+                status = None
+            if status not in alive:
+                lost.append(job_id)
+    except Exception as error:  # redis ConnectionError/TimeoutError: ask again later
+        log.warning("lost jobs not checked, the queue is unreachable: %s", error)
+        return []
+    return lost
+
+
+def recover_lost(job_ids: list[int] | None = None, session: Session | None = None) -> int:
+    """Mark failed ("lost") the jobs queued for more than JOB_HEARTBEAT_TIMEOUT seconds that
+    no worker will run (see `_lost_on_queue`). Nothing of them ran, so nothing was written;
+    the person can start them again. Returns how many were marked."""
+    query = select(Job.id, Job.created_at).where(
+        Job.status == "queued", Job.created_at < _stale_cutoff()
+    )
+    if job_ids is not None:
+        query = query.where(Job.id.in_(job_ids))
+    if session is not None:
+        waiting = session.execute(query).all()
+    else:
+        with db.engine.connect() as conn:
+            waiting = conn.execute(query).all()
+    if not waiting:
+        return 0
+    lost = _lost_on_queue(current_app._get_current_object(), [tuple(w) for w in waiting])
+    if not lost:
+        return 0
+    statement = (
+        update(Job)
+        .where(Job.id.in_(lost), Job.status == "queued")
+        .values(status="failed", error=LOST, finished_at=utcnow(), message=None)
+    )
+    if session is not None:
+        count = session.execute(
+            statement, execution_options={"synchronize_session": False}
+        ).rowcount
+        session.commit()
+    else:
+        with db.engine.begin() as conn:
+            count = conn.execute(statement).rowcount
+    if count:
+        log.warning("%s job(s) lost from the queue marked failed", count)
+    return count
+
+
+def is_lost_candidate(job: Job) -> bool:
+    """Queued for longer than a worker takes to pick a job up: worth asking the queue."""
+    created = _aware(job.created_at)
+    return job.status == "queued" and created is not None and created < _stale_cutoff()
+
+
 def is_stale(job: Job) -> bool:
     if job.status != "running":
         return False
@@ -183,7 +275,10 @@ def is_stale(job: Job) -> bool:
 def refresh(session: Session, *jobs_read: Job | None) -> None:
     """Before showing jobs: mark failed those whose worker died (writes only then)."""
     stale = [job.id for job in jobs_read if job is not None and is_stale(job)]
-    if stale and recover_stale(stale, session):
+    waiting = [job.id for job in jobs_read if job is not None and is_lost_candidate(job)]
+    changed = bool(stale) and recover_stale(stale, session)
+    changed = (bool(waiting) and recover_lost(waiting, session)) or changed
+    if changed:
         for job in jobs_read:
             if job is not None:
                 session.refresh(job)
@@ -197,6 +292,11 @@ def error_text(job: Job) -> str:
         return _("Interrupted — nothing was written (the worker stopped).")
     if job.error == NOT_STARTED:
         return _("Could not start: the job queue is unreachable. Try again in a moment.")
+    if job.error == LOST:
+        return _(
+            "Lost from the job queue (it was restarted or emptied before a worker took the "
+            "job) — nothing was written. Start it again."
+        )
     return job.error or ""
 
 
@@ -230,6 +330,7 @@ def run_job(app: Flask, job_id: int) -> None:
     # are written on a connection of their own while the job's transaction is open.
     with app.app_context(), sqlite_begin("DEFERRED"):
         recover_stale()  # a worker starting: jobs left running by a dead one are failed
+        recover_lost()
         session = db.session
         job = session.get(Job, job_id)
         if job is None or job.status != "queued":

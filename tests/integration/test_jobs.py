@@ -224,3 +224,116 @@ def test_heartbeat_timer_beats_while_running_only(app, session, test_kind):
     jobs._heartbeat(db.engine, done, 10, _Ticks(2))
     assert not jobs.is_stale(_job(session, running))  # a fresh heartbeat
     assert _job(session, done).heartbeat_at is None  # a finished job is left alone
+
+
+# --- jobs lost from the queue ----------------------------------------------------------------
+
+
+def _entry(session, job_id: int):
+    from redis import Redis
+    from rq.job import Job as QueueEntry
+
+    job = _job(session, job_id)
+    return QueueEntry.fetch(
+        jobs._queue_entry(job_id, job.created_at), connection=Redis.from_url(REDIS_TEST_URL)
+    )
+
+
+def test_queued_job_whose_queue_entry_is_gone_is_marked_failed_when_read(
+    app, session, test_kind, runner_config
+):
+    """Redis restarted without its data (or emptied) while the job waited: no worker will
+    ever run it, so it must not say "queued" for ever."""
+    from redis import Redis
+    from rq import Queue
+
+    runner_config.update({"JOB_RUNNER": "rq", "REDIS_URL": REDIS_TEST_URL})
+    queue = Queue("programme", connection=Redis.from_url(REDIS_TEST_URL))
+    queue.empty()
+    lost, kept = _queue_job(session, test_kind), _queue_job(session, test_kind)
+    jobs.start(lost)
+    jobs.start(kept)
+    _entry(session, lost).delete()  # the queue lost it
+    jobs.refresh(session, _job(session, lost), _job(session, kept))
+    # just queued: a worker may not have had time to take it, nothing is decided yet
+    assert _job(session, lost).status == "queued"
+
+    runner_config["JOB_HEARTBEAT_TIMEOUT"] = 0  # both have waited long enough now
+    jobs.refresh(session, _job(session, lost), _job(session, kept))
+    job = _job(session, lost)
+    assert (job.status, job.error, job.progress) == ("failed", jobs.LOST, 0)
+    assert job.finished_at is not None
+    assert _job(session, kept).status == "queued"  # still on the queue: left alone
+    with app.test_request_context(), force_locale("en"):
+        assert "nothing was written" in jobs.error_text(job)
+        assert jobs.error_text(job).startswith("Lost from the job queue")
+    with app.test_request_context(), force_locale("fr"):
+        assert jobs.error_text(job).startswith("Perdu dans la file des traitements")
+
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert _job(session, kept).status == "done"  # the worker still runs the one it has
+    assert _job(session, lost).status == "failed"
+
+
+def test_worker_start_marks_jobs_lost_from_the_queue_failed(app, session, test_kind, runner_config):
+    from redis import Redis
+    from rq import Queue
+
+    runner_config.update({"JOB_RUNNER": "rq", "REDIS_URL": REDIS_TEST_URL})
+    Queue("programme", connection=Redis.from_url(REDIS_TEST_URL)).empty()
+    Redis.from_url(REDIS_TEST_URL).set("programme:daily:purge-uploads", "x", ex=60)
+    job_id = _queue_job(session, test_kind)
+    jobs.start(job_id)
+    Queue("programme", connection=Redis.from_url(REDIS_TEST_URL)).empty()  # Redis flushed
+    runner_config["JOB_HEARTBEAT_TIMEOUT"] = 0
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert (_job(session, job_id).status, _job(session, job_id).error) == ("failed", jobs.LOST)
+
+
+def test_queued_job_whose_worker_failed_before_taking_it_is_lost(
+    app, session, test_kind, runner_config
+):
+    """The RQ entry ended (e.g. the database was down when the worker took it) while the
+    job row still says queued."""
+    from redis import Redis
+    from rq import Queue
+
+    runner_config.update({"JOB_RUNNER": "rq", "REDIS_URL": REDIS_TEST_URL})
+    Queue("programme", connection=Redis.from_url(REDIS_TEST_URL)).empty()
+    job_id = _queue_job(session, test_kind)
+    jobs.start(job_id)
+    entry = _entry(session, job_id)
+    entry.set_status("failed")
+    runner_config["JOB_HEARTBEAT_TIMEOUT"] = 0
+    assert jobs.recover_lost() == 1
+    assert _job(session, job_id).error == jobs.LOST
+
+
+def test_lost_jobs_are_not_decided_while_the_queue_is_unreachable(
+    app, session, test_kind, runner_config
+):
+    runner_config.update({"JOB_RUNNER": "rq", "REDIS_URL": REDIS_TEST_URL})
+    job_id = _queue_job(session, test_kind)
+    jobs.start(job_id)
+    runner_config.update({"REDIS_URL": UNREACHABLE_REDIS, "JOB_HEARTBEAT_TIMEOUT": 0})
+    assert jobs.recover_lost() == 0  # it may still be on the queue: ask again later
+    assert _job(session, job_id).status == "queued"
+
+
+def test_thread_runner_job_left_queued_by_a_dead_process_is_lost(
+    app, session, test_kind, runner_config
+):
+    """With the thread runner a job is taken at once; one still queued after the timeout
+    was started by a process that died."""
+    runner_config.update({"JOB_RUNNER": "thread", "JOB_HEARTBEAT_TIMEOUT": 60})
+    old = _queue_job(session, test_kind)
+    session.execute(
+        update(Job).where(Job.id == old).values(created_at=utcnow() - timedelta(seconds=120))
+    )
+    session.commit()
+    fresh = _queue_job(session, test_kind)
+    assert jobs.recover_lost() == 1
+    assert (_job(session, old).status, _job(session, old).error) == ("failed", jobs.LOST)
+    assert _job(session, fresh).status == "queued"

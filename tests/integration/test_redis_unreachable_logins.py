@@ -112,3 +112,63 @@ def test_limiter_warnings_are_logged_at_most_once_a_minute(caplog):
     assert [r.getMessage() for r in caplog.records if r.name == "tests.fake-limiter"] == [
         "Rate limit storage recovered"
     ]
+
+
+API_WORKER = textwrap.dedent(
+    """
+    import json, os
+    from programme import create_app
+
+    app = create_app({
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+        "SQLALCHEMY_DATABASE_URI": os.environ["WORKER_DB"],
+        "IMPACT_REFRESH": "thread",  # as in production: a write schedules a refresh
+    })
+    assert app.config["REDIS_URL"] == "redis://127.0.0.1:1/0"
+    client = app.test_client()
+    auth = {"Authorization": "Bearer " + os.environ["TOKEN"]}
+    rows = [
+        {"site": "RD-001", "kpi": "WAIT", "date": "2026-01-%02d" % day, "value": 7.5, "n": 40}
+        for day in range(1, 11)
+    ]
+    written = client.post("/api/v1/measurements", json=rows, headers=auth)
+    again = client.post("/api/v1/measurements", json=rows, headers=auth)
+    read = client.get("/api/v1/measurements?site=RD-001&kpi=WAIT", headers=auth)
+    ready = client.get("/readyz")
+    print(json.dumps({
+        "written": [written.status_code, written.get_json()],
+        "again": [again.status_code, again.get_json()],
+        "read": [read.status_code, len((read.get_json() or {}).get("items", []))],
+        "ready": [ready.status_code, ready.get_json()],
+    }))
+    """
+)
+
+
+def test_api_writes_and_reads_work_when_redis_is_unreachable(app, database_url):
+    """The API's rate limit, the report caches and the refresh after a write all use
+    Redis when configured: with Redis down the API still writes and reads, and /readyz
+    says what is down."""
+    from programme.api.tokens import create_token
+    from programme.extensions import db
+    from tests.factories import make_site
+    from tests.kpi_factories import default_kpis
+
+    with app.app_context():
+        default_kpis()
+        make_site("RD-001")
+        _row, secret = create_token(db.session, make_user("admin"), "redis-down")
+        db.session.commit()
+    env = dict(os.environ)
+    env.update({"REDIS_URL": "redis://127.0.0.1:1/0", "WORKER_DB": database_url, "TOKEN": secret})
+    out = subprocess.run(
+        [sys.executable, "-c", API_WORKER], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["written"] == [201, {"created": 10, "unchanged": 0, "corrected": 0}]
+    assert report["again"] == [201, {"created": 0, "unchanged": 10, "corrected": 0}]
+    assert report["read"] == [200, 10]
+    assert report["ready"][0] == 503
+    assert report["ready"][1]["failed"] == ["redis"]

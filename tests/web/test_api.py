@@ -434,3 +434,30 @@ def test_the_document_lists_the_shared_statuses_of_every_route(client):
     item_schema = doc["components"]["schemas"][body["schema"]["items"]["$ref"].rsplit("/", 1)[1]]
     assert item_schema["properties"]["date"]["format"] == "date"
     assert body["schema"]["maxItems"] == 10_000
+
+
+def test_last_used_is_recorded_at_most_once_a_minute(client, session, world):
+    """'Last used' is shown to the minute: an integration calling all the time does not
+    write the token row on every call."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from programme.api.models import ApiToken
+    from programme.database import utcnow
+
+    headers = _bearer(make_user("admin"))
+    assert client.get("/api/v1/kpis", headers=headers).status_code == 200
+    session.expire_all()
+    first = session.scalar(select(ApiToken.last_used_at))
+    assert first is not None
+    assert client.get("/api/v1/kpis", headers=headers).status_code == 200
+    session.expire_all()
+    assert session.scalar(select(ApiToken.last_used_at)) == first  # not written again
+    session.execute(update(ApiToken).values(last_used_at=utcnow() - timedelta(minutes=2)))
+    session.commit()
+    assert client.get("/api/v1/kpis", headers=headers).status_code == 200
+    session.expire_all()
+    again = session.scalar(select(ApiToken.last_used_at))
+    again = again if again.tzinfo else again.replace(tzinfo=utcnow().tzinfo)
+    assert utcnow() - again < timedelta(seconds=30)  # a minute later: recorded

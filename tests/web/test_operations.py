@@ -270,3 +270,29 @@ def test_a_sqlite_error_that_is_a_bug_stays_a_500(client, session, monkeypatch, 
     response = client.get("/")
     assert response.status_code == 500
     assert "Retry-After" not in response.headers
+
+
+def test_the_log_line_never_reloads_the_user_from_the_database(app, session):
+    """A request rolled back while the database went down: its user is expired, and the
+    log line must not load it again (that turned the 503 into a 500 during a PostgreSQL
+    restart)."""
+    from flask import g
+
+    from programme.observability import _user_id
+
+    user = make_user("admin")
+    user_id = user.id
+    session.commit()  # every attribute expired
+    statements = []
+
+    def note(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        with app.test_request_context("/api/v1/kpis"):
+            g.api_user = user
+            assert _user_id() == user_id
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert statements == []
