@@ -146,3 +146,63 @@ def monthly_value(session, package_id: int, kpi_code: str, first: str, last: str
         },  # fmt: skip
         "reading": reading,
     }
+
+
+# --- the value screens' services (issue 18, items 3 and 5) -----------------------------------
+# Signatures are stable: the screens code against them. Money is unrounded euros; a field is
+# None when it cannot be computed and `reading` says why.
+
+_FIGURES = ("planned", "forecast", "actual", "actual_low", "actual_high", "estimate", "volume",
+            "p10", "p50", "p90")  # fmt: skip
+
+
+def _empty_figures() -> dict:
+    return dict.fromkeys(_FIGURES)
+
+
+def value_report(session, *, package_id: int | None = None, kpi_code: str | None = None,
+                 region_id: int | None = None, first: str, last: str,
+                 window_weeks: int = impact.DEFAULT_WINDOW_WEEKS, today=None) -> dict:  # fmt: skip
+    """Planned / forecast / actual / estimate by month with P10/P50/P90, for one package (or
+    the whole portfolio: every package with a value driver, `package_id=None`), one KPI (or
+    all, `kpi_code=None`) and one region (or the network, `region_id=None`).
+
+    Returns the API shape (`currency`, `months`, `total`, `effect`, `reading`) plus
+    `packages` [{"id", "name", "kpi", "total"}], `regions` [{"id", "name", "total"}] and
+    `sites` [{"id", "code", "name", "go_live", "volume", "actual", "actual_low",
+    "actual_high"}] for the drill-down."""
+    from flask_babel import gettext as _
+
+    return {
+        "currency": "EUR",
+        "months": [{"month": m, **_empty_figures()} for m in _months(first, last)],
+        "total": _empty_figures(),
+        "effect": {"estimate": None, "ci_low": None, "ci_high": None, "source": None},
+        "reading": _("Not computed yet."),
+        "packages": [],
+        "regions": [],
+        "sites": [],
+    }
+
+
+def value_to_date(session, *, region_id: int | None = None, today=None) -> dict:
+    """The executive home's line: actual value to date (every package with a driver, ended
+    months from the first go-live) with its P10/P90, against planned to date.
+    {"currency", "actual", "p10", "p50", "p90", "planned", "first_month", "last_month",
+    "reading"}."""
+    from flask_babel import gettext as _
+
+    return {"currency": "EUR", "actual": None, "p10": None, "p50": None, "p90": None,
+            "planned": None, "first_month": None, "last_month": None,
+            "reading": _("Not computed yet.")}  # fmt: skip
+
+
+def pilot_projected_value(session, pilot_id: int) -> dict | None:
+    """Projected annual value of going network-wide with the pilot's package: per driver,
+    pilot effect × d × the network's volume over the last 12 ended months × u; low/high from
+    the effect's 95 % interval and the unit range, P10/P50/P90 from seeded draws. None when
+    the pilot has no package with a value driver.
+    {"currency", "drivers": [{"package", "package_name", "kpi", "volume_kpi",
+    "annual_volume", "value", "low", "high", "p10", "p50", "p90", "financial"}],
+    "total": {"value", "low", "high", "p10", "p50", "p90"}, "reading"}."""
+    return None
