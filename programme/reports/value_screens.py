@@ -4,7 +4,7 @@ date of the executive home and a pilot's projected annual value.
 Each reader is one adapter over programme/reports/value.py: when that module provides the
 function (`value_report`, `value_to_date`, `pilot_projected_value`), the screens use it;
 until then the actual-only implementation below answers with the same shape (planned and
-forecast null, `reading` says so). Switching is the `getattr` line of each adapter."""
+forecast null, `reading` says so). Switching is one line each (REPORT, TO_DATE, PILOT_PROJECTION)."""
 
 from __future__ import annotations
 
@@ -62,10 +62,21 @@ def month_label(month: str) -> str:
     return format_date(date(int(month[:4]), int(month[5:7]), 1), "MMM y")
 
 
-def default_range(today: date) -> tuple[str, str]:
-    """The past twelve months and the next six."""
+def default_range(today: date, session: Session | None = None) -> tuple[str, str]:
+    """From the first go-live of a valued package (at most four years back; the past twelve
+    months when there is none) to six months ahead."""
     now = month_of(today)
-    return add_months(now, -11), add_months(now, 6)
+    first = add_months(now, -11)
+    if session is not None:
+        first_live = session.scalar(
+            select(func.min(Wave.go_live)).where(
+                Wave.package_id.in_(select(ValueDriver.package_id))
+            )
+        )
+        if first_live is not None:
+            first = max(month_of(first_live), add_months(now, -47))
+    last = add_months(now, 6)
+    return min(first, last), last
 
 
 def parse_filters(session: Session, args, today: date) -> tuple[dict[str, Any], dict[str, str]]:
@@ -73,7 +84,7 @@ def parse_filters(session: Session, args, today: date) -> tuple[dict[str, Any], 
     packages, KPIs or regions and malformed months are errors, never silently dropped."""
     errors: dict[str, str] = {}
     chosen: dict[str, Any] = {"package": None, "kpi": None, "region": None}
-    default_first, default_last = default_range(today)
+    default_first, default_last = default_range(today, session)
 
     def as_id(name: str, model, message: str):
         raw = (args.get(name) or "").strip()
@@ -119,22 +130,26 @@ def parse_filters(session: Session, args, today: date) -> tuple[dict[str, Any], 
 # --- adapters ----------------------------------------------------------------------------------
 
 
+# The computed services of programme/reports/value.py (h18-compute) replace the actual-only
+# readers below once they compute: switch each reader to `value_service.<name>`.
+REPORT = None  # value_service.value_report
+TO_DATE = None  # value_service.value_to_date
+PILOT_PROJECTION = None  # value_service.pilot_projected_value
+
+
 def report(session: Session, **kwargs) -> dict:
     """The value report (months, total, effect, reading, packages, regions, sites)."""
-    reader = getattr(value_service, "value_report", None) or actual_report
-    return reader(session, **kwargs)
+    return (REPORT or actual_report)(session, **kwargs)
 
 
 def to_date(session: Session, *, region_id: int | None = None, today: date | None = None) -> dict:
     """Value to date: actual with P10/P90 against planned."""
-    reader = getattr(value_service, "value_to_date", None) or actual_to_date
-    return reader(session, region_id=region_id, today=today)
+    return (TO_DATE or actual_to_date)(session, region_id=region_id, today=today)
 
 
 def pilot_projection(session: Session, pilot_id: int) -> dict | None:
     """The projected annual value of deploying a pilot's package network-wide."""
-    reader = getattr(value_service, "pilot_projected_value", None) or projected_from_pilot
-    return reader(session, pilot_id)
+    return (PILOT_PROJECTION or projected_from_pilot)(session, pilot_id)
 
 
 def has_drivers(session: Session) -> bool:
@@ -351,7 +366,8 @@ def actual_report(
 
 
 def actual_to_date(session: Session, *, region_id: int | None = None, today: date | None = None) -> dict:  # fmt: skip
-    """Actual value from the first go-live of a valued package to the last ended month."""
+    """Actual value from the first go-live of a valued package to the last ended month, with
+    P10/P50/P90 (the shape of value_service.value_to_date; planned null)."""
     today = today or date.today()
     first_live = session.scalar(
         select(func.min(Wave.go_live)).where(
@@ -359,12 +375,16 @@ def actual_to_date(session: Session, *, region_id: int | None = None, today: dat
         )
     )
     last = month_of(today.replace(day=1) - timedelta(days=1))
-    empty = {"actual": None, "actual_low": None, "actual_high": None, "p10": None, "p90": None, "planned": None}  # fmt: skip
+    out = {"currency": "EUR", "actual": None, "actual_low": None, "actual_high": None, "p10": None,
+           "p50": None, "p90": None, "planned": None, "first_month": None, "last_month": None,
+           "reading": _("No package with a value driver has gone live yet.")}  # fmt: skip
     if first_live is None or month_of(first_live) > last:
-        return empty
+        return out
     body = actual_report(session, region_id=region_id, first=month_of(first_live), last=last, today=today)  # fmt: skip
     t = body["total"]
-    return {**empty, **{k: t[k] for k in ("actual", "actual_low", "actual_high", "p10", "p90", "planned")}}  # fmt: skip
+    out.update({k: t[k] for k in ("actual", "actual_low", "actual_high", "p10", "p50", "p90")})
+    out.update(first_month=month_of(first_live), last_month=last, reading=body["reading"])
+    return out
 
 
 def annual_network_volume(session: Session, volume_kpi_id: int, today: date) -> float:
@@ -382,7 +402,8 @@ def annual_network_volume(session: Session, volume_kpi_id: int, today: date) -> 
 
 def projected_from_pilot(session: Session, pilot_id: int, today: date | None = None) -> dict | None:  # fmt: skip
     """The pilot's effect × d × the whole network's volume over the past 12 months × u, for
-    every driver of the pilot's packages; P10/P90 from seeded draws added across drivers.
+    every driver of the pilot's packages; low/high from the effect's 95 % interval, P10/P90
+    from seeded draws added across drivers (the shape of value_service.pilot_projected_value).
     None when no package of the pilot has a value driver."""
     from programme.pilots.models import Pilot
     from programme.pilots.services import pilot_results
@@ -396,21 +417,23 @@ def projected_from_pilot(session: Session, pilot_id: int, today: date | None = N
         return None
     results = {r.kpi_code: r for r in pilot_results(session, pilot)}
     lines, matrices = [], []
-    value = low = high = None
+    total = dict.fromkeys(("value", "low", "high", "p10", "p50", "p90"))
     for driver in drivers:
         r = results.get(driver.kpi.code)
         est = r.estimate if r else None
         q = annual_network_volume(session, driver.volume_kpi_id, today)
-        line = {"package": driver.package.name, "kpi": driver.kpi.code, "kpi_label": driver.kpi.label,
-                "volume": q, "financial": driver.financial, "effect": est.effect if est else None,
+        line = {"package": driver.package_id, "package_name": driver.package.name,
+                "kpi": driver.kpi.code, "volume_kpi": driver.volume_kpi.code, "annual_volume": q,
+                "financial": driver.financial, "effect": est.effect if est else None,
                 "ci_low": est.ci_low if est else None, "ci_high": est.ci_high if est else None,
-                "value": None, "p10": None, "p90": None}  # fmt: skip
+                **dict.fromkeys(("value", "low", "high", "p10", "p50", "p90"))}  # fmt: skip
         if driver.financial and est is not None and est.effect is not None:
             line["value"] = compute.value(est.effect, driver.kpi.better, q, driver.unit_most_likely)
-            value = _add(value, line["value"])
+            total["value"] = _add(total["value"], line["value"])
             if est.ci_low is not None and est.ci_high is not None:
                 a, b = compute.value_interval(est.ci_low, est.ci_high, driver.kpi.better, q, driver.unit_most_likely)  # fmt: skip
-                low, high = _add(low, a), _add(high, b)
+                line.update(low=a, high=b)
+                total["low"], total["high"] = _add(total["low"], a), _add(total["high"], b)
                 rng = compute.rng(compute.SEED + pilot_id * 104729 + driver.kpi_id)
                 draws = compute.value_draws(
                     compute.effect_draws(est.effect, est.ci_low, est.ci_high, rng),
@@ -421,14 +444,19 @@ def projected_from_pilot(session: Session, pilot_id: int, today: date | None = N
                     [q],
                 )[:, 0]
                 p = compute.percentiles(draws)
-                line.update(p10=p.p10, p90=p.p90)
+                line.update(p10=p.p10, p50=p.p50, p90=p.p90)
                 matrices.append(draws)
         lines.append(line)
-    p10 = p50 = p90 = None
     if matrices:
         p = compute.percentiles(sum(matrices[1:], matrices[0]))
-        p10, p50, p90 = p.p10, p.p50, p.p90
-    return {"value": value, "low": low, "high": high, "p10": p10, "p50": p50, "p90": p90, "drivers": lines}  # fmt: skip
+        total.update(p10=p.p10, p50=p.p50, p90=p.p90)
+    reading = _(
+        "The pilot's effect applied to the whole network's volume of the past twelve months, "
+        "at the unit value of each value driver."
+    )
+    if total["value"] is None:
+        reading = _("No pilot effect with a financial value driver yet: no money to project.")
+    return {"currency": "EUR", "drivers": lines, "total": total, "reading": reading}
 
 
 # --- the chart ---------------------------------------------------------------------------------

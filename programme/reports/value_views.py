@@ -137,3 +137,37 @@ def value_page():
         period_last=value_screens.month_label(chosen["to"]),
         region_name=next((r.name for r in regions if r.id == chosen["region"]), None),
     )
+
+
+@report_bp.app_context_processor
+def _value_home():
+    """The home pages' value lines, computed only when a template asks for them:
+    `value_to_date()` (None when no value driver exists) and `value_gates()`."""
+
+    def to_date():
+        from datetime import date
+
+        from programme.reports import value_screens
+
+        if not value_screens.has_drivers(db.session):
+            return None
+        return value_screens.to_date(db.session, today=date.today())
+
+    def gates():
+        from sqlalchemy import select
+
+        from programme.reports.impact import sort_key
+
+        packages = sorted(db.session.scalars(select(Package)), key=lambda p: sort_key(p.name))
+        return [(p, services.current_gate(db.session, p.id)) for p in packages]
+
+    def pilot_projection(pilot_id: int):
+        from programme.reports import value_screens
+
+        return value_screens.pilot_projection(db.session, pilot_id)
+
+    return {
+        "value_to_date": to_date,
+        "value_gates": gates,
+        "pilot_projected_value": pilot_projection,
+    }
