@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
@@ -470,10 +471,10 @@ def chart_spec(body: dict) -> dict | None:
     from programme.kpis.charts import SCHEMA
 
     labels = {
-        "planned": _("Planned"),
-        "forecast": _("Forecast"),
-        "actual": _("Actual"),
-        "estimate": _("Estimate"),
+        "planned": pgettext("value", "Planned"),
+        "forecast": pgettext("value", "Forecast"),
+        "actual": pgettext("value", "Actual"),
+        "estimate": pgettext("value", "Estimate"),
     }
     lines = [
         {"month": f"{m['month']}-01", "series": str(labels[name]), "value": m[name]}
