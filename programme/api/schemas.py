@@ -612,6 +612,20 @@ class ValueDriverInput(In):
     source: Annotated[Text, Field(min_length=1, max_length=300)]
     owner: Annotated[Text, Field(max_length=200)] | None = None
     explanation: Annotated[Text, Field(max_length=5000)] | None = None
+    attribution: (
+        Annotated[
+            Number,
+            Field(
+                gt=0,
+                le=1,
+                description=(
+                    "The package's share of the value at sites another package also claims "
+                    "for this KPI; the shares of a site sum to at most 1. Default 1."
+                ),
+            ),
+        ]
+        | None
+    ) = None
 
 
 class CreatedId(Out):
@@ -640,6 +654,9 @@ class ValueQuery(Query):
     from_: QueryMonth = Field(alias="from", description="First month (YYYY-MM).")
     to: QueryMonth = Field(description="Last month (YYYY-MM).")
     window_weeks: _query_int_type(1, 52) = 8  # type: ignore[valid-type]
+    region: _query_int_type(1, INT32_MAX) | None = Field(  # type: ignore[valid-type]
+        default=None, description="Region id: the package's sites in that region only."
+    )
 
 
 class ValueFigures(Out):
@@ -660,10 +677,13 @@ class ValueMonth(ValueFigures):
 
 
 class ValueEffect(Out):
-    estimate: float | None
+    estimate: float | None = Field(description="Δ of the forecast, in the KPI's unit.")
     ci_low: float | None
     ci_high: float | None
-    source: Literal["deployment", "pilot"]
+    source: Literal["deployment", "pilot"] = Field(
+        description="deployment: the deployment impact (at least one wave has a result); "
+        "pilot: the pilot's effect."
+    )
 
 
 class Value(Out):

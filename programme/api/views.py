@@ -630,7 +630,15 @@ def _refusals(refused) -> list[dict]:
         422: (
             s.ValidationErrors,
             "Per-field errors (low > most likely > high, a volume KPI that is not a count, "
-            "an unknown package or KPI, a driver already set): nothing was written.",
+            "an unknown package or KPI, a driver already set, an attribution share that "
+            "makes the shares of a site claimed by several packages for this KPI sum over 1 "
+            "— by default a second package on the same sites is refused until the shares "
+            "are set): nothing was written.",
+        ),
+        409: (
+            s.Error,
+            "The package passed gate L3: its planned value is frozen, no driver can be "
+            "added or changed. Nothing was written.",
         ),
     },
 )
@@ -652,6 +660,7 @@ def value_drivers_post():
         "source": body.source,
         "owner": body.owner or "",
         "explanation": body.explanation or "",
+        "attribution": body.attribution,
     }
     try:
         with acting_as(user.email, user.id):
@@ -659,6 +668,8 @@ def value_drivers_post():
             db.session.commit()
     except value.ValueRefused as refused:
         db.session.rollback()
+        if refused.status == 409:
+            return _error(409, " ".join(refused.errors.values()))
         fields = {"unit_low": "unit_value.low", "unit_most_likely": "unit_value.most_likely",
                   "unit_high": "unit_value.high"}  # fmt: skip
         return _invalid(_refusals({fields.get(k, k): v for k, v in refused.errors.items()}))
@@ -717,15 +728,25 @@ def package_gate_post(package_id: int):
         "Actual per ended month = Δ·d·Q·u (Δ the deployment impact, d = +1 higher is "
         "better / −1 lower is better, Q the volume KPI's sum at deployed sites from their "
         "go-live, u the most likely unit value); actual_low/actual_high from the effect's "
-        "95 % interval; P10/P50/P90 from 10,000 seeded draws (totals add draws). Planned "
-        "and forecast are null for now. Unrounded euros. Roles: admin, executive, finance."
+        "95 % interval. Forecast: the current wave calendar (actual go-lives where live, "
+        "planned for the rest) × the sites' volumes a year earlier, Δ the deployment impact "
+        "once a wave has a result, else the pilot's effect (effect.source). Planned: the "
+        "pilot's effect on the waves' go-lives, frozen when the package passes gate L3. "
+        "Estimate: actual, else forecast, else planned. P10/P50/P90 of the estimate from "
+        "10,000 seeded draws (totals add draws). At sites shared with other packages the "
+        "value counts the attribution share. Unrounded euros; null when not computable, "
+        "the reading says why. `region` restricts to the package's sites in one region. "
+        "Roles: admin, executive, finance."
     ),
     operation_id="getValue",
     query=s.ValueQuery,
     responses={
         200: (s.Value, "Monthly figures, their total, the effect behind them."),
         403: FORBIDDEN,
-        422: (s.ValidationErrors, "Unknown package or KPI, no value driver, bad months."),
+        422: (
+            s.ValidationErrors,
+            "Unknown package, KPI or region, no value driver, bad months.",
+        ),
     },
 )
 def value_get():
@@ -737,7 +758,13 @@ def value_get():
     query = query_args()
     try:
         body = monthly_value(
-            db.session, query.package, query.kpi, query.from_, query.to, query.window_weeks
+            db.session,
+            query.package,
+            query.kpi,
+            query.from_,
+            query.to,
+            query.window_weeks,
+            region_id=query.region,
         )
     except ValueRefused as refused:
         return _invalid(_refusals(refused.errors))

@@ -1,11 +1,42 @@
-"""Value read with the deployment impact (issue 18): what needs programme/reports/impact.py
-sits here, in the reports layer (value → reports, never the other way round)."""
+"""What the programme is worth (issue 18): planned / forecast / actual / estimate by month
+with P10/P50/P90, per package, region and network. What needs the deployment impact
+(programme/reports/impact.py) sits here, in the reports layer (value → reports, never the
+other way round).
+
+- Actual (ended months): Δ = the deployment-impact estimate (window W weeks) × d × Q × u,
+  Q = Σ of the volume KPI at the package's deployed sites on dates of the month on or after
+  the site's go-live; its ends from the effect's 95 % interval (swapped when d·Q·u < 0).
+- Forecast: Δ = the deployment impact once at least one wave has a result, else the
+  pilot's effect (`effect.source`), on the current wave calendar (programme/value/plan.py).
+- Planned: the pilot's effect on the waves' go-lives, frozen at gate L3 (then read from the
+  stored plan).
+- Estimate: actual, else forecast, else planned (Wave's rule), driver by driver.
+- P10/P50/P90: 10,000 seeded draws of the estimate (Δ ~ Normal(Δ̂, SE), u ~ Triangular);
+  totals add draws across months and packages, never percentiles; drivers whose Δ is the
+  same (same source and figures) share its draws.
+- At sites claimed by several packages for one KPI, each package counts its attribution
+  share of the value (volumes are shown as they are)."""
 
 from __future__ import annotations
 
-from programme.pilots.models import Package
+import zlib
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from flask_babel import format_date
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from programme.kpis.models import Kpi
+from programme.network.models import Region, Site
+from programme.pilots.models import Package, Pilot
 from programme.reports import impact
-from programme.value import services
+from programme.value import compute, plan, queries, services
+from programme.value.models import ValueDriver
+
+FIGURES = ("planned", "forecast", "actual", "actual_low", "actual_high", "estimate", "volume",
+           "p10", "p50", "p90")  # fmt: skip
 
 
 def effect_excludes_zero(session, package: Package) -> bool:
@@ -21,143 +52,372 @@ def effect_excludes_zero(session, package: Package) -> bool:
 
 
 def _months(first: str, last: str) -> list[str]:
-    y, m = int(first[:4]), int(first[5:7])
+    return plan.months_between(first, last)
+
+
+def _month_end(month: str) -> date:
+    return plan.month_end(month)
+
+
+# --- the drivers' inputs ----------------------------------------------------------------------
+
+
+@dataclass
+class _Item:
+    """One value driver (package × KPI) with everything its figures need."""
+
+    driver: ValueDriver
+    package: Package
+    kpi: Kpi
+    unit: float | None  # u most likely; None for a non-financial lever
+    deployment: plan.Effect
+    forecast_effect: plan.Effect
+    planned_effect: plan.Effect
+    planned: plan.Series
+    forecast: plan.Series
+    actual: plan.Series
+    go_lives: dict[int, date]
+    frozen: bool
+    plan_last: str | None  # last month of the frozen plan
+    units: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _deployment_effect(session, driver, window_weeks, today) -> plan.Effect:
+    result = impact.compute_impact(
+        session, driver.kpi.code, driver.package_id, window_weeks,
+        with_regions=False, with_chart=False, today=today,
+    )  # fmt: skip
+    if result.estimate is None or result.ci_low is None:
+        return plan.Effect(None, None, None, "deployment", str(result.reading))
+    return plan.Effect(result.estimate, result.ci_low, result.ci_high, "deployment")
+
+
+def _items(session, drivers, months, window_weeks, today) -> list[_Item]:
+    regions = plan.site_regions(session)
+    memo: dict = {}
+    ended = [m for m in months if plan.month_end(m) < today]
+    items = []
+    for driver in drivers:
+        rows = queries.wave_calendar(session, driver.package_id)
+        shares = plan.site_shares(session, driver)
+        forecast_lives = plan.forecast_go_lives(rows, today)
+        refs = plan.references(session, driver.volume_kpi_id, list(forecast_lives), months, today)
+        forecast = plan.regional(plan.site_volumes(refs, forecast_lives, months), regions, shares)
+        actual_sites = (
+            queries.site_monthly_actual_volumes(
+                session, driver.package_id, driver.volume_kpi_id,
+                plan.month_start(ended[0]), plan.month_end(ended[-1]),
+            )
+            if ended
+            else {}
+        )  # fmt: skip
+        actual = plan.regional(actual_sites, regions, shares, keep_sites=True)
+        pilot = plan.pilot_effect(session, driver.package, driver.kpi, memo)
+        deployment = _deployment_effect(session, driver, window_weeks, today)
+        frozen = services.planned_is_frozen(session, driver.package_id)
+        stored = plan.frozen_plan(session, driver) if frozen else None
+        if stored is not None:
+            planned = plan.plan_series(stored)
+            planned_effect = plan.Effect(stored.effect, stored.ci_low, stored.ci_high, "pilot",
+                                         stored.reading)  # fmt: skip
+            plan_last = max((m.month for m in stored.months), default=None)
+        else:
+            planned = plan.regional(
+                plan.site_volumes(refs, plan.planned_go_lives(rows), months), regions, shares
+            )
+            planned_effect, plan_last = pilot, None
+        item = _Item(
+            driver=driver,
+            package=driver.package,
+            kpi=driver.kpi,
+            unit=driver.unit_most_likely if driver.financial else None,
+            deployment=deployment,
+            forecast_effect=deployment if deployment.usable else pilot,
+            planned_effect=planned_effect,
+            planned=planned,
+            forecast=forecast,
+            actual=actual,
+            go_lives=forecast_lives,
+            frozen=stored is not None,
+            plan_last=plan_last,
+        )
+        if driver.financial:
+            item.units = compute.unit_draws(
+                driver.unit_low, driver.unit_most_likely, driver.unit_high,
+                np.random.default_rng([compute.SEED, driver.id]),
+            )  # fmt: skip
+        if frozen and stored is None:
+            item.notes.append(
+                _(
+                    "%(package)s passed L3 before plans were stored: its planned value is "
+                    "computed on today's data.",
+                    package=driver.package.name,
+                )  # fmt: skip
+            )
+        if not rows:
+            item.notes.append(
+                _(
+                    "%(package)s has no deployment wave yet: nothing is planned or forecast.",
+                    package=driver.package.name,
+                )  # fmt: skip
+            )
+        missing = [s for s in forecast_lives if s not in refs.means]
+        if missing:
+            item.notes.append(
+                _(
+                    "%(count)d sites of %(package)s have no %(volume)s figure over the past 12 "
+                    "months: they count for no volume in planned and forecast.",
+                    count=len(missing),
+                    package=driver.package.name,
+                    volume=driver.volume_kpi.code,
+                )  # fmt: skip
+            )
+        if plan.over_attributed(session, driver.kpi_id):
+            item.notes.append(
+                _(
+                    "Some sites are claimed for %(kpi)s by packages whose attribution shares "
+                    "sum over 1: the shares are scaled down there.",
+                    kpi=driver.kpi.code,
+                )  # fmt: skip
+            )
+        items.append(item)
+    return items
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+class _Draws:
+    """Seeded draws of each Δ, shared by the drivers that use the same one."""
+
+    def __init__(self):
+        self._effects: dict[tuple, np.ndarray] = {}
+
+    def effect(self, effect: plan.Effect) -> np.ndarray:
+        key = effect.key
+        if key not in self._effects:
+            seed = zlib.crc32(repr(key).encode())
+            self._effects[key] = compute.effect_draws(
+                effect.estimate, effect.ci_low, effect.ci_high, compute.rng(seed)
+            )
+        return self._effects[key]
+
+
+def _at(series: plan.Series, month: str, region_id: int | None, attributed: bool) -> float:
+    source = series.attributed if attributed else series.volume
+    if region_id is not None:
+        return source.get((region_id, month), 0.0)
+    return sum(q for (_r, m), q in source.items() if m == month)
+
+
+def _sum(values) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
+def _figures(items: list[_Item], months: list[str], today: date, draws: _Draws,
+             region_id: int | None = None) -> dict:  # fmt: skip
+    """Monthly rows, total and the total draws of the actual (for `value_to_date`)."""
+    one_volume = len({i.driver.volume_kpi_id for i in items}) == 1
+    rows = []
+    month_draws: list[np.ndarray | None] = []
+    actual_total = None
+    for month in months:
+        ended = plan.month_end(month) < today
+        parts = {f: [] for f in FIGURES}
+        vector = None
+        actual_vector = None
+        for item in items:
+            better = item.kpi.better
+            q_actual = _at(item.actual, month, region_id, False) if ended else None
+            q_actual_att = _at(item.actual, month, region_id, True) if ended else None
+            q_forecast = _at(item.forecast, month, region_id, False)
+            q_forecast_att = _at(item.forecast, month, region_id, True)
+            q_planned_att = _at(item.planned, month, region_id, True)
+            planned = forecast = actual = low = high = None
+            money = item.unit is not None
+            if (
+                money
+                and item.planned_effect.usable
+                and not (item.frozen and (item.plan_last is None or month > item.plan_last))
+            ):
+                planned = compute.value(
+                    item.planned_effect.estimate, better, q_planned_att, item.unit
+                )
+            if money and item.forecast_effect.usable:
+                forecast = compute.value(
+                    item.forecast_effect.estimate, better, q_forecast_att, item.unit
+                )
+            if money and ended and item.deployment.usable:
+                actual = compute.value(item.deployment.estimate, better, q_actual_att, item.unit)
+                low, high = compute.value_interval(
+                    item.deployment.ci_low, item.deployment.ci_high, better, q_actual_att, item.unit
+                )
+            estimate, source = None, None
+            for candidate, effect, q in (
+                (actual, item.deployment, q_actual_att),
+                (forecast, item.forecast_effect, q_forecast_att),
+                (planned, item.planned_effect, q_planned_att),
+            ):
+                if candidate is not None:
+                    estimate, source = candidate, (effect, q)
+                    break
+            if source is not None and item.units is not None and source[0].ci_low is not None:
+                d = draws.effect(source[0]) * item.units * compute.direction(better) * source[1]
+                vector = d if vector is None else vector + d
+                if actual is not None:
+                    actual_vector = d if actual_vector is None else actual_vector + d
+            for name, value in (("planned", planned), ("forecast", forecast), ("actual", actual),
+                                ("actual_low", low), ("actual_high", high),
+                                ("estimate", estimate),
+                                ("volume", q_actual if ended else q_forecast)):  # fmt: skip
+                parts[name].append(value)
+        row = {"month": month}
+        for name in FIGURES[:7]:
+            row[name] = _sum(parts[name])
+        if not one_volume:
+            row["volume"] = None
+        p = compute.percentiles(vector) if vector is not None else None
+        row.update(p10=p.p10 if p else None, p50=p.p50 if p else None, p90=p.p90 if p else None)
+        rows.append(row)
+        month_draws.append(vector)
+        if actual_vector is not None:
+            actual_total = actual_vector if actual_total is None else actual_total + actual_vector
+    total = {name: _sum(r[name] for r in rows) for name in FIGURES[:7]}
+    if not one_volume:
+        total["volume"] = None
+    present = [v for v in month_draws if v is not None]
+    p = compute.percentiles(compute.total_draws(*present)) if present else None
+    total.update(p10=p.p10 if p else None, p50=p.p50 if p else None, p90=p.p90 if p else None)
+    return {"months": rows, "total": total, "actual_draws": actual_total}
+
+
+def _sites(session, items: list[_Item], months: list[str], today: date, region_id) -> list[dict]:
+    """Per deployed site over the ended months: volume and actual value with its ends."""
+    ended = {m for m in months if plan.month_end(m) < today}
+    ids = {s for i in items for s in i.go_lives}
+    if not ids:
+        return []
+    meta = {
+        s.id: s
+        for s in session.scalars(select(Site).where(Site.id.in_(sorted(ids))).order_by(Site.code))
+    }
+    one_volume = len({i.driver.volume_kpi_id for i in items}) == 1
     out = []
-    while f"{y:04d}-{m:02d}" <= last and len(out) < 240:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    for site_id, site in meta.items():
+        if region_id is not None and site.region_id != region_id:
+            continue
+        volume = 0.0
+        actual = low = high = None
+        shares = {}
+        for item in items:
+            if site_id not in item.go_lives:
+                continue
+            q = sum(
+                v
+                for (s, m), v in (item.actual.by_site or {}).items()
+                if s == site_id and m in ended
+            )
+            volume += q
+            if item.unit is None or not item.deployment.usable:
+                continue
+            if item.driver.id not in shares:
+                shares[item.driver.id] = plan.site_shares(session, item.driver).get(site_id, 1.0)
+            q_att = q * shares[item.driver.id]
+            a = compute.value(item.deployment.estimate, item.kpi.better, q_att, item.unit)
+            lo, hi = compute.value_interval(item.deployment.ci_low, item.deployment.ci_high,
+                                            item.kpi.better, q_att, item.unit)  # fmt: skip
+            actual, low, high = (a + (actual or 0.0), lo + (low or 0.0), hi + (high or 0.0))
+        go_live = min((i.go_lives[site_id] for i in items if site_id in i.go_lives), default=None)
+        out.append({"id": site.id, "code": site.code, "name": site.name, "go_live": go_live,
+                    "volume": volume if one_volume else None, "actual": actual,
+                    "actual_low": low, "actual_high": high})  # fmt: skip
     return out
 
 
-def _month_end(month: str):
-    from datetime import date, timedelta
+def _reading(items: list[_Item], window_weeks: int) -> str:
+    if not items:
+        return _("No value driver: nothing to value yet.")
+    sentences = [
+        _(
+            "Actual for the months that have ended, from the deployment impact over %(weeks)d "
+            "weeks; forecast on the current wave calendar; planned from the pilot's effect; "
+            "the estimate takes the actual, else the forecast, else the planned value.",
+            weeks=window_weeks,
+        )  # fmt: skip
+    ]
+    for item in items:
+        who = f"{item.package.name} × {item.kpi.code}"
+        if item.unit is None:
+            sentences.append(
+                _(
+                    "%(driver)s: a non-financial lever, effect and volume only, no money.",
+                    driver=who,
+                )  # fmt: skip
+            )
+        if not item.deployment.usable:
+            sentences.append(
+                _(
+                    "%(driver)s: no actual yet (%(why)s).",
+                    driver=who,
+                    why=item.deployment.reading.rstrip("."),
+                )  # fmt: skip
+            )
+        if not item.planned_effect.usable:
+            sentences.append(
+                _(
+                    "%(driver)s: no planned value (%(why)s).",
+                    driver=who,
+                    why=(item.planned_effect.reading or "").rstrip("."),
+                )  # fmt: skip
+            )
+        if item.frozen:
+            sentences.append(_("%(driver)s: planned value frozen at gate L3.", driver=who))
+        sentences.extend(item.notes)
+    return " ".join(sentences)
 
-    y, m = int(month[:4]), int(month[5:7])
-    nxt = date(y + 1, 1, 1) if m == 12 else date(y, m + 1, 1)
-    return nxt - timedelta(days=1)
 
-
-def monthly_value(session, package_id: int, kpi_code: str, first: str, last: str,
-                  window_weeks: int = impact.DEFAULT_WINDOW_WEEKS, today=None) -> dict:  # fmt: skip
-    """Actual value per month with its interval, estimate (Wave's rule) and P10/P50/P90
-    from seeded draws (totals add draws). Planned and forecast are not computed yet: they
-    are null and `reading` says so. Raises services.ValueRefused for unknown input."""
-    from datetime import date
-
-    from flask_babel import gettext as _
-    from sqlalchemy import select
-
-    from programme.kpis.models import Kpi
-    from programme.value import compute, queries
-    from programme.value.models import ValueDriver
-
-    today = today or date.today()
+def _resolve(session, package_id, kpi_code, region_id, first, last):
     errors = {}
-    kpi = session.scalar(select(Kpi).where(Kpi.code == kpi_code.strip().upper()))
-    package = session.get(Package, package_id)
-    if package is None:
-        errors["package"] = _("No such package.")
-    if kpi is None:
-        errors["kpi"] = _("Choose a KPI of the catalogue.")
+    package = kpi = region = None
+    if package_id is not None:
+        package = session.get(Package, package_id)
+        if package is None:
+            errors["package"] = _("No such package.")
+    if kpi_code:
+        kpi = session.scalar(select(Kpi).where(Kpi.code == kpi_code.strip().upper()))
+        if kpi is None:
+            errors["kpi"] = _("Choose a KPI of the catalogue.")
+    if region_id is not None:
+        region = session.get(Region, region_id)
+        if region is None:
+            errors["region"] = _("No such region.")
     if first > last:
         errors["to"] = _("The last month must not be before the first.")
-    driver = None
-    if not errors:
-        driver = session.scalar(
-            select(ValueDriver).where(ValueDriver.package_id == package_id, ValueDriver.kpi_id == kpi.id)
-        )  # fmt: skip
-        if driver is None:
-            errors["kpi"] = _("This package has no value driver for %(code)s.", code=kpi.code)
     if errors:
         raise services.ValueRefused(errors)
-    months = _months(first, last)
-    result = impact.compute_impact(
-        session, kpi.code, package_id, window_weeks, with_regions=False, with_chart=False, today=today
-    )  # fmt: skip
-    ended = [m for m in months if _month_end(m) < today]
-    volumes = {m: 0.0 for m in ended}
-    if ended:
-        volumes.update(
-            queries.monthly_volumes(
-                session, package_id, driver.volume_kpi_id, date(int(first[:4]), int(first[5:7]), 1), _month_end(ended[-1])
-            )
-        )  # fmt: skip
-    unit = driver.unit_most_likely if driver.financial else None
-    rows = {a.month: a for a in compute.actuals(volumes, result.estimate, result.ci_low, result.ci_high, kpi.better, unit)}  # fmt: skip
-    draws = None
-    if unit is not None and result.estimate is not None and result.ci_low is not None and ended:
-        rng = compute.rng()
-        deltas = compute.effect_draws(result.estimate, result.ci_low, result.ci_high, rng)
-        units = compute.unit_draws(driver.unit_low, driver.unit_most_likely, driver.unit_high, rng)
-        draws = compute.value_draws(deltas, units, kpi.better, [volumes[m] for m in ended])
-    actual = [rows[m].actual if m in rows else None for m in months]
-    estimate = compute.estimate([None] * len(months), actual, [None] * len(months))
-    out_months = []
-    for i, month in enumerate(months):
-        row = rows.get(month)
-        p = (
-            compute.percentiles(draws[:, ended.index(month)])
-            if draws is not None and month in ended
-            else None
-        )
-        out_months.append({
-            "month": month, "planned": None, "forecast": None,
-            "actual": row.actual if row else None,
-            "actual_low": row.actual_low if row else None,
-            "actual_high": row.actual_high if row else None,
-            "estimate": estimate[i], "volume": row.volume if row else None,
-            "p10": p.p10 if p else None, "p50": p.p50 if p else None, "p90": p.p90 if p else None,
-        })  # fmt: skip
-
-    def total(field):
-        values = [m[field] for m in out_months if m[field] is not None]
-        return sum(values) if values else None
-
-    p = compute.percentiles(compute.total_draws(draws)) if draws is not None else None
-    reading = _(
-        "Actual value for the months that have ended, from the deployment impact over "
-        "%(weeks)d weeks; planned and forecast are not computed yet.",
-        weeks=window_weeks,
-    )
-    if result.estimate is None:
-        reading = result.reading
-    elif unit is None:
-        reading = _("A non-financial lever: effect and volume only, no money.")
-    return {
-        "currency": "EUR",
-        "months": out_months,
-        "total": {
-            "planned": None,
-            "forecast": None,
-            "actual": total("actual"),
-            "actual_low": total("actual_low"),
-            "actual_high": total("actual_high"),
-            "estimate": total("estimate"),
-            "volume": total("volume"),
-            "p10": p.p10 if p else None,
-            "p50": p.p50 if p else None,
-            "p90": p.p90 if p else None,
-        },  # fmt: skip
-        "effect": {
-            "estimate": result.estimate,
-            "ci_low": result.ci_low,
-            "ci_high": result.ci_high,
-            "source": "deployment",
-        },  # fmt: skip
-        "reading": reading,
-    }
+    return package, kpi, region
 
 
-# --- the value screens' services (issue 18, items 3 and 5) -----------------------------------
-# Signatures are stable: the screens code against them. Money is unrounded euros; a field is
-# None when it cannot be computed and `reading` says why.
+def _drivers(session, package, kpi) -> list[ValueDriver]:
+    stmt = select(ValueDriver).order_by(ValueDriver.package_id, ValueDriver.id)
+    if package is not None:
+        stmt = stmt.where(ValueDriver.package_id == package.id)
+    if kpi is not None:
+        stmt = stmt.where(ValueDriver.kpi_id == kpi.id)
+    return list(session.scalars(stmt))
 
-_FIGURES = ("planned", "forecast", "actual", "actual_low", "actual_high", "estimate", "volume",
-            "p10", "p50", "p90")  # fmt: skip
+
+def _effect(items: list[_Item]) -> dict:
+    if len(items) != 1:
+        return {"estimate": None, "ci_low": None, "ci_high": None, "source": None}
+    effect = items[0].forecast_effect
+    return {"estimate": effect.estimate, "ci_low": effect.ci_low, "ci_high": effect.ci_high,
+            "source": effect.source}  # fmt: skip
 
 
-def _empty_figures() -> dict:
-    return dict.fromkeys(_FIGURES)
+# --- the services the screens and the API call -----------------------------------------------
 
 
 def value_report(session, *, package_id: int | None = None, kpi_code: str | None = None,
@@ -170,39 +430,169 @@ def value_report(session, *, package_id: int | None = None, kpi_code: str | None
     Returns the API shape (`currency`, `months`, `total`, `effect`, `reading`) plus
     `packages` [{"id", "name", "kpi", "total"}], `regions` [{"id", "name", "total"}] and
     `sites` [{"id", "code", "name", "go_live", "volume", "actual", "actual_low",
-    "actual_high"}] for the drill-down."""
-    from flask_babel import gettext as _
-
+    "actual_high"}] (ended months) for the drill-down. Raises services.ValueRefused for an
+    unknown package, KPI or region or months out of order."""
+    today = today or date.today()
+    package, kpi, region = _resolve(session, package_id, kpi_code, region_id, first, last)
+    months = _months(first, last)
+    items = _items(session, _drivers(session, package, kpi), months, window_weeks, today)
+    draws = _Draws()
+    rid = region.id if region else None
+    figures = _figures(items, months, today, draws, rid)
+    names = dict(session.execute(select(Region.id, Region.name)).all())
+    present = sorted(
+        {r for i in items for s in (i.forecast, i.planned, i.actual) for (r, _m) in s.volume},
+        key=lambda r: impact.sort_key(names.get(r, "")),
+    )
     return {
         "currency": "EUR",
-        "months": [{"month": m, **_empty_figures()} for m in _months(first, last)],
-        "total": _empty_figures(),
-        "effect": {"estimate": None, "ci_low": None, "ci_high": None, "source": None},
-        "reading": _("Not computed yet."),
-        "packages": [],
-        "regions": [],
-        "sites": [],
+        "months": figures["months"],
+        "total": figures["total"],
+        "effect": _effect(items),
+        "reading": _reading(items, window_weeks),
+        "packages": [
+            {
+                "id": i.package.id,
+                "name": i.package.name,
+                "kpi": i.kpi.code,
+                "total": _figures([i], months, today, draws, rid)["total"],
+            }  # fmt: skip
+            for i in items
+        ],
+        "regions": [
+            {
+                "id": r,
+                "name": names.get(r, str(r)),
+                "total": _figures(items, months, today, draws, r)["total"],
+            }  # fmt: skip
+            for r in present
+            if rid is None or r == rid
+        ],
+        "sites": _sites(session, items, months, today, rid),
     }
+
+
+def monthly_value(session, package_id: int, kpi_code: str, first: str, last: str,
+                  window_weeks: int = impact.DEFAULT_WINDOW_WEEKS, today=None,
+                  region_id: int | None = None) -> dict:  # fmt: skip
+    """The API's value of one package on one KPI by month (`value_report`'s shape without
+    the breakdowns). Raises services.ValueRefused for unknown input or a missing driver."""
+    errors = {}
+    kpi = session.scalar(select(Kpi).where(Kpi.code == kpi_code.strip().upper()))
+    if session.get(Package, package_id) is None:
+        errors["package"] = _("No such package.")
+    if kpi is None:
+        errors["kpi"] = _("Choose a KPI of the catalogue.")
+    elif not errors and not session.scalar(
+        select(ValueDriver.id).where(ValueDriver.package_id == package_id, ValueDriver.kpi_id == kpi.id)
+    ):  # fmt: skip
+        errors["kpi"] = _("This package has no value driver for %(code)s.", code=kpi.code)
+    if errors:
+        raise services.ValueRefused(errors)
+    body = value_report(session, package_id=package_id, kpi_code=kpi.code, region_id=region_id,
+                        first=first, last=last, window_weeks=window_weeks, today=today)  # fmt: skip
+    return {k: body[k] for k in ("currency", "months", "total", "effect", "reading")}
 
 
 def value_to_date(session, *, region_id: int | None = None, today=None) -> dict:
     """The executive home's line: actual value to date (every package with a driver, ended
-    months from the first go-live) with its P10/P90, against planned to date.
-    {"currency", "actual", "p10", "p50", "p90", "planned", "first_month", "last_month",
-    "reading"}."""
-    from flask_babel import gettext as _
+    months from the first go-live) with its P10/P50/P90, against planned over the same
+    months. {"currency", "actual", "p10", "p50", "p90", "planned", "first_month",
+    "last_month", "reading"}."""
+    today = today or date.today()
+    _p, _k, region = _resolve(session, None, None, region_id, "0000-01", "0000-01")
+    drivers = _drivers(session, None, None)
+    lives = [g for d in drivers for _s, g, _st in queries.wave_calendar(session, d.package_id)]
+    last = plan.last_ended_month(today)
+    out = {"currency": "EUR", "actual": None, "p10": None, "p50": None, "p90": None,
+           "planned": None, "first_month": None, "last_month": None}  # fmt: skip
+    if not drivers:
+        return {**out, "reading": _("No value driver: nothing to value yet.")}
+    first = plan.month_of(min(lives)) if lives else None
+    if first is None or first > last:
+        return {**out, "reading": _("No site has been live for a whole month yet.")}
+    months = _months(first, last)
+    items = _items(session, drivers, months, impact.DEFAULT_WINDOW_WEEKS, today)
+    figures = _figures(items, months, today, _Draws(), region.id if region else None)
+    p = (
+        compute.percentiles(figures["actual_draws"])
+        if figures["actual_draws"] is not None
+        else None
+    )
+    return {
+        **out,
+        "actual": figures["total"]["actual"],
+        "p10": p.p10 if p else None,
+        "p50": p.p50 if p else None,
+        "p90": p.p90 if p else None,
+        "planned": figures["total"]["planned"],
+        "first_month": first,
+        "last_month": last,
+        "reading": _reading(items, impact.DEFAULT_WINDOW_WEEKS),
+    }
 
-    return {"currency": "EUR", "actual": None, "p10": None, "p50": None, "p90": None,
-            "planned": None, "first_month": None, "last_month": None,
-            "reading": _("Not computed yet.")}  # fmt: skip
 
-
-def pilot_projected_value(session, pilot_id: int) -> dict | None:
+def pilot_projected_value(session, pilot_id: int, today=None) -> dict | None:
     """Projected annual value of going network-wide with the pilot's package: per driver,
     pilot effect × d × the network's volume over the last 12 ended months × u; low/high from
-    the effect's 95 % interval and the unit range, P10/P50/P90 from seeded draws. None when
-    the pilot has no package with a value driver.
+    the effect's 95 % interval and the unit range (the extreme corners), P10/P50/P90 from
+    seeded draws (drivers with the same Δ share them; the total adds draws). None when the
+    pilot has no package with a value driver.
     {"currency", "drivers": [{"package", "package_name", "kpi", "volume_kpi",
     "annual_volume", "value", "low", "high", "p10", "p50", "p90", "financial"}],
     "total": {"value", "low", "high", "p10", "p50", "p90"}, "reading"}."""
-    return None
+    today = today or date.today()
+    pilot = session.get(Pilot, pilot_id)
+    if pilot is None:
+        return None
+    drivers = list(session.scalars(
+        select(ValueDriver).join(Package, Package.id == ValueDriver.package_id)
+        .where(Package.pilot_id == pilot.id).order_by(ValueDriver.id)
+    ))  # fmt: skip
+    if not drivers:
+        return None
+    last = plan.last_ended_month(today)
+    start, end = plan.month_start(plan.add_months(last, -11)), plan.month_end(last)
+    memo: dict = {}
+    draws = _Draws()
+    rows, vectors, reasons = [], [], []
+    for driver in drivers:
+        effect = plan.pilot_effect(session, driver.package, driver.kpi, memo)
+        q = queries.network_volume(session, driver.volume_kpi_id, start, end)
+        row = {"package": driver.package_id, "package_name": driver.package.name,
+               "kpi": driver.kpi.code, "volume_kpi": driver.volume_kpi.code,
+               "annual_volume": q, "value": None, "low": None, "high": None,
+               "p10": None, "p50": None, "p90": None, "financial": driver.financial}  # fmt: skip
+        if not effect.usable:
+            reasons.append(f"{driver.kpi.code}: {effect.reading}")
+        elif driver.financial:
+            better = driver.kpi.better
+            row["value"] = compute.value(effect.estimate, better, q, driver.unit_most_likely)
+            if effect.ci_low is not None:
+                corners = [compute.value(e, better, q, u)
+                           for e in (effect.ci_low, effect.ci_high)
+                           for u in (driver.unit_low, driver.unit_high)]  # fmt: skip
+                row["low"], row["high"] = min(corners), max(corners)
+                units = compute.unit_draws(driver.unit_low, driver.unit_most_likely, driver.unit_high,
+                                           np.random.default_rng([compute.SEED, driver.id]))  # fmt: skip
+                vector = draws.effect(effect) * units * compute.direction(better) * q
+                p = compute.percentiles(vector)
+                row.update(p10=p.p10, p50=p.p50, p90=p.p90)
+                vectors.append(vector)
+        rows.append(row)
+    p = compute.percentiles(compute.total_draws(*vectors)) if vectors else None
+    total = {
+        "value": _sum(r["value"] for r in rows),
+        "low": _sum(r["low"] for r in rows),
+        "high": _sum(r["high"] for r in rows),
+        "p10": p.p10 if p else None, "p50": p.p50 if p else None, "p90": p.p90 if p else None,
+    }  # fmt: skip
+    reading = _(
+        "Projected value of one year network-wide: the pilot's effect × the network's volume "
+        "over the 12 months to %(last)s × the unit value; low and high from the effect's 95 %% "
+        "interval and the unit range; P10–P90 from 10,000 seeded draws.",
+        last=format_date(plan.month_end(last), "MMMM y"),
+    )
+    if reasons:
+        reading += " " + " ".join(reasons)
+    return {"currency": "EUR", "drivers": rows, "total": total, "reading": reading}

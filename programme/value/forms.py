@@ -36,6 +36,14 @@ class DriverForm(FlaskForm):
     explanation = TextAreaField(
         _l("How the effect becomes money"), validators=[Optional(), Length(max=5000)]
     )
+    attribution = StringField(
+        _l("Attribution share"),
+        validators=[Optional(), Length(max=40)],
+        description=_l(
+            "The package's share of the value at sites another package also claims for this "
+            "KPI (e.g. 0.6); the shares of a site sum to at most 1. Leave empty for 1."
+        ),
+    )
     version = HiddenField()
 
 

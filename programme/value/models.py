@@ -53,6 +53,7 @@ class ValueDriver(Audited, VersionedMixin, TimestampMixin, Base):
             "AND unit_most_likely <= unit_high)",
             name="unit_value",
         ),
+        CheckConstraint("attribution > 0 AND attribution <= 1", name="attribution"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,6 +69,9 @@ class ValueDriver(Audited, VersionedMixin, TimestampMixin, Base):
     source: Mapped[str] = mapped_column(String(300), default="")
     owner: Mapped[str] = mapped_column(String(200), default="")
     explanation: Mapped[str] = mapped_column(Text, default="")
+    # The package's share of the effect at the sites another package also claims for the
+    # same KPI (the shares of a site's claimants sum to at most 1); 1 where it is alone.
+    attribution: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
 
     package: Mapped[Package] = relationship()
     kpi: Mapped[Kpi] = relationship(foreign_keys=[kpi_id])
@@ -104,3 +108,51 @@ class GateMove(Audited, Base):
     )
     moved_by: Mapped[str] = mapped_column(String(200))
     moved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ValuePlan(Audited, Base):
+    """The planned value of one driver (package × KPI), frozen when the package passed gate
+    L3: the pilot's effect then, and one row per month (`ValuePlanMonth`). A later freeze
+    (after a move back below L3 and up again) adds a new plan; the latest one counts and
+    the earlier ones stay as the record."""
+
+    __tablename__ = "value_plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int] = mapped_column(
+        ForeignKey("package.id", ondelete="CASCADE"), index=True
+    )
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpi.id"))
+    gate_move_id: Mapped[int | None] = mapped_column(
+        ForeignKey("value_gate_move.id", ondelete="SET NULL")
+    )
+    frozen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    effect: Mapped[float | None] = mapped_column(Float)
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    reading: Mapped[str] = mapped_column(Text, default="")
+
+    months: Mapped[list[ValuePlanMonth]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="ValuePlanMonth.month"
+    )
+
+
+class ValuePlanMonth(Base):
+    """One month × region of a frozen plan: the planned volume (as is and weighted by the
+    attribution shares) and the planned value. Written once at the freeze, never edited
+    (the plan itself is audited)."""
+
+    __tablename__ = "value_plan_month"
+    __table_args__ = (UniqueConstraint("plan_id", "region_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("value_plan.id", ondelete="CASCADE"), index=True
+    )
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    volume: Mapped[float] = mapped_column(Float)  # Σ planned volume of the region's sites
+    attributed_volume: Mapped[float] = mapped_column(Float)  # Σ volume × attribution share
+    planned: Mapped[float | None] = mapped_column(Float)
+
+    plan: Mapped[ValuePlan] = relationship(back_populates="months")

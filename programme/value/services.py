@@ -4,8 +4,10 @@ nothing saved on a refusal), saving, and the gate moves with their history."""
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -109,6 +111,18 @@ def save_driver(
     explanation = str(values.get("explanation") or "").strip()
     if len(explanation) > 5000:
         errors["explanation"] = _("At most 5,000 characters.")
+    attribution: float | None = 1.0
+    try:
+        raw = values.get("attribution")
+        attribution = _number(raw)
+        if attribution is None:
+            attribution = driver.attribution if driver is not None else 1.0
+        elif not 0 < attribution <= 1:
+            errors["attribution"] = _(
+                "The attribution share is a number above 0 and at most 1 (e.g. 0.6)."
+            )
+    except (TypeError, ValueError):
+        errors["attribution"] = _("Not a number.")
     if package is not None and kpi is not None and "kpi" not in errors:
         other = session.scalar(
             select(ValueDriver).where(
@@ -121,6 +135,38 @@ def save_driver(
             )
     if errors:
         raise ValueRefused(errors)
+    planned_inputs = (kpi.id, volume.id, lever, units["unit_low"], units["unit_most_likely"],
+                      units["unit_high"], attribution)  # fmt: skip
+    frozen = [p for p in {package.id, driver.package_id if driver else package.id}
+              if planned_is_frozen(session, p)]  # fmt: skip
+    if frozen and (
+        driver is None
+        or planned_inputs
+        != (
+            driver.kpi_id,
+            driver.volume_kpi_id,
+            driver.lever,
+            driver.unit_low,
+            driver.unit_most_likely,
+            driver.unit_high,
+            driver.attribution,
+        )  # fmt: skip
+        or driver.package_id != package.id
+    ):
+        raise ValueRefused(
+            {
+                "package": _(
+                    "The planned value of %(package)s is frozen since gate L3: its KPI, volume, "
+                    "lever, unit values and attribution share can no longer change. Move the "
+                    "gate back below L3, with a reason, to plan again.",
+                    package=package.name,
+                )
+            },
+            status=409,
+        )
+    shared = _attribution_conflicts(session, package.id, kpi.id, attribution, driver)
+    if shared:
+        raise ValueRefused({"attribution": shared})
     if driver is None:
         driver = ValueDriver(package_id=package.id)
         session.add(driver)
@@ -131,8 +177,59 @@ def save_driver(
     driver.unit_most_likely = units["unit_most_likely"]
     driver.unit_high = units["unit_high"]
     driver.source, driver.owner, driver.explanation = source, owner, explanation
+    driver.attribution = attribution
     session.flush()
     return driver
+
+
+def _attribution_conflicts(
+    session: Session, package_id: int, kpi_id: int, share: float, driver: ValueDriver | None
+) -> str | None:
+    """Why this share cannot be saved, or None: at every site of the package's waves that
+    another package also claims for the same KPI, the shares must sum to at most 1."""
+    from programme.deployment.models import Wave, WaveSite
+    from programme.network.models import Site
+
+    mine = select(WaveSite.site_id).join(Wave, Wave.id == WaveSite.wave_id).where(
+        Wave.package_id == package_id
+    )  # fmt: skip
+    rows = session.execute(
+        select(ValueDriver.id, ValueDriver.attribution, Package.name, Site.code)
+        .join(Package, Package.id == ValueDriver.package_id)
+        .join(Wave, Wave.package_id == ValueDriver.package_id)
+        .join(WaveSite, WaveSite.wave_id == Wave.id)
+        .join(Site, Site.id == WaveSite.site_id)
+        .where(
+            ValueDriver.kpi_id == kpi_id,
+            ValueDriver.package_id != package_id,
+            WaveSite.site_id.in_(mine),
+        )
+        .distinct()
+    ).all()
+    if driver is not None:
+        rows = [r for r in rows if r[0] != driver.id]
+    by_site: dict[str, dict[int, tuple[float, str]]] = {}
+    for driver_id, other_share, name, code in rows:
+        by_site.setdefault(code, {})[driver_id] = (other_share, name)
+    over = {
+        code: others
+        for code, others in by_site.items()
+        if share + sum(s for s, _n in others.values()) > 1 + 1e-9
+    }
+    if not over:
+        return None
+    codes = sorted(over)
+    others = sorted({name for o in over.values() for _s, name in o.values()})
+    taken = max(sum(s for s, _n in o.values()) for o in over.values())
+    return _(
+        "Sites %(sites)s are also claimed for this KPI by %(packages)s (share %(taken)s): "
+        "the shares of a site must sum to at most 1. Set this package's share to at most "
+        "%(left)s, or lower the other package's share first.",
+        sites=", ".join(codes[:5]) + (" …" if len(codes) > 5 else ""),
+        packages=", ".join(others),
+        taken=format_decimal(round(taken, 4)),
+        left=format_decimal(round(max(0.0, 1 - taken), 4)),
+    )
 
 
 # --- stage gates ---------------------------------------------------------------------------
@@ -212,6 +309,11 @@ def move_gate(
     )
     session.add(move)
     session.flush()
+    l3 = GATE_ORDER.index("L3")
+    if GATE_ORDER.index(now) < l3 <= GATE_ORDER.index(to):
+        from programme.value import plan
+
+        plan.freeze(session, package, move.id, date.today())
     return move
 
 

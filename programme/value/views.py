@@ -28,6 +28,7 @@ FIELDS = (
     "source",
     "owner",
     "explanation",
+    "attribution",
 )
 
 
@@ -50,6 +51,8 @@ def driver_list():
 
 
 def _save(form: DriverForm, driver: ValueDriver | None):
+    """The saved driver, or the refusal's status (422, or 409 when the plan is frozen) with
+    the messages on the form's fields."""
     try:
         saved = services.save_driver(db.session, _values(form), driver)
         db.session.commit()
@@ -57,7 +60,7 @@ def _save(form: DriverForm, driver: ValueDriver | None):
         db.session.rollback()
         for name, message in refused.errors.items():
             getattr(form, name).errors = [*getattr(form, name).errors, message]
-        return None
+        return refused.status
     return saved
 
 
@@ -66,10 +69,13 @@ def _save(form: DriverForm, driver: ValueDriver | None):
 def driver_new():
     form = DriverForm()
     _choices(form)
-    if request.method == "POST" and form.validate() and _save(form, None) is not None:
-        flash(_("Value driver saved."), "success")
-        return redirect(url_for("value.driver_list"))
-    status = 422 if request.method == "POST" else 200
+    status = 200
+    if request.method == "POST":
+        saved = _save(form, None) if form.validate() else 422
+        if isinstance(saved, ValueDriver):
+            flash(_("Value driver saved."), "success")
+            return redirect(url_for("value.driver_list"))
+        status = saved
     return render("value/driver_form.html", form=form, driver=None, status=status)
 
 
@@ -94,6 +100,7 @@ def driver_edit(driver_id: int):
                 "source": driver.source,
                 "owner": driver.owner,
                 "explanation": driver.explanation,
+                "attribution": f"{driver.attribution:g}",
                 "version": str(driver.version),
             }
         )
@@ -102,13 +109,17 @@ def driver_edit(driver_id: int):
     form = DriverForm()
     _choices(form)
     conflict = form.version.data != str(driver.version)
-    if not conflict and form.validate() and _save(form, driver) is not None:
-        flash(_("Value driver saved."), "success")
-        return redirect(url_for("value.driver_list"))
+    status = 409
+    if not conflict:
+        saved = _save(form, driver) if form.validate() else 422
+        if isinstance(saved, ValueDriver):
+            flash(_("Value driver saved."), "success")
+            return redirect(url_for("value.driver_list"))
+        status = saved
     return render(
         "value/driver_form.html",
         form=form,
         driver=driver,
         conflict=conflict,
-        status=409 if conflict else 422,
+        status=status,
     )

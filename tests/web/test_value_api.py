@@ -141,3 +141,65 @@ def test_value_get_shape_nulls_and_refusals(client, session, world):
     assert client.get(url.replace("FCR", "WAIT"), headers=headers).status_code == 422
     assert client.get(url.replace("2026-03", "2026-13"), headers=headers).status_code == 422
     assert client.get(url, headers=_bearer("coach")).status_code == 403
+
+
+def test_value_driver_attribution_out_of_range_is_422(client, session, world):
+    for bad in (1.2, 0, -0.5, "half"):
+        response = client.post(
+            "/api/v1/value-drivers", json=_body(world, attribution=bad), headers=_bearer("finance")
+        )
+        assert response.status_code == 422, bad
+        assert "attribution" in {e["field"] for e in response.get_json()["errors"]}
+    assert _count(session, ValueDriver) == 0
+
+
+def test_a_second_package_on_shared_sites_is_refused_until_shares_are_set(client, session, world):
+    from programme.network.models import Site
+    from programme.pilots.models import Package
+    from tests.deployment_factories import make_package, make_wave
+
+    shared = session.get(Site, W.site_id)
+    make_wave(session.get(Package, world), [shared], name="Vague A")
+    other = make_package(name="Rappel client")
+    make_wave(other, [shared, session.get(Site, W.other_site_id)], name="Vague B")
+    headers = _bearer("finance")
+    assert (
+        client.post("/api/v1/value-drivers", json=_body(world), headers=headers).status_code == 201
+    )
+    refused = client.post("/api/v1/value-drivers", json=_body(other.id), headers=headers)
+    assert refused.status_code == 422
+    (error,) = [e for e in refused.get_json()["errors"] if e["field"] == "attribution"]
+    assert "BRE-001" in error["message"] and "at most 1" in error["message"]
+    assert _count(session, ValueDriver) == 1
+    over = client.post(
+        "/api/v1/value-drivers", json=_body(other.id, attribution=0.3), headers=headers
+    )
+    assert over.status_code == 422 and _count(session, ValueDriver) == 1
+
+
+def test_value_driver_for_a_package_past_l3_is_409_and_nothing_written(client, session, world):
+    from programme.pilots.models import Package
+    from programme.value import services
+
+    admin = make_user("admin")
+    package = session.get(Package, world)
+    for gate in ("L1", "L2", "L3"):
+        services.move_gate(session, admin, package, gate, f"to {gate}")
+    session.commit()
+    response = client.post("/api/v1/value-drivers", json=_body(world), headers=_bearer("finance"))
+    assert response.status_code == 409
+    assert "frozen" in response.get_json()["error"]
+    assert _count(session, ValueDriver) == 0
+
+
+def test_value_get_refuses_an_unknown_region(client, session, world):
+    headers = _bearer("finance")
+    client.post("/api/v1/value-drivers", json=_body(world), headers=headers)
+    url = f"/api/v1/value?package={world}&kpi=FCR&from=2026-01&to=2026-03"
+    response = client.get(url + "&region=999", headers=headers)
+    assert response.status_code == 422
+    assert "region" in {e["field"] for e in response.get_json()["errors"]}
+    region = session.get(
+        __import__("programme.network.models", fromlist=["Site"]).Site, W.site_id
+    ).region_id
+    assert client.get(url + f"&region={region}", headers=headers).status_code == 200

@@ -65,6 +65,9 @@ def test_finance_sets_a_driver_and_edits_it(client, session, finance):
         ({"unit_low": ""}, "unit_low", "A financial lever needs a unit value in euros."),
         ({"source": ""}, "source", "Say where the unit value comes from."),
         ({"lever": "gift"}, "lever", "Choose cost, revenue or non-financial."),
+        ({"attribution": "1.5"}, "attribution", "The attribution share is a number above 0 and at most 1 (e.g. 0.6)."),
+        ({"attribution": "0"}, "attribution", "The attribution share is a number above 0 and at most 1 (e.g. 0.6)."),
+        ({"attribution": "moitié"}, "attribution", "Not a number."),
     ],
 )  # fmt: skip
 def test_bad_driver_input_is_refused_with_its_message_and_nothing_saved(
@@ -124,3 +127,26 @@ def test_gate_page_moves_one_step_and_refuses_a_skip_without_reason(client, sess
     refused = client.post(url, data={"to": "L5", "comment": "done", "evidence": "memo"})
     assert refused.status_code == 422
     assert "record the reason for confirming the value" in page(refused)
+
+
+def test_editing_a_frozen_driver_is_409_with_the_reason_and_nothing_saved(client, session, finance):
+    from programme.pilots.models import Package
+    from programme.value import services
+
+    login_as(client, finance)
+    form = driver_form(W)
+    assert client.post("/value/drivers/new", data=form).status_code == 302
+    driver = session.scalar(select(ValueDriver))
+    admin = make_user("admin")
+    package = session.get(Package, driver.package_id)
+    for gate in ("L1", "L2", "L3"):
+        services.move_gate(session, admin, package, gate, f"to {gate}")
+    session.commit()
+    response = client.post(
+        f"/value/drivers/{driver.id}/edit",
+        data={**form, "unit_most_likely": "4.5", "version": str(driver.version)},
+    )
+    assert response.status_code == 409
+    assert "frozen since gate L3" in page(response)
+    session.refresh(driver)
+    assert driver.unit_most_likely == 4.2
