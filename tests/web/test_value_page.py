@@ -60,7 +60,7 @@ def test_the_page_speaks_french_with_euros_after_the_number(app, session, financ
     login_as(client, finance)
     text = _text(client.get(f"/value/?{PERIOD}"))
     assert "Valeur" in text and "Prévue" in text and "Réalisée" in text and "Estimée" in text
-    assert re.search(r"Réalisée \d[\d\u202f\xa0]*,\d\d\xa0€ \(intervalle à 95\u202f% ", text)
+    assert re.search(r"Réalisée \d[\d\s]*,\d\d\s€ \(intervalle à 95\s% ", text)
     assert "Dispositif" in text
 
 
@@ -152,7 +152,7 @@ def test_the_workbook_has_a_value_sheet_in_euros(client, session):
     rows = list(sheet.iter_rows(min_row=4, values_only=True))
     assert rows[-1][0] == "Total" and rows[-1][3] > 0
     assert rows[0][0] == "Mar 2025"  # from the first go-live of a valued package
-    assert '€' in sheet.cell(row=4 + len(rows) - 1, column=4).number_format
+    assert "€" in sheet.cell(row=4 + len(rows) - 1, column=4).number_format
 
 
 def test_the_workbook_of_a_site_manager_has_no_value_sheet(client, session):
