@@ -161,10 +161,11 @@ def chart_spec(body: dict) -> dict | None:
         "actual": pgettext("value", "Actual"),
         "estimate": pgettext("value", "Estimate"),
     }
+    # The estimate first: the actual (equal where it exists) is drawn over it.
     lines = [
         {"month": f"{m['month']}-01", "series": str(labels[name]), "value": m[name]}
+        for name in ("estimate", "planned", "forecast", "actual")
         for m in body["months"]
-        for name in labels
         if m[name] is not None
     ]
     band = [
@@ -225,9 +226,7 @@ def chart_spec(body: dict) -> dict | None:
         })  # fmt: skip
     return {
         "$schema": SCHEMA,
-        "title": _(
-            "Value per month: planned, forecast, actual and estimate, with the P10–P90 band"
-        ),
+        "title": _("Value per month (€)"),
         "width": "container",
         "height": 260,
         "autosize": {"type": "fit", "contains": "padding", "resize": True},

@@ -49,7 +49,7 @@ def test_finance_reads_the_value_with_its_interval_and_drills_down(client, sessi
     assert "Effect behind Δ (deployment impact):" in text
     assert re.search(r'href="/reports/impact/\?kpi=WAIT&amp;package=\d+&amp;window_weeks=8"', response.get_data(as_text=True))  # fmt: skip
     # The chart's spec, the months, the regions and the deployed sites (cards on a phone).
-    assert 'data-vl-spec="value-chart"' in body and "P10–P90" in body
+    assert 'data-vl-spec="value-chart"' in body and "Shaded band: P10 to P90" in body
     assert "Mar 2025" in text and 'table class="cards" data-testid="value-sites"' in body
     assert "IMP-000 – " in text and "Nord" in text and "Sud" in text
 

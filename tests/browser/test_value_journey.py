@@ -1,0 +1,126 @@
+"""Finance on a phone (375 px): sets a value driver, reads the value page (chart, totals with
+their interval, the deployed sites as cards), then signs off gate L5 — refused first without
+evidence, then accepted because the deployment effect's interval excludes 0. Every page: no
+console error, axe-core clean, nothing wider than the screen. Screenshots of the value page
+at 375 and 1366 px, in English and French (tests/browser/screenshots/)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from programme.auth.models import User
+from programme.extensions import db
+from programme.pilots.models import Package
+from programme.value import services
+from tests.browser.support import check_page, save_screenshot
+from tests.factories import PASSWORD, make_user
+from tests.value_factories import valued_network
+
+
+def _login(page, email: str) -> None:
+    page.goto("/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def _chart_drawn(page) -> None:
+    page.locator("[data-vl-spec] svg").first.wait_for()
+
+
+def test_finance_sets_a_driver_reads_the_value_and_signs_off_l5(app, open_page):
+    with app.app_context():
+        package, _sites, _live = valued_network(driver=False)
+        package_id, package_name = package.id, package.name
+        email = make_user("finance").email
+        admin_id = make_user("admin").id
+        db.session.remove()
+
+    page = open_page("mobile", expected_statuses=(422,))
+    _login(page, email)
+    check_page(page, "mobile")
+
+    # Home → value drivers → a new driver: €0.30 / 0.50 / 0.60 per minute of waiting per visit.
+    page.locator("main").get_by_role("button", name="Value drivers").click()
+    page.locator("main").get_by_role("button", name="New value driver").click()
+    page.locator("#package").select_option(str(package_id))
+    page.locator("#kpi").select_option("WAIT")
+    page.locator("#volume_kpi").select_option("VISITS")
+    page.locator("#lever").select_option("cost")
+    page.locator("#unit_low").fill("0.30")
+    page.locator("#unit_most_likely").fill("0.50")
+    page.locator("#unit_high").fill("0.60")
+    page.locator("#source").fill("Contrôle de gestion 2026")
+    check_page(page, "mobile")
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/value/drivers$"))
+    assert "Value driver saved." in page.inner_text("body")
+    check_page(page, "mobile")
+
+    # The value page, from the home: totals with their interval, the chart, sites as cards.
+    page.goto("/")
+    page.locator("main").get_by_role("button", name="Value", exact=True).click()
+    page.wait_for_url(re.compile(r"/value/$"))
+    totals = page.get_by_test_id("value-totals").inner_text()
+    assert re.search(r"Estimate\s+€[\d,]+\.\d\d \(P10 €[\d,]+\.\d\d – P90 €[\d,]+\.\d\d\)", totals)
+    assert re.search(r"Actual\s+€[\d,]+\.\d\d \(95 % interval €", totals)
+    _chart_drawn(page)
+    sites = page.get_by_test_id("value-sites")
+    assert sites.locator("td[data-label='Actual']").first.is_visible()
+    check_page(page, "mobile")
+    save_screenshot(page, "value-mobile-en")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    save_screenshot(page, "value-desktop-en")
+    page.set_viewport_size({"width": 375, "height": 812})
+
+    # The effect behind Δ leads to the deployment impact? Finance reads the money; the impact
+    # page itself is leadership's (view_impact): the link is there for them.
+    assert "Effect behind Δ (deployment impact)" in page.inner_text("main")
+
+    # The package reaches L4 (the programme office's moves), then finance signs off L5.
+    with app.app_context():
+        admin = db.session.get(User, admin_id)
+        pkg = db.session.get(Package, package_id)
+        for gate in ("L1", "L2", "L3", "L4"):
+            services.move_gate(db.session, admin, pkg, gate, f"to {gate}")
+        db.session.commit()
+        db.session.remove()
+    page.goto("/")
+    page.get_by_test_id("value-gates").get_by_role("link", name=package_name).click()
+    assert "Current gate: L4." in page.inner_text("main")
+    page.locator("#to").select_option("L5")
+    page.locator("#comment").fill("Value confirmed on the 2025 accounts")
+    page.locator("main form button[type=submit]").click()
+    page.get_by_text("Signing off L5 needs the evidence (a document or a link).").wait_for()
+    check_page(page, "mobile")
+    page.locator("#evidence").fill("https://intranet.example/controle/2025-value.pdf")
+    page.locator("main form button[type=submit]").click()
+    page.get_by_text("Gate moved to L5.").wait_for()
+    assert "Current gate: L5." in page.inner_text("main")
+    check_page(page, "mobile")
+
+
+@pytest.mark.parametrize("viewport", ["mobile", "desktop"])
+def test_the_value_page_in_french(app, open_page, viewport):
+    with app.app_context():
+        valued_network()
+        email = make_user("executive").email
+        db.session.remove()
+    page = open_page(viewport, locale="fr-FR")
+    _login(page, email)
+    assert "Valeur à date" in page.get_by_test_id("value-to-date").inner_text()
+    page.get_by_test_id("value-to-date").get_by_role("link", name="Voir la valeur").click()
+    page.wait_for_url(re.compile(r"/value/$"))
+    totals = page.get_by_test_id("value-totals").inner_text()
+    assert "Estimée" in totals and "Réalisée" in totals and "€" in totals
+    _chart_drawn(page)
+    check_page(page, viewport)
+    if viewport == "desktop":
+        page.set_viewport_size({"width": 1366, "height": 900})
+    save_screenshot(page, f"value-{viewport}-fr")
+    with app.app_context():
+        assert db.session.scalar(select(Package.id)) is not None
