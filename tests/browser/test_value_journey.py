@@ -77,9 +77,18 @@ def test_finance_sets_a_driver_reads_the_value_and_signs_off_l5(app, open_page):
     save_screenshot(page, "value-desktop-en")
     page.set_viewport_size({"width": 375, "height": 812})
 
-    # The effect behind Δ leads to the deployment impact? Finance reads the money; the impact
-    # page itself is leadership's (view_impact): the link is there for them.
+    # Drill-down: the deployment impact behind Δ.
     assert "Effect behind Δ (deployment impact)" in page.inner_text("main")
+    page.get_by_role("link", name="See the impact behind Δ").click()
+    page.wait_for_url(re.compile(r"/reports/impact/\?kpi=WAIT"))
+    assert page.get_by_test_id("impact-reading").inner_text().startswith("Waiting time:")
+    page.locator("[data-vl-spec] svg").first.wait_for()
+    check_page(page, "mobile")
+    # …and to a deployed site's story.
+    page.go_back()
+    page.get_by_test_id("value-sites").get_by_role("link").first.click()
+    page.wait_for_url(re.compile(r"/reports/sites/\d+"))
+    check_page(page, "mobile")
 
     # The package reaches L4 (the programme office's moves), then finance signs off L5.
     with app.app_context():
