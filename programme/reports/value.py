@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -79,6 +79,7 @@ class _Item:
     go_lives: dict[int, date]
     frozen: bool
     plan_last: str | None  # last month of the frozen plan
+    shares: dict[int, float]  # site → the share of the value this driver counts there
     units: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -90,7 +91,8 @@ def _deployment_effect(session, driver, window_weeks, today) -> plan.Effect:
     )  # fmt: skip
     if result.estimate is None or result.ci_low is None:
         return plan.Effect(None, None, None, "deployment", str(result.reading))
-    return plan.Effect(result.estimate, result.ci_low, result.ci_high, "deployment")
+    return plan.Effect(result.estimate, result.ci_low, result.ci_high, "deployment",
+                       origin=("deployment", driver.package_id, driver.kpi_id, window_weeks))  # fmt: skip
 
 
 def _items(session, drivers, months, window_weeks, today) -> list[_Item]:
@@ -119,8 +121,10 @@ def _items(session, drivers, months, window_weeks, today) -> list[_Item]:
         stored = plan.frozen_plan(session, driver) if frozen else None
         if stored is not None:
             planned = plan.plan_series(stored)
-            planned_effect = plan.Effect(stored.effect, stored.ci_low, stored.ci_high, "pilot",
-                                         stored.reading)  # fmt: skip
+            planned_effect = plan.Effect(
+                stored.effect, stored.ci_low, stored.ci_high, "pilot", stored.reading,
+                origin=("pilot", driver.package.pilot_id, driver.kpi_id),
+            )  # fmt: skip
             plan_last = max((m.month for m in stored.months), default=None)
         else:
             planned = plan.regional(
@@ -141,6 +145,7 @@ def _items(session, drivers, months, window_weeks, today) -> list[_Item]:
             go_lives=forecast_lives,
             frozen=stored is not None,
             plan_last=plan_last,
+            shares=shares,
         )
         if driver.financial:
             item.units = compute.unit_draws(
@@ -165,10 +170,12 @@ def _items(session, drivers, months, window_weeks, today) -> list[_Item]:
         missing = [s for s in forecast_lives if s not in refs.means]
         if missing:
             item.notes.append(
-                _(
-                    "%(count)d sites of %(package)s have no %(volume)s figure over the past 12 "
+                ngettext(
+                    "%(num)d site of %(package)s has no %(volume)s figure over the past 12 "
+                    "months: it counts for no volume in planned and forecast.",
+                    "%(num)d sites of %(package)s have no %(volume)s figure over the past 12 "
                     "months: they count for no volume in planned and forecast.",
-                    count=len(missing),
+                    len(missing),
                     package=driver.package.name,
                     volume=driver.volume_kpi.code,
                 )  # fmt: skip
@@ -204,11 +211,13 @@ class _Draws:
         return self._effects[key]
 
 
-def _at(series: plan.Series, month: str, region_id: int | None, attributed: bool) -> float:
-    source = series.attributed if attributed else series.volume
-    if region_id is not None:
-        return source.get((region_id, month), 0.0)
-    return sum(q for (_r, m), q in source.items() if m == month)
+def _monthly(series: plan.Series, region_id: int | None, attributed: bool) -> dict[str, float]:
+    """{month: volume} of the region, or of the network (all regions added)."""
+    out: dict[str, float] = {}
+    for (region, month), q in (series.attributed if attributed else series.volume).items():
+        if region_id is None or region == region_id:
+            out[month] = out.get(month, 0.0) + q
+    return out
 
 
 def _sum(values) -> float | None:
@@ -223,18 +232,30 @@ def _figures(items: list[_Item], months: list[str], today: date, draws: _Draws,
     rows = []
     month_draws: list[np.ndarray | None] = []
     actual_total = None
+    volumes = [
+        (
+            _monthly(i.actual, region_id, False),
+            _monthly(i.actual, region_id, True),
+            _monthly(i.forecast, region_id, False),
+            _monthly(i.forecast, region_id, True),
+            _monthly(i.planned, region_id, True),
+        )
+        for i in items
+    ]
     for month in months:
         ended = plan.month_end(month) < today
         parts = {f: [] for f in FIGURES}
         vector = None
         actual_vector = None
-        for item in items:
+        for item, (actual_q, actual_att, forecast_q, forecast_att, planned_att) in zip(
+            items, volumes, strict=True
+        ):
             better = item.kpi.better
-            q_actual = _at(item.actual, month, region_id, False) if ended else None
-            q_actual_att = _at(item.actual, month, region_id, True) if ended else None
-            q_forecast = _at(item.forecast, month, region_id, False)
-            q_forecast_att = _at(item.forecast, month, region_id, True)
-            q_planned_att = _at(item.planned, month, region_id, True)
+            q_actual = actual_q.get(month, 0.0) if ended else None
+            q_actual_att = actual_att.get(month, 0.0) if ended else None
+            q_forecast = forecast_q.get(month, 0.0)
+            q_forecast_att = forecast_att.get(month, 0.0)
+            q_planned_att = planned_att.get(month, 0.0)
             planned = forecast = actual = low = high = None
             money = item.unit is not None
             if (
@@ -304,27 +325,27 @@ def _sites(session, items: list[_Item], months: list[str], today: date, region_i
         for s in session.scalars(select(Site).where(Site.id.in_(sorted(ids))).order_by(Site.code))
     }
     one_volume = len({i.driver.volume_kpi_id for i in items}) == 1
+    per_site = []
+    for item in items:
+        totals: dict[int, float] = {}
+        for (site, month), q in (item.actual.by_site or {}).items():
+            if month in ended:
+                totals[site] = totals.get(site, 0.0) + q
+        per_site.append(totals)
     out = []
     for site_id, site in meta.items():
         if region_id is not None and site.region_id != region_id:
             continue
         volume = 0.0
         actual = low = high = None
-        shares = {}
-        for item in items:
+        for item, by_site in zip(items, per_site, strict=True):
             if site_id not in item.go_lives:
                 continue
-            q = sum(
-                v
-                for (s, m), v in (item.actual.by_site or {}).items()
-                if s == site_id and m in ended
-            )
+            q = by_site.get(site_id, 0.0)
             volume += q
             if item.unit is None or not item.deployment.usable:
                 continue
-            if item.driver.id not in shares:
-                shares[item.driver.id] = plan.site_shares(session, item.driver).get(site_id, 1.0)
-            q_att = q * shares[item.driver.id]
+            q_att = q * item.shares.get(site_id, 1.0)
             a = compute.value(item.deployment.estimate, item.kpi.better, q_att, item.unit)
             lo, hi = compute.value_interval(item.deployment.ci_low, item.deployment.ci_high,
                                             item.kpi.better, q_att, item.unit)  # fmt: skip

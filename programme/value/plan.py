@@ -31,7 +31,7 @@ from programme.pilots.models import Package
 from programme.value import compute, queries
 from programme.value.models import ValueDriver, ValuePlan, ValuePlanMonth
 
-LIVE_STATUSES = ("deploying", "stabilising", "closed")
+LIVE_STATUSES = queries.LIVE_STATUSES
 HORIZON_MONTHS = 36
 
 
@@ -214,6 +214,7 @@ class Effect:
     ci_high: float | None
     source: str  # "pilot" or "deployment"
     reading: str = ""
+    origin: tuple = ()  # where Δ comes from: ("pilot", pilot, KPI) or ("deployment", …)
 
     @property
     def usable(self) -> bool:
@@ -221,8 +222,8 @@ class Effect:
 
     @property
     def key(self) -> tuple:
-        """Drivers with the same Δ share its draws."""
-        return (self.source, self.estimate, self.ci_low, self.ci_high)
+        """Drivers with the same Δ (same origin, same figures) share its draws."""
+        return (self.origin, self.source, self.estimate, self.ci_low, self.ci_high)
 
 
 def pilot_effect(session: Session, package: Package, kpi, memo: dict | None = None) -> Effect:
@@ -263,7 +264,7 @@ def pilot_effect(session: Session, package: Package, kpi, memo: dict | None = No
                 None, None, None, "pilot", _("The pilot's effect cannot be computed yet.")
             )
         else:
-            effect = Effect(lead.effect, lead.ci_low, lead.ci_high, "pilot")
+            effect = Effect(lead.effect, lead.ci_low, lead.ci_high, "pilot", origin=key)
     if memo is not None:
         memo[key] = effect
     return effect

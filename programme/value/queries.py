@@ -10,17 +10,25 @@ from sqlalchemy.orm import Session
 from programme.deployment.models import Wave, WaveSite
 from programme.kpis.models import Measurement
 
+# A site is deployed (live) once its wave is deploying, stabilising or closed: a wave still
+# "planned" or "preparing" after its go-live date is late, its sites are not live yet.
+LIVE_STATUSES = ("deploying", "stabilising", "closed")
+
 
 def monthly_volumes(
     session: Session, package_id: int, volume_kpi_id: int, start: date, end: date
 ) -> dict[str, float]:
     """Σ of the volume KPI's measurements at the package's deployed sites, per month
-    ("YYYY-MM"), on dates in [start, end] on or after each site's go-live (its earliest wave
-    of the package with a go-live on or before `end`). One SQL aggregation."""
+    ("YYYY-MM"), on dates in [start, end] on or after each site's go-live (its earliest live
+    wave of the package with a go-live on or before `end`). One SQL aggregation."""
     go_live = (
         select(WaveSite.site_id, func.min(Wave.go_live).label("go_live"))
         .join(Wave, Wave.id == WaveSite.wave_id)
-        .where(Wave.package_id == package_id, Wave.go_live <= end)
+        .where(
+            Wave.package_id == package_id,
+            Wave.go_live <= end,
+            Wave.status.in_(LIVE_STATUSES),
+        )
         .group_by(WaveSite.site_id)
         .subquery()
     )
@@ -70,13 +78,17 @@ def site_monthly_actual_volumes(
     session: Session, package_id: int, volume_kpi_id: int, start: date, end: date
 ) -> dict[tuple[int, str], float]:
     """{(site, "YYYY-MM"): Σ of the volume KPI's measurements} at the package's deployed
-    sites on dates in [start, end] on or after the site's go-live (its earliest wave of the
-    package with a go-live on or before `end`): the Q of the actual, per site. One SQL
-    aggregation."""
+    sites on dates in [start, end] on or after the site's go-live (its earliest live wave of
+    the package — deploying, stabilising or closed — with a go-live on or before `end`): the
+    Q of the actual, per site. One SQL aggregation."""
     go_live = (
         select(WaveSite.site_id, func.min(Wave.go_live).label("go_live"))
         .join(Wave, Wave.id == WaveSite.wave_id)
-        .where(Wave.package_id == package_id, Wave.go_live <= end)
+        .where(
+            Wave.package_id == package_id,
+            Wave.go_live <= end,
+            Wave.status.in_(LIVE_STATUSES),
+        )
         .group_by(WaveSite.site_id)
         .subquery()
     )

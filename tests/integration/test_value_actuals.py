@@ -19,13 +19,16 @@ def test_volumes_count_only_deployed_sites_from_their_go_live(session):
     default_kpis()
     admin = make_user("admin")
     package = make_package()
-    early, late, never = make_sites(3)
+    early, late, never, behind = make_sites(4)
     make_wave(package, [early], start=date(2026, 1, 5), go_live=date(2026, 2, 16), name="W1")
     make_wave(package, [late], start=date(2026, 2, 2), go_live=date(2026, 3, 9), name="W2")
+    # go-live date passed but the wave is still being prepared: its site is not deployed
+    make_wave(package, [behind], start=date(2026, 1, 5), go_live=date(2026, 2, 2),
+              status="preparing", name="W3")  # fmt: skip
     items = []
     day = date(2026, 2, 1)
     while day <= date(2026, 3, 31):
-        for site, volume in ((early, 100), (late, 10), (never, 1000)):
+        for site, volume in ((early, 100), (late, 10), (never, 1000), (behind, 5000)):
             items.append({"site": site.code, "kpi": "CONTACTS", "date": day.isoformat(), "value": volume, "n": 1})  # fmt: skip
         day += timedelta(days=1)
     put(admin, items)

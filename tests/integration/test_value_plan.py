@@ -290,3 +290,46 @@ def test_value_to_date_adds_the_ended_months(session, world):
     q = sum(_expected_volume(w, s, "2026-03", date(2026, 3, 16)) for s in w.sites[:2])
     assert line["planned"] == pytest.approx(w.effect.effect * -1 * q * U[1])
     assert np.isfinite(line["planned"]) and line["reading"]
+
+
+def test_pilot_projected_value_is_a_year_of_network_volume_with_its_interval(session, world):
+    from programme.reports.value import pilot_projected_value
+
+    w = world
+    body = pilot_projected_value(session, w.pilot.id, today=TODAY)
+    (row,) = body["drivers"]
+    q = sum(r["value"] for r in w.rows if date(2025, 4, 1) <= r["period_date"] <= date(2026, 3, 31))
+    assert row["annual_volume"] == pytest.approx(q)
+    assert row["value"] == pytest.approx(w.effect.effect * -1 * q * U[1])
+    corners = [e * -1 * q * u for e in (w.effect.ci_low, w.effect.ci_high) for u in (U[0], U[2])]
+    assert (row["low"], row["high"]) == pytest.approx((min(corners), max(corners)))
+    assert row["low"] < row["p10"] < row["p50"] < row["p90"] < row["high"]
+    assert body["total"]["value"] == pytest.approx(row["value"])
+    assert "March 2026" in body["reading"]
+    other = make_pilot(w.admin, name="Sans dispositif")
+    assert pilot_projected_value(session, other.id, today=TODAY) is None
+    assert pilot_projected_value(session, 999_999, today=TODAY) is None
+
+
+def test_portfolio_p10_is_at_least_the_sum_of_the_packages_p10_when_independent(session, world):
+    """Two packages validated by two pilots: independent Δ (their own draws). The portfolio's
+    P10 adds draws, so it is not below the sum of the packages' P10s."""
+    w = world
+    second = make_pilot(w.admin, name="Deuxième période pilote")
+    other = make_package(name="Rappel client")
+    other.pilot_id = second.id
+    session.commit()
+    make_wave(other, [w.sites[3]], start=date(2026, 2, 16), go_live=date(2026, 3, 16),
+              status="deploying", name="Vague R")  # fmt: skip
+    services.save_driver(session, {"package": other.id, "kpi": "WAIT", "volume_kpi": "VISITS",
+                                   "lever": "cost", "unit_low": 0.2, "unit_most_likely": 0.4,
+                                   "unit_high": 0.9, "source": "x"})  # fmt: skip
+    session.commit()
+    body = value_report(session, first="2026-03", last="2026-12", today=TODAY)
+    p10s = [p["total"]["p10"] for p in body["packages"]]
+    assert len(p10s) == 2 and all(p is not None for p in p10s)
+    assert body["total"]["p10"] >= sum(p10s)
+    assert body["total"]["p90"] <= sum(p["total"]["p90"] for p in body["packages"])
+    assert body["total"]["estimate"] == pytest.approx(
+        sum(p["total"]["estimate"] for p in body["packages"])
+    )

@@ -56,3 +56,16 @@ def test_actual_is_the_impact_times_direction_volume_and_unit(session):
     assert body["total"]["actual"] == pytest.approx(sum(m["actual"] for m in body["months"]))
     assert body["total"]["actual"] > 0  # waiting time fell: positive money
     assert body["total"]["p10"] < body["total"]["p50"] < body["total"]["p90"]
+    # drill-down: the sites' and the regions' actuals add up to the package's
+    from programme.reports.value import value_report
+
+    report = value_report(session, package_id=package.id, kpi_code="WAIT", first="2025-03",
+                          last="2025-06", today=TODAY)  # fmt: skip
+    assert report["total"]["actual"] == pytest.approx(body["total"]["actual"])
+    assert sum(s["actual"] or 0 for s in report["sites"]) == pytest.approx(body["total"]["actual"])
+    assert sum(s["volume"] for s in report["sites"]) == pytest.approx(body["total"]["volume"])
+    assert {s["id"] for s in report["sites"]} == set(live)
+    assert sum(r["total"]["actual"] for r in report["regions"]) == pytest.approx(
+        body["total"]["actual"]
+    )
+    assert [p["kpi"] for p in report["packages"]] == ["WAIT"]
