@@ -133,3 +133,56 @@ def test_the_value_page_in_french(app, open_page, viewport):
     save_screenshot(page, f"value-{viewport}-fr")
     with app.app_context():
         assert db.session.scalar(select(Package.id)) is not None
+
+
+@pytest.mark.parametrize(("viewport", "locale"), [("mobile", "fr-FR"), ("desktop", "en-GB")])
+def test_a_pilots_results_show_its_projected_annual_value(app, open_page, viewport, locale):
+    from datetime import date, timedelta
+
+    from sqlalchemy import insert
+
+    from programme.kpis.models import Kpi, Measurement
+    from programme.kpis.services import rebuild_rollups
+    from tests.pilot_factories import make_pilot, measured_sites
+
+    with app.app_context():
+        admin = make_user("admin")
+        sites = measured_sites(admin)
+        pilot = make_pilot(admin)
+        pilot_id = pilot.id
+        package = Package(pilot_id=pilot.id, name="Accueil repensé")
+        db.session.add(package)
+        visits = db.session.scalar(select(Kpi.id).where(Kpi.code == "VISITS"))
+        first = date.today().replace(day=1) - timedelta(days=60)
+        db.session.execute(insert(Measurement), [
+            {"site_id": s.id, "kpi_id": visits, "period_date": first + timedelta(days=i), "source": "test",
+             "value": 50.0, "n": 1, "revision": 1, "entered_by": "test"}
+            for s in sites.values() for i in range(45)
+        ])  # fmt: skip
+        rebuild_rollups(db.session)
+        services.save_driver(db.session, {"package": package.id, "kpi": "WAIT", "volume_kpi": "VISITS", "lever": "cost",
+                                          "unit_low": 0.3, "unit_most_likely": 0.5, "unit_high": 0.6, "source": "test"})  # fmt: skip
+        db.session.commit()
+        email = make_user("executive").email
+        db.session.remove()
+    page = open_page(viewport, locale=locale)
+    _login(page, email)
+    page.goto(f"/pilots/{pilot_id}/results")
+    section = page.get_by_test_id("pilot-value")
+    text = section.inner_text()
+    if locale == "fr-FR":
+        assert "Valeur annuelle projetée sur tout le réseau" in text and "par an" in text
+    else:
+        assert re.search(
+            r"worth €[\d,]+\.\d\d \(P10 €[\d,]+\.\d\d – P90 €[\d,]+\.\d\d\) a year", text
+        )
+    check_page(page, viewport)
+    if viewport == "desktop":
+        page.set_viewport_size({"width": 1366, "height": 900})
+    section.screenshot(
+        path=str(
+            save_screenshot(page, f"pilot-results-{viewport}").with_name(
+                f"pilot-value-{viewport}.png"
+            )
+        )
+    )
