@@ -121,7 +121,19 @@ def test_the_value_page_in_french(app, open_page, viewport):
         db.session.remove()
     page = open_page(viewport, locale="fr-FR")
     _login(page, email)
-    assert "Valeur à date" in page.get_by_test_id("value-to-date").inner_text()
+    line = page.get_by_test_id("value-to-date")
+    assert "Valeur à date" in line.inner_text()
+    assert re.search(
+        r"Réalisée [\d\s]+,\d\d\s€ \(P10 [\d\s]+,\d\d\s€ – P90 [\d\s]+,\d\d\s€\)", line.inner_text()
+    )
+    check_page(page, viewport)
+    line.screenshot(
+        path=str(
+            save_screenshot(page, f"home-executive-{viewport}-fr").with_name(
+                f"value-to-date-{viewport}-fr.png"
+            )
+        )
+    )
     page.get_by_test_id("value-to-date").get_by_role("link", name="Voir la valeur").click()
     page.wait_for_url(re.compile(r"/value/$"))
     totals = page.get_by_test_id("value-totals").inner_text()
