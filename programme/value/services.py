@@ -164,6 +164,9 @@ def save_driver(
             },
             status=409,
         )
+    # One driver save per KPI at a time (PostgreSQL row lock; SQLite writes are serial): two
+    # packages saved together cannot both pass the check on the shares of a shared site.
+    session.execute(select(Kpi.id).where(Kpi.id == kpi.id).with_for_update())
     shared = _attribution_conflicts(session, package.id, kpi.id, attribution, driver)
     if shared:
         raise ValueRefused({"attribution": shared})
