@@ -78,9 +78,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from programme.reports.export_views import bp as exports_bp
     from programme.reports.impact_views import bp as impact_bp
     from programme.reports.value_views import bp as value_gates_bp
+    from programme.reports.value_views import report_bp as value_report_bp
     from programme.reports.views import bp as reports_bp
 
-    for blueprint in (reports_bp, impact_bp, exports_bp, value_gates_bp):
+    for blueprint in (reports_bp, impact_bp, exports_bp, value_gates_bp, value_report_bp):
         app.register_blueprint(blueprint)
 
     from programme.home.views import bp as home_bp

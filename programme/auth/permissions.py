@@ -80,7 +80,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "view_reports": frozenset({ADMIN, EXECUTIVE, SITE_MANAGER}),
     "export_reports": frozenset({ADMIN, EXECUTIVE, SITE_MANAGER}),
     "view_site_story": EVERYONE,
-    "view_impact": frozenset({ADMIN, EXECUTIVE, PILOT_TEAM}),
+    # Finance reads the impact behind the value it signs off (Δ of the value page, L5).
+    "view_impact": frozenset({ADMIN, EXECUTIVE, PILOT_TEAM, FINANCE}),
     "take_snapshots": frozenset({ADMIN}),
     # Close the loop (issue 19). Cases carry a customer's contact reference, so only the
     # people who handle them see them: admins everywhere, a site manager for their site,

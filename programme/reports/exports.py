@@ -97,8 +97,12 @@ def _display_length(value: Any, kind: str) -> int:
         return 16
     if kind in ("pct", "pct100"):
         return 7
-    if kind == "float":
-        return len(f"{value:,.2f}") if isinstance(value, int | float) else len(str(value))
+    if kind in ("float", "eur"):
+        return (
+            len(f"{value:,.2f}") + (2 if kind == "eur" else 0)
+            if isinstance(value, int | float)
+            else len(str(value))
+        )
     return max((len(line) for line in str(value).splitlines()), default=1)
 
 
@@ -127,6 +131,7 @@ def build_workbook(sheets: Sequence[Sheet], properties: dict[str, str] | None = 
         "float": workbook.add_format({"num_format": "#,##0.00"}),
         "pct": workbook.add_format({"num_format": "0.0%"}),
         "pct100": workbook.add_format({"num_format": "0.0%"}),
+        "eur": workbook.add_format({"num_format": '#,##0.00 "€";-#,##0.00 "€"'}),
         "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
         "datetime": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
         "note": workbook.add_format({"italic": True, "font_color": "#4B5563"}),
@@ -174,7 +179,7 @@ def _write_cell(worksheet, row: int, col: int, value: Any, kind: str, formats) -
     if value is None or value == "":
         worksheet.write_blank(row, col, None)
         return
-    if kind in ("int", "float", "pct", "pct100") and isinstance(value, int | float):
+    if kind in ("int", "float", "pct", "pct100", "eur") and isinstance(value, int | float):
         number = float(value) / 100 if kind == "pct100" else value
         if isinstance(number, float) and number != number:  # NaN
             worksheet.write_blank(row, col, None)
@@ -216,6 +221,7 @@ class ReportData:
     completeness: list[tuple[str, Any]]  # (scope label, services.Completeness)
     site_codes: dict[int, str] = field(default_factory=dict)
     loop: Any = None  # feedback.queries.LoopSummary of the scope (counts only, issue 19)
+    value: dict | None = None  # reports.value_screens.report, for the readers of the value
 
     @property
     def impacts(self) -> list:
@@ -275,6 +281,7 @@ def gather(session: Session, scope, user, today: date) -> ReportData:
         completeness=completeness,
         site_codes={line.row.site_id: line.row.code for line in sites},
         loop=loop_for_scope(session, scope, user),
+        value=_value(session, scope, user, today),
     )
 
 
@@ -289,6 +296,26 @@ def loop_for_scope(session: Session, scope, user):
     by = "region" if scope.whole_network else "site"
     rows = loop_figures(session, user, by=by, **restrict) if total else []
     return LoopSummary(total[0] if total else None, rows, by)
+
+
+def _value(session: Session, scope, user, today: date) -> dict | None:
+    """The value report of the scope (network or region) over the value page's default
+    period, for the people who read the value, once a value driver exists."""
+    from programme.auth.permissions import can
+    from programme.reports import value_screens
+
+    if not can(user, "view_value") or scope.key.startswith("site:"):
+        return None
+    if not value_screens.has_drivers(session):
+        return None
+    first, last = value_screens.default_range(today, session)
+    body = value_screens.report(
+        session, region_id=scope.region_id, first=first, last=last, today=today
+    )
+    for month in body["months"]:
+        month["month_label"] = value_screens.month_label(month["month"])
+    body["first"], body["last"] = first, last
+    return body
 
 
 def _figure_cell(value: Any, unit: str) -> Cell:
@@ -350,6 +377,8 @@ def workbook_sheets(session: Session, data: ReportData) -> list[Sheet]:
         ),
     ]
     sheets.append(_pilot_sheet(data, note))
+    if data.value is not None:
+        sheets.append(_value_sheet(data.value, note))
     if ov.impacts is not None:
         # Deployment impact compares deployed with not-yet-deployed sites network-wide.
         network_note = _(
@@ -570,6 +599,33 @@ def _pilot_sheet(data: ReportData, note: str) -> Sheet:
     )
 
 
+def _value_sheet(value: dict, note: str) -> Sheet:
+    """Value per month, then the total (issue 18): money in euros, unrounded; P10–P90 from
+    seeded draws, the actual's interval from the effect's 95 % interval."""
+    figures = ("planned", "forecast", "actual", "actual_low", "actual_high", "estimate",
+               "p10", "p50", "p90")  # fmt: skip
+    rows = [[m["month_label"], *[m[f] for f in figures], m["volume"]] for m in value["months"]]
+    rows.append([_("Total"), *[value["total"][f] for f in figures], value["total"]["volume"]])
+    return Sheet(
+        pgettext("sheet", "Value"),
+        [
+            Column(_("Month")),
+            Column(_("Planned (€)"), "eur"),
+            Column(_("Forecast (€)"), "eur"),
+            Column(_("Actual (€)"), "eur"),
+            Column(_("Actual, interval low (95 %) (€)"), "eur"),
+            Column(_("Actual, interval high (95 %) (€)"), "eur"),
+            Column(_("Estimate (€)"), "eur"),
+            Column(_("P10 (€)"), "eur"),
+            Column(_("P50 (€)"), "eur"),
+            Column(_("P90 (€)"), "eur"),
+            Column(_("Volume"), "int"),
+        ],
+        rows,
+        note=_("%(note)s · %(reading)s", note=note, reading=value["reading"]),
+    )
+
+
 def _change_unit(kind: str, unit: str) -> str:
     """The unit of a change: a rate (a 0–1 fraction) changes in percentage points."""
     return _("pts") if kind == "rate" else unit
@@ -679,6 +735,12 @@ def pdf_charts(data: ReportData) -> dict[str, Any]:
     if ov.waves:
         spec = charts.waves_timeline_spec(ov.waves, data.today)
         rendered["waves"] = Markup(render.svg(spec, data.locale))
+    if data.value is not None:
+        from programme.reports.value_screens import chart_spec
+
+        spec = chart_spec(data.value)
+        if spec:
+            rendered["value"] = Markup(render.svg(spec, data.locale))
     for result in data.impacts:
         spec = impact_chart(result)
         if spec:

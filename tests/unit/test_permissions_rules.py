@@ -74,7 +74,7 @@ EXPECTED: dict[str, set[str]] = {
     "view_reports": {ADMIN, EXECUTIVE, SITE_MANAGER},
     "export_reports": {ADMIN, EXECUTIVE, SITE_MANAGER},
     "view_site_story": EVERYONE,
-    "view_impact": {ADMIN, EXECUTIVE, PILOT_TEAM},
+    "view_impact": {ADMIN, EXECUTIVE, PILOT_TEAM, FINANCE},
     "take_snapshots": {ADMIN},
     # Close the loop (issue 19): cases carry contact references, so only the people who
     # handle them; perimeter rules in programme/feedback/access.py

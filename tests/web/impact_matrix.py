@@ -8,11 +8,11 @@ deployment-impact block alone (htmx polls it while the figures are computed)."""
 
 from __future__ import annotations
 
-from programme.auth.roles import ADMIN, EXECUTIVE, PILOT_TEAM
+from programme.auth.roles import ADMIN, EXECUTIVE, FINANCE, PILOT_TEAM
 from tests.web.deployment_matrix import package_id, wave_id
 from tests.web.kpi_matrix import kpi_id
 
-VIEW_IMPACT = frozenset({ADMIN, EXECUTIVE, PILOT_TEAM})
+VIEW_IMPACT = frozenset({ADMIN, EXECUTIVE, PILOT_TEAM, FINANCE})
 
 
 def impact_url(w) -> str:

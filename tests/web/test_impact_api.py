@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from programme.api.tokens import create_token
-from programme.auth.roles import ADMIN, COACH, DIAGNOSTICIAN, EXECUTIVE, PILOT_TEAM, SITE_MANAGER
+from programme.auth.roles import (
+    ADMIN,
+    COACH,
+    DIAGNOSTICIAN,
+    EXECUTIVE,
+    FINANCE,
+    PILOT_TEAM,
+    SITE_MANAGER,
+)
 from programme.extensions import db
 from tests.deployment_factories import make_package, make_sites, make_wave
 from tests.factories import make_user
@@ -64,7 +72,7 @@ def test_not_computable_is_null_with_the_reason(client, session, network):
     assert body["reading"].startswith("Not computable: ")
 
 
-@pytest.mark.parametrize("role", [ADMIN, EXECUTIVE, PILOT_TEAM])
+@pytest.mark.parametrize("role", [ADMIN, EXECUTIVE, PILOT_TEAM, FINANCE])
 def test_allowed_roles(client, session, network, role):
     assert client.get(URL, query_string={"kpi": "WAIT"}, headers=_bearer(role)).status_code == 200
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import insert, select
 
-from programme.auth.roles import ADMIN, FINANCE
+from programme.auth.roles import ADMIN, EXECUTIVE, FINANCE
 from programme.database import utcnow
 from programme.extensions import db
 from programme.kpis.models import Kpi
@@ -15,6 +15,7 @@ from tests.web.kpi_matrix import kpi_id
 from tests.web.pilots_matrix import decided_pilot_id
 
 DRIVER_EDITORS = frozenset({ADMIN, FINANCE})
+VALUE_READERS = frozenset({ADMIN, EXECUTIVE, FINANCE})
 
 
 def package_id(w) -> int:
@@ -53,6 +54,7 @@ def driver_edit_form(w) -> dict:
 def rows(Route) -> list:
     # fmt: off
     return [
+        Route("GET", "/value/", VALUE_READERS, url=lambda w: (driver_id(w), "/value/")[1]),
         Route("GET", "/value/drivers", DRIVER_EDITORS),
         Route("GET", "/value/drivers/new", DRIVER_EDITORS),
         Route("POST", "/value/drivers/new", DRIVER_EDITORS, form=driver_form, allowed_redirect="/value/drivers"),
