@@ -65,6 +65,7 @@ def register_cli(app: Flask) -> None:
 
         options = {**large.SCALES[scale], **given}
         try:
+            large.refuse_unsupported_database(db.session, scale)
             with force_locale("en"), acting_as(f"cli:seed-demo --scale {scale}"):
                 report = large.seed_large(db.session, password, echo=click.echo, **options)
         except large.LargeSeedRefused as refused:

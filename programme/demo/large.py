@@ -98,6 +98,9 @@ SCALES = {
     "xlarge": {"sites": 5 * DEFAULT_SITES, "days": DEFAULT_DAYS, "waves": 5 * DEFAULT_WAVES,
                "coaches": 5 * DEFAULT_COACHES},
 }  # fmt: skip
+# Scales that only PostgreSQL takes: ≈ 54 M measurements are a server database's job (the
+# SQLite file would pass 10 GB and every report would scan it from one process).
+POSTGRESQL_ONLY = frozenset({"xlarge"})
 DEPLOYED_SHARE = 0.75  # of the sites are in a wave (≈ 1,500 of 2,000: 10 waves of 150)
 PREPARATION_WEEKS = 8  # wave start → go-live
 COACH_CAPACITY = 4
@@ -286,6 +289,20 @@ def large_site_rows(sites: int) -> list[tuple[int, dict]]:
 
 
 # --- entry point -----------------------------------------------------------------------------
+
+
+def refuse_unsupported_database(session: Session, scale: str) -> None:
+    """Raise LargeSeedRefused (nothing written) when `scale` needs PostgreSQL and the
+    session's database is another one (the embedded SQLite default)."""
+    dialect = session.get_bind().dialect.name
+    if scale in POSTGRESQL_ONLY and dialect != "postgresql":
+        sizes = SCALES[scale]
+        raise LargeSeedRefused(
+            f"--scale {scale} ({sizes['sites']:,} sites, {sizes['days']:,} days) is built on "
+            f"PostgreSQL only, and this database is {dialect}: set DATABASE_URL to an empty "
+            "PostgreSQL database (postgresql+psycopg://…), run `flask --app app db upgrade`, "
+            "then seed again; on SQLite use --scale large."
+        )
 
 
 def seed_large(
