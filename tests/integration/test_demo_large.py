@@ -218,3 +218,13 @@ def test_xlarge_scale_is_five_times_the_network_with_sizes_as_parameters(app, se
     again = runner.invoke(args=["seed-demo", "--scale", "xlarge", "--sites", "30"])
     assert again.exit_code != 0  # not empty: refused, whatever the scale
     assert asked["sites"] == 30 and asked["coaches"] == 300  # a given size wins over the scale
+    # The binary COPY gave the ids itself: the sequence continues after them, so the next
+    # measurement entered the ordinary way is written.
+    last = session.scalar(select(func.max(Measurement.id)))
+    assert last == _count(session, Measurement)
+    site, kpi = session.execute(select(Measurement.site_id, Measurement.kpi_id).limit(1)).one()
+    added = Measurement(site_id=site, kpi_id=kpi, period_date=date(2020, 1, 1), source="test",
+                        value=1.0, n=1, revision=1, entered_by="test")  # fmt: skip
+    session.add(added)
+    session.flush()
+    assert added.id == last + 1
