@@ -537,6 +537,12 @@ def main() -> None:
     parser.add_argument("--waves", type=int, help="waves (default: the scale's)")
     parser.add_argument("--coaches", type=int, help="coaches (default: the scale's)")
     parser.add_argument(
+        "--refresh-wait",
+        type=float,
+        default=REFRESH_WAIT,
+        help="seconds to let a background refresh finish between pages",
+    )
+    parser.add_argument(
         "--pages",
         nargs="+",
         help="only the pages whose label contains one of these words (e.g. --pages home export)",

@@ -5,10 +5,12 @@ CONV, CSAT, FCR and the volume CONTACTS, a count KPI), a
 diagnostic campaign on ~100 sites, two pilots (one decided "go" with its package), 60
 coaches and 10 waves of ~150 sites rolling the package out. It is the dataset the
 leadership reports are benchmarked on (benchmarks/report_pages.py), so it is built for
-speed: numpy generates the series, the measurements go in through the raw DBAPI
-connection (executemany in key order on SQLite, COPY on PostgreSQL) and the weekly
-rollups are built once afterwards by one INSERT … SELECT … GROUP BY
-(programme.kpis.services.rebuild_rollups).
+speed: numpy generates the series SERIES_BLOCK sites at a time (memory does not grow with
+the network), the measurements go in through the raw DBAPI connection as each block is
+generated (executemany in key order on SQLite, one binary COPY packed by numpy on
+PostgreSQL) and the weekly rollups are built once afterwards by one INSERT … SELECT …
+GROUP BY (programme.kpis.services.rebuild_rollups). `--scale xlarge` (five times the
+network, ≈ 54 M measurements) is refused on SQLite.
 
 A known effect is planted so that the deployment impact can be checked against it: from
 its go-live, a deployed site's waiting time falls by PLANTED_WAIT_EFFECT minutes and its
