@@ -549,8 +549,7 @@ def main() -> None:
     )
     parser.add_argument("--redis", help="Redis URL of the shared report cache (its own database)")
     args = parser.parse_args()
-    global REFRESH_WAIT
-    REFRESH_WAIT = args.refresh_wait
+    globals()["REFRESH_WAIT"] = args.refresh_wait
 
     if args.only != "postgres":
         folder = None
