@@ -11,8 +11,15 @@ one — then, in the same run and on the same database, times:
   `/reports/`, a region report, a wave report, a site story, the first pilot's result page,
   the deployment impact `/reports/impact/?kpi=WAIT`, and the Excel and PDF exports.
 
-Pages: cold (first request) and warm (median of 5), each as a share of the scan (target
-< 5 %); exports: absolute seconds (target < 10 s). Pages that do not exist yet are reported
+Also the stage list, the site page, the site's KPIs, the KPI list and a KPI's page, and
+the headline-impact block. Pages: cold (first request) and warm (median of 5), each as a
+share of the scan (target < 5 %); exports: absolute seconds (target < 10 s), the first
+byte, whether the body was streamed (more than one chunk) and the worker's peak RSS above
+its RSS before the request (Linux: /proc/self/clear_refs resets the peak).
+
+--scale xlarge builds five times the network (PostgreSQL only; docs/benchmarks.md, "Five
+times the network"); --pages WORD… measures only the pages whose label has one of the
+words; --refresh-wait N bounds the wait for a background refresh between pages. Pages that do not exist yet are reported
 as "missing (404)". Not a test: nothing asserts.
 
 With --redis URL (issue 13: shared caches), the report cache lives in that Redis database
