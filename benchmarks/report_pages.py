@@ -11,8 +11,15 @@ one — then, in the same run and on the same database, times:
   `/reports/`, a region report, a wave report, a site story, the first pilot's result page,
   the deployment impact `/reports/impact/?kpi=WAIT`, and the Excel and PDF exports.
 
-Pages: cold (first request) and warm (median of 5), each as a share of the scan (target
-< 5 %); exports: absolute seconds (target < 10 s). Pages that do not exist yet are reported
+Also the stage list, the site page, the site's KPIs, the KPI list and a KPI's page, and
+the headline-impact block. Pages: cold (first request) and warm (median of 5), each as a
+share of the scan (target < 5 %); exports: absolute seconds (target < 10 s), the first
+byte, whether the body was streamed (more than one chunk) and the worker's peak RSS above
+its RSS before the request (Linux: /proc/self/clear_refs resets the peak).
+
+--scale xlarge builds five times the network (PostgreSQL only; docs/benchmarks.md, "Five
+times the network"); --pages WORD… measures only the pages whose label has one of the
+words; --refresh-wait N bounds the wait for a background refresh between pages. Pages that do not exist yet are reported
 as "missing (404)". Not a test: nothing asserts.
 
 With --redis URL (issue 13: shared caches), the report cache lives in that Redis database
@@ -42,6 +49,7 @@ with --reuse an existing, seeded one is kept as it is).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import statistics
@@ -62,6 +70,11 @@ SCAN = (
 PAGE_TARGET = 0.05  # share of the raw scan
 EXPORT_TARGET = 10.0  # seconds
 WARM_RUNS = 5
+EXPORT_RUNS = 3
+# Seconds to let a background refresh (headline impacts after a write) finish before the
+# next measurement; --refresh-wait lowers it where a refresh takes minutes (xlarge).
+REFRESH_WAIT = 300.0
+EXPORT_MEMORY_TARGET = 500  # MB above the worker's RSS before the request
 EXECUTIVE = "direction@demo.programme.fr"
 REGION_MANAGER = "region@demo.programme.fr"
 
@@ -77,6 +90,26 @@ class Timing:
     export: bool = False
     after_write: float | None = None
     fresh_worker: float | None = None
+    # exports: the worst of the runs (peak RSS above the RSS before the request, MB), the
+    # first byte of the cold run, and whether the body was streamed (not one bytes object)
+    peak_mb: float | None = None
+    first_byte: float | None = None
+    streamed: bool | None = None
+    size_mb: float | None = None
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def reset_peak_rss() -> None:
+    """Linux: writing 5 to clear_refs resets VmHWM (the peak RSS) to the current RSS."""
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
 
 
 def app_for(url: str, redis_url: str | None = None):
@@ -148,18 +181,19 @@ def seeded(app) -> bool:
             return conn.execute(text("SELECT 1 FROM measurement LIMIT 1")).first() is not None
 
 
-def build(app, sites: int | None, days: int | None) -> float:
+def build(app, scale: str, sizes: dict) -> float:
     """Migrate and seed the large network; the seed's wall-clock seconds."""
     from flask_babel import force_locale
     from flask_migrate import upgrade
 
     from programme.audit import acting_as
-    from programme.demo.large import seed_large
+    from programme.demo.large import SCALES, refuse_unsupported_database, seed_large
     from programme.extensions import db
     from programme.reports.freshness import paused
 
-    options = {k: v for k, v in (("sites", sites), ("days", days)) if v}
+    options = {**SCALES[scale], **{k: v for k, v in sizes.items() if v}}
     with app.app_context():
+        refuse_unsupported_database(db.session, scale)
         upgrade()
         started = time.perf_counter()
         with force_locale("en"), acting_as("benchmark"), paused():
@@ -196,6 +230,7 @@ def targets(app) -> dict:
     from programme.demo.large import FIRST_PILOT
     from programme.deployment.models import Wave, WaveSite
     from programme.extensions import db
+    from programme.kpis.models import Kpi
     from programme.pilots.models import Pilot
 
     with app.app_context():
@@ -211,12 +246,14 @@ def targets(app) -> dict:
             .order_by(Wave.go_live.desc())
         )
         site = s.scalar(select(WaveSite.site_id).where(WaveSite.wave_id == wave).limit(1))
+        kpi = s.scalar(select(Kpi.id).where(Kpi.code == "WAIT"))
         # The JSON API takes bearer tokens only: one for the executive.
         executive = s.scalar(select(User).where(User.email == EXECUTIVE))
         _token, secret = create_token(s, executive, "report benchmark")
         s.commit()
         db.session.remove()
-    return {"region": region, "pilot": pilot, "wave": wave, "site": site, "token": secret}
+    return {"region": region, "pilot": pilot, "wave": wave, "site": site, "kpi": kpi,
+            "token": secret}  # fmt: skip
 
 
 def client_for(app, email: str):
@@ -257,6 +294,7 @@ def write(app, step: int) -> None:
             select(Site.code, Kpi.code, Measurement.period_date, Measurement.value, Measurement.n)
             .join(Site, Site.id == Measurement.site_id)
             .join(Kpi, Kpi.id == Measurement.kpi_id)
+            .where(Kpi.code == "WAIT")  # a rate: any positive value is valid
             .order_by(Measurement.id.desc())
             .limit(1)
         ).one()
@@ -279,13 +317,15 @@ def time_page(
         response.get_data()
         return response.status_code, time.perf_counter() - started
 
+    if export:
+        return time_export(client, label, who, url, headers)
     try:
         status, cold = once()
         # A first executive home starts the deployment-impact computation in a background
         # thread and answers at once ("being computed"); let it finish so that it does not
         # compete with the warm runs and the next pages for the two cores.
         started = time.perf_counter()
-        if wait_for_refresh(120) and time.perf_counter() - started > 0.05:
+        if wait_for_refresh(REFRESH_WAIT) and time.perf_counter() - started > 0.05:
             print(f"    … {label}: background impact refresh finished "
                   f"{time.perf_counter() - started:.1f} s after the cold response", flush=True)  # fmt: skip
         if status == 404:
@@ -299,7 +339,44 @@ def time_page(
         return Timing(label, who, url, f"error: {type(error).__name__}", export=export)
 
 
-def measure(app, redis_url: str | None = None) -> list[Timing]:
+def time_export(client, label: str, who: str, url: str, headers: dict | None) -> Timing:
+    """An export: cold and warm (median of EXPORT_RUNS) wall-clock seconds to the last
+    byte, the first byte of the cold run, the peak RSS of this (web worker) process above
+    its RSS before the request, and whether the response was streamed."""
+
+    def once() -> tuple[int, float, float, float, bool, int]:
+        gc.collect()
+        reset_peak_rss()
+        before = _status_kb("VmRSS")
+        started = time.perf_counter()
+        response = client.get(url, headers=headers, buffered=False)
+        first, size, chunks = None, 0, 0
+        for chunk in response.response:
+            if first is None:
+                first = time.perf_counter() - started
+            size += len(chunk)
+            chunks += 1
+        streamed = chunks > 1  # a body built whole arrives as one chunk
+        response.close()
+        seconds = time.perf_counter() - started
+        peak = (_status_kb("VmHWM") - before) / 1024
+        return response.status_code, seconds, first or seconds, peak, streamed, size
+
+    try:
+        status, cold, first, peak, streamed, size = once()
+        if status != 200:
+            return Timing(label, who, url, "missing (404)" if status == 404 else status,
+                          cold, export=True)  # fmt: skip
+        runs = [once() for _ in range(EXPORT_RUNS)]
+        return Timing(label, who, url, status, cold, statistics.median(r[1] for r in runs),
+                      export=True, peak_mb=max([peak] + [r[3] for r in runs]),
+                      first_byte=first, streamed=streamed, size_mb=size / 1e6)  # fmt: skip
+    except Exception as error:  # noqa: BLE001 - a crashing export is a result, not the end
+        traceback.print_exc(limit=3)
+        return Timing(label, who, url, f"error: {type(error).__name__}", export=True)
+
+
+def measure(app, redis_url: str | None = None, only: list[str] | None = None) -> list[Timing]:
     ids = targets(app)
     executive = client_for(app, EXECUTIVE)
     manager = client_for(app, REGION_MANAGER)
@@ -309,18 +386,26 @@ def measure(app, redis_url: str | None = None) -> list[Timing]:
     pages = [
         ("executive home", "executive", executive, "/", False),
         ("programme at a glance", "executive", executive, "/reports/", False),
+        ("stage: live sites", "executive", executive, "/reports/stages/live", False),
         ("region report", "executive", executive, f"/reports/regions/{region}", False),
         ("region report (own region)", "region mgr", manager, f"/reports/regions/{region}", False),
         ("wave report", "executive", executive, f"/reports/waves/{ids['wave']}", False),
         ("site story", "executive", executive, f"/reports/sites/{ids['site']}", False),
+        ("site page", "executive", executive, f"/sites/{ids['site']}", False),
+        ("site KPIs", "executive", executive, f"/sites/{ids['site']}/kpis", False),
+        ("KPI list", "executive", executive, "/kpis", False),
+        ("KPI WAIT", "executive", executive, f"/kpis/{ids['kpi']}", False),
         ("pilot results", "executive", executive, f"/pilots/{ids['pilot']}/results", False),
         ("impact WAIT", "executive", executive, "/reports/impact/?kpi=WAIT", False),
+        ("impact headline", "executive", executive, "/reports/impact/headline", False),
         ("impact API CONV", "executive", api, "/api/v1/impact?kpi=CONV", False),
         ("export.xlsx", "executive", executive, "/reports/export.xlsx", True),
         ("export.pdf", "executive", executive, "/reports/export.pdf", True),
         ("export.pdf (own region)", "region mgr", manager, f"/reports/export.pdf?region={region}",
          True),
     ]  # fmt: skip
+    if only:
+        pages = [page for page in pages if any(word in page[0] for word in only)]
     results = []
     for label, who, client, url, export in pages:
         headers = bearer if client is api else None
@@ -346,7 +431,7 @@ def shared_cache_figures(app, redis_url, timing: Timing, client, headers, step: 
 
     write(app, step)
     timing.after_write = once(client)
-    wait_for_refresh(300)  # the background refresh, before the next measurement
+    wait_for_refresh(REFRESH_WAIT)  # the background refresh, before the next measurement
     worker = app_for(app.config["SQLALCHEMY_DATABASE_URI"], redis_url)
     try:
         if headers:  # the API client: bearer token, no login
@@ -354,7 +439,7 @@ def shared_cache_figures(app, redis_url, timing: Timing, client, headers, step: 
         else:
             fresh = client_for(worker, EXECUTIVE if timing.who == "executive" else REGION_MANAGER)
         timing.fresh_worker = once(fresh)
-        wait_for_refresh(300)
+        wait_for_refresh(REFRESH_WAIT)
     finally:
         with worker.app_context():
             from programme.extensions import db
@@ -400,8 +485,13 @@ def _report(name: str, seed: str, scan: tuple[float, list[float], int], timings:
         if t.warm is None:
             print(line + f"{'':>10} {'':>10}  —")
         elif t.export:
+            memory_ok = t.peak_mb < EXPORT_MEMORY_TARGET
             print(line + f"{'':>10} {'':>10}  cold {verdict(t.cold < EXPORT_TARGET)}, "
-                         f"warm {verdict(t.warm < EXPORT_TARGET)} (< {EXPORT_TARGET:.0f} s)")  # fmt: skip
+                         f"warm {verdict(t.warm < EXPORT_TARGET)} (< {EXPORT_TARGET:.0f} s); "
+                         f"first byte {t.first_byte:.2f} s, {t.size_mb:.1f} MB, "
+                         f"{'streamed' if t.streamed else 'NOT streamed'}, peak RSS "
+                         f"+{t.peak_mb:.0f} MB {verdict(memory_ok)} "
+                         f"(< {EXPORT_MEMORY_TARGET} MB)")  # fmt: skip
         else:
             cold, warm = t.cold / median, t.warm / median
             print(line + f"{cold:>9.1%} {warm:>10.1%}  cold {verdict(cold < PAGE_TARGET)}, "
@@ -417,13 +507,17 @@ def run(name: str, url: str, fresh: bool, args) -> None:
             get_cache().clear()  # this run's figures, not a previous run's
     if fresh or not seeded(app):
         print(f"\n{name}: building the large network …", flush=True)
-        seed = f"{build(app, args.sites, args.days):.1f} s (built in this run)"
+        sizes = {"sites": args.sites, "days": args.days, "waves": args.waves,
+                 "coaches": args.coaches}  # fmt: skip
+        seed = f"{build(app, args.scale, sizes):.1f} s (built in this run, --scale {args.scale})"
     else:
         seed = "reused an existing database (not timed)"
     print(f"{name}: raw scan …", flush=True)
     scan = scan_seconds(app)
+    print(f"{name}: raw scan {scan[0]:.2f} s (median of 3: {scan[1]}) over {scan[2]:,} rows",
+          flush=True)  # fmt: skip
     print(f"{name}: pages …", flush=True)
-    timings = measure(app, args.redis)
+    timings = measure(app, args.redis, args.pages)
     with app.app_context():
         from programme.extensions import db
 
@@ -439,10 +533,30 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse seeded databases")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     parser.add_argument("--only", choices=("sqlite", "postgres"))
-    parser.add_argument("--sites", type=int, help="sites (default 2,000)")
+    parser.add_argument(
+        "--scale",
+        choices=("large", "xlarge"),
+        default="large",
+        help="sizes of the network built (xlarge: PostgreSQL only)",
+    )
+    parser.add_argument("--sites", type=int, help="sites (default: the scale's)")
     parser.add_argument("--days", type=int, help="days of measurements (default 3 years)")
+    parser.add_argument("--waves", type=int, help="waves (default: the scale's)")
+    parser.add_argument("--coaches", type=int, help="coaches (default: the scale's)")
+    parser.add_argument(
+        "--refresh-wait",
+        type=float,
+        default=REFRESH_WAIT,
+        help="seconds to let a background refresh finish between pages",
+    )
+    parser.add_argument(
+        "--pages",
+        nargs="+",
+        help="only the pages whose label contains one of these words (e.g. --pages home export)",
+    )
     parser.add_argument("--redis", help="Redis URL of the shared report cache (its own database)")
     args = parser.parse_args()
+    globals()["REFRESH_WAIT"] = args.refresh_wait
 
     if args.only != "postgres":
         folder = None

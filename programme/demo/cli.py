@@ -28,7 +28,7 @@ def register_cli(app: Flask) -> None:
         show_default=True,
         help="demo: the demo programme (idempotent); large: the reference large network "
         "(2,000 sites, 3 years of daily KPIs, 10 waves) in an empty, migrated database; "
-        "xlarge: five times that (10,000 sites, ≈ 44 M measurements, 50 waves; PostgreSQL).",
+        "xlarge: five times that (10,000 sites, ≈ 54 M measurements, 50 waves; PostgreSQL only).",
     )
     @click.option("--sites", type=click.IntRange(12), default=None, help="Large scales: sites.")
     @click.option("--days", type=click.IntRange(28), default=None, help="Large scales: days.")
@@ -65,6 +65,7 @@ def register_cli(app: Flask) -> None:
 
         options = {**large.SCALES[scale], **given}
         try:
+            large.refuse_unsupported_database(db.session, scale)
             with force_locale("en"), acting_as(f"cli:seed-demo --scale {scale}"):
                 report = large.seed_large(db.session, password, echo=click.echo, **options)
         except large.LargeSeedRefused as refused:

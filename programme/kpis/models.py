@@ -145,7 +145,16 @@ class KpiWeekRollup(Base):
     For a rate, Σ value·n is the number of successes; the weekly value is Σvn / Σn."""
 
     __tablename__ = "kpi_rollup_week"
-    __table_args__ = (Index("ix_kpi_rollup_week_kpi_week", "kpi_id", "week_start"),)
+    # PostgreSQL: the index carries the site and the sums, so that a KPI's weeks across the
+    # network are read from the index alone (migration e7b41c9d2f58).
+    __table_args__ = (
+        Index(
+            "ix_kpi_rollup_week_kpi_week",
+            "kpi_id",
+            "week_start",
+            postgresql_include=["site_id", "sum_vn", "sum_n", "count", "sum_v"],
+        ),
+    )
 
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), primary_key=True)
     kpi_id: Mapped[int] = mapped_column(ForeignKey("kpi.id"), primary_key=True)

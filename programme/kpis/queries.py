@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from programme.auth.permissions import filter_sites
+from programme.auth.permissions import ADMIN, WHOLE_NETWORK, filter_sites
 from programme.kpis.models import Kpi, KpiWeekRollup, Measurement, MeasurementRevision
 from programme.network.models import Region, Site
 from programme.weeks import week_start
@@ -99,29 +99,51 @@ def completeness(
         if kpi.period == "day"
         else len({week_start(start + timedelta(days=i)) for i in range(days)})
     )
+    # Site by site through the rollups' primary key (site, KPI, week): the first week with
+    # a measurement answers, never the KPI's whole history.
     reporting = (
         select(KpiWeekRollup.site_id)
-        .where(KpiWeekRollup.kpi_id == kpi.id, KpiWeekRollup.count > 0)
-        .distinct()
+        .where(
+            KpiWeekRollup.site_id == Site.id,
+            KpiWeekRollup.kpi_id == kpi.id,
+            KpiWeekRollup.count > 0,
+        )
+        .exists()
     )
-    visible = filter_sites(select(Site.id), user).where(Site.id.in_(reporting))
-    # Site by site through the measurement table's unique key (site, KPI, date):
-    # one range per site, never a scan of the KPI's whole history.
-    present = func.count(func.distinct(Measurement.period_date))
+    visible = filter_sites(select(Site.id), user)
+    # Present periods per site: the whole ISO weeks of the window from the weekly rollups
+    # (their `count` is the number of days measured: one value per site, KPI and date),
+    # read through the (KPI, week) index that carries the counts; the days of the partial
+    # weeks at either edge from the measurement table, site by site through its unique key
+    # (site, KPI, date). Never a scan of the KPI's whole history, nor of its 91 days of
+    # measurements at every site.
+    whole, partial = _whole_weeks(start, end + timedelta(days=1))
+    r = KpiWeekRollup
+    in_weeks = (
+        select(r.site_id.label("site_id"), func.sum(r.count).label("present"))
+        .where(r.kpi_id == kpi.id, r.week_start >= whole[0], r.week_start < whole[1])
+        .group_by(r.site_id)
+        .subquery("in_weeks")
+    )
+    present = func.coalesce(in_weeks.c.present, 0)
+    for lo, hi in partial:  # one range per edge: a plain range on the unique key
+        in_days = (
+            select(func.count())
+            .where(
+                Measurement.site_id == Site.id,
+                Measurement.kpi_id == kpi.id,
+                Measurement.period_date >= lo,
+                Measurement.period_date < hi,
+            )
+            .scalar_subquery()
+        )
+        present = present + in_days
+    present = present.label("present")
     rows = session.execute(
         select(Site.id, Site.code, Site.name, Region.name, present)
         .join(Region, Region.id == Site.region_id)
-        .outerjoin(
-            Measurement,
-            and_(
-                Measurement.site_id == Site.id,
-                Measurement.kpi_id == kpi.id,
-                Measurement.period_date >= start,
-                Measurement.period_date <= end,
-            ),
-        )
-        .where(Site.id.in_(visible.scalar_subquery()))
-        .group_by(Site.id, Site.code, Site.name, Region.name)
+        .outerjoin(in_weeks, in_weeks.c.site_id == Site.id)
+        .where(Site.id.in_(visible.scalar_subquery()), reporting)
         .order_by(present, Site.code)
     ).all()
     sites = [
@@ -134,6 +156,61 @@ def completeness(
         agg.expected += periods
         agg.present += min(periods, int(p))
     return sorted(regions.values(), key=lambda r: r.label), sites, start, end
+
+
+@dataclass(frozen=True)
+class Perimeter:
+    """What `filter_sites` reads of a person: enough to compute their KPI figures in a
+    background refresh, away from the request's session."""
+
+    role: str
+    site_id: int | None
+    region_id: int | None
+
+    @classmethod
+    def of(cls, user) -> Perimeter:
+        if user.role in WHOLE_NETWORK:
+            return cls(ADMIN, None, None)  # every whole-network role sees the same sites
+        return cls(user.role, user.site_id, user.region_id)
+
+    @property
+    def key(self) -> tuple:
+        return (self.role, self.site_id, self.region_id)
+
+
+def kpi_page_figures(
+    session: Session, user, kpi: Kpi, weeks: int
+) -> tuple[list[dict], tuple[list[CompletenessRow], list[CompletenessRow], date, date]]:
+    """The KPI page's weekly series and completeness, kept in the shared report cache
+    (Redis when configured) per KPI, period, perimeter and day against the programme's
+    data stamp: at network scale they read hundreds of thousands of rollup rows, so a
+    reader gets the last result (its "as of" time noted) while one background refresh
+    recomputes them after a write (`programme.reports.cache.cached`)."""
+    from programme.reports import cache as report_cache
+    from programme.reports.services import programme_stamp
+
+    perimeter = Perimeter.of(user)
+    kpi_id = kpi.id
+    key = ("kpi-page", str(session.get_bind().url), kpi_id, weeks, perimeter.key, date.today())
+
+    def compute(s: Session):
+        current = s.get(Kpi, kpi_id)
+        return weekly_series(s, perimeter, current, weeks), completeness(s, perimeter, current)
+
+    return report_cache.cached(session, key, compute, programme_stamp)
+
+
+def _whole_weeks(first: date, end: date) -> tuple[tuple[date, date], list[tuple[date, date]]]:
+    """Split the days [first, end) into whole ISO weeks [monday, monday') (possibly empty)
+    and the partial ranges left at either edge."""
+    monday = week_start(first)
+    if monday < first:
+        monday += timedelta(weeks=1)
+    last = week_start(end)
+    if monday >= last:
+        return (first, first), [(first, end)]
+    partial = [(lo, hi) for lo, hi in ((first, monday), (last, end)) if lo < hi]
+    return (monday, last), partial
 
 
 def site_kpis(session: Session, site_id: int) -> list[Kpi]:

@@ -137,14 +137,15 @@ def _weeks_arg(default: int = 52) -> int:
 def kpi_detail(kpi_id: int):
     kpi = _kpi_or_404(kpi_id)
     weeks = _weeks_arg()
-    points = queries.weekly_series(db.session, current_user, kpi, weeks)
+    points, (regions, sites, start, end) = queries.kpi_page_figures(
+        db.session, current_user, kpi, weeks
+    )
     spec = charts.weekly_series_spec(
         _("%(kpi)s per week, sites you can see", kpi=kpi.name),
         _y_title(kpi),
         points,
         kpi.kind == "rate",
     )
-    regions, sites, start, end = queries.completeness(db.session, current_user, kpi)
     return render(
         "kpis/kpi_detail.html",
         kpi=kpi,

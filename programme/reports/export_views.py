@@ -6,13 +6,17 @@ the report from the screens' services and hand it to the writers in `exports`.""
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from datetime import date
+from typing import BinaryIO
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.wsgi import wrap_file
 
 from programme.audit import record_event
 from programme.auth.permissions import WHOLE_NETWORK, require
@@ -37,8 +41,21 @@ def _region_arg() -> int | None:
     return int(raw)
 
 
-def _download(content: bytes, mimetype: str, filename: str) -> Response:
-    response = Response(content, mimetype=mimetype)
+def _download(write: Callable[[BinaryIO], None], mimetype: str, filename: str) -> Response:
+    """Write the export into a temporary file, then stream that file in blocks: the export
+    is never held in memory whole, and the file goes when the response is closed."""
+    file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the response once sent
+    try:
+        write(file)
+        size = file.tell()
+        file.seek(0)
+    except BaseException:
+        file.close()
+        raise
+    response = Response(
+        wrap_file(request.environ, file), mimetype=mimetype, direct_passthrough=True
+    )
+    response.content_length = size
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -50,8 +67,11 @@ def export_xlsx():
     today = date.today()
     scope = services.scope_for(db.session, current_user, _region_arg())
     data = exports.gather(db.session, scope, current_user, today)
-    content = exports.build_xlsx(db.session, data)
-    return _download(content, XLSX, exports.export_filename(scope, today, "xlsx"))
+    return _download(
+        lambda file: exports.write_xlsx(db.session, data, file),
+        XLSX,
+        exports.export_filename(scope, today, "xlsx"),
+    )
 
 
 @bp.get("/export.pdf")
@@ -60,8 +80,11 @@ def export_pdf():
     today = date.today()
     scope = services.scope_for(db.session, current_user, _region_arg())
     data = exports.gather(db.session, scope, current_user, today)
-    content = exports.build_pdf(data)
-    return _download(content, "application/pdf", exports.export_filename(scope, today, "pdf"))
+    return _download(
+        lambda file: exports.write_pdf(data, file),
+        "application/pdf",
+        exports.export_filename(scope, today, "pdf"),
+    )
 
 
 @bp.get("/snapshots")

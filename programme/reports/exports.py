@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import xlsxwriter
 from flask import current_app, render_template
@@ -109,6 +109,15 @@ def _display_length(value: Any, kind: str) -> int:
 def build_workbook(sheets: Sequence[Sheet], properties: dict[str, str] | None = None) -> bytes:
     """Write the sheets to an .xlsx file in memory and return its bytes."""
     output = io.BytesIO()
+    write_workbook(sheets, output, properties)
+    return output.getvalue()
+
+
+def write_workbook(
+    sheets: Sequence[Sheet], output: BinaryIO, properties: dict[str, str] | None = None
+) -> None:
+    """Write the sheets as an .xlsx file into `output` (a binary file: a temporary file
+    for a download, so that the workbook is never held in memory whole)."""
     workbook = xlsxwriter.Workbook(
         output,
         {
@@ -168,7 +177,6 @@ def build_workbook(sheets: Sequence[Sheet], properties: dict[str, str] | None = 
         elif sheet.empty_message:
             worksheet.write_string(first + 1, 0, neutralise(sheet.empty_message), formats["note"])
     workbook.close()
-    return output.getvalue()
 
 
 def _write_cell(worksheet, row: int, col: int, value: Any, kind: str, formats) -> None:
@@ -708,8 +716,15 @@ def _impact_sheets(data: ReportData, note: str) -> list[Sheet]:
 
 
 def build_xlsx(session: Session, data: ReportData) -> bytes:
-    return build_workbook(
+    output = io.BytesIO()
+    write_xlsx(session, data, output)
+    return output.getvalue()
+
+
+def write_xlsx(session: Session, data: ReportData, output: BinaryIO) -> None:
+    write_workbook(
         workbook_sheets(session, data),
+        output,
         {
             "title": _("Programme leadership report"),
             "subject": data.scope.label,
@@ -749,7 +764,13 @@ def pdf_charts(data: ReportData) -> dict[str, Any]:
 
 
 def build_pdf(data: ReportData) -> bytes:
-    """The leadership report as a PDF. WeasyPrint may fetch nothing but data: URLs: the CSS
+    output = io.BytesIO()
+    write_pdf(data, output)
+    return output.getvalue()
+
+
+def write_pdf(data: ReportData, output: BinaryIO) -> None:
+    """The leadership report as a PDF, written into `output`. WeasyPrint may fetch nothing but data: URLs: the CSS
     is inline, the charts are inline SVG and the fonts are the system's (DejaVu)."""
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
@@ -766,4 +787,4 @@ def build_pdf(data: ReportData) -> bytes:
         url_fetcher=URLFetcher(allowed_protocols={"data"}),
     )
     # Tagged PDF: headings, tables and the document language reach screen readers.
-    return document.write_pdf(pdf_tags=True)
+    document.write_pdf(output, pdf_tags=True)

@@ -87,6 +87,25 @@ def test_the_pdf_downloads_with_its_name(client, session):
     assert f"programme-report_region-{world.north_id}_" in response.headers["Content-Disposition"]
 
 
+def test_the_exports_are_streamed_in_blocks_with_their_length(client, session):
+    """Network exports are written to a temporary file and sent from it in blocks, never
+    held whole in the worker's memory: the body arrives in several chunks and the length
+    is announced."""
+    world = report_world()
+    login_as(client, _user(session, world.admin_id))
+    for url, magic in (("/reports/export.xlsx", b"PK"), ("/reports/export.pdf", b"%PDF")):
+        response = client.get(url, buffered=False)
+        assert response.status_code == 200
+        chunks = list(response.response)
+        response.close()
+        body = b"".join(chunks)
+        assert len(chunks) > 1
+        assert body.startswith(magic)
+        assert response.content_length == len(body)
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/reports/export.xlsx").data))
+    assert len(list(book["Sites"].iter_rows(min_row=4))) == world.n_sites
+
+
 def test_admin_takes_the_snapshots_once_a_month(client, session):
     world = report_world()
     login_as(client, _user(session, world.admin_id))

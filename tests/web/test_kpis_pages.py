@@ -446,3 +446,37 @@ def test_the_day_form_shows_one_site_and_one_day_with_the_kpis_as_rows(client, s
     client.post("/logout")
     anonymous = client.get("/measurements/grid?view=day&site=BRE-001")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+
+
+def test_the_kpi_page_keeps_its_network_figures_until_the_data_changes(client, session, world):
+    """At network scale the KPI page's series and completeness read hundreds of thousands
+    of rollup rows: they are kept in the report cache against the data stamp. A second
+    reader reads nothing of the rollups or measurements; a new measurement shows at once
+    (the tests recompute inline); a regional manager never gets the network's figures."""
+    from programme.extensions import db
+    from tests.sql_plans import captured_statements
+
+    yesterday = TODAY - timedelta(days=1)
+    put(world["admin"], [item(world["rennes"], "WAIT", yesterday - timedelta(days=d))
+                         for d in range(5)])  # fmt: skip
+    kpi_id = world["kpis"]["WAIT"]
+    login_as(client, make_user("executive"))
+    first = page(client.get(f"/kpis/{kpi_id}"))
+    assert "BRE-001 – Agence Rennes" in first
+    with captured_statements(db.engine) as statements:
+        again = page(client.get(f"/kpis/{kpi_id}"))
+    assert again.count("BRE-001 – Agence Rennes") == first.count("BRE-001 – Agence Rennes")
+    # (only the cheap stamp is read: no weekly series, no completeness)
+    assert not [s for s, _p in statements if "GROUP BY kpi_rollup_week.week_start" in s]
+    assert not [s for s, _p in statements if "in_weeks" in s]
+
+    put(world["admin"], [item(world["brest"], "WAIT", yesterday)])
+    after = page(client.get(f"/kpis/{kpi_id}"))
+    assert "BRE-002 – Agence Brest" in after  # now a reporting site, with its one day
+
+    other = make_region("Normandie")
+    make_site("NOR-001", other, name="Agence Rouen")
+    client.post("/logout")
+    login_as(client, make_user("site_manager", region_id=other.id))
+    theirs = page(client.get(f"/kpis/{kpi_id}"))
+    assert "BRE-001" not in theirs and "BRE-002" not in theirs
