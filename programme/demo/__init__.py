@@ -18,6 +18,7 @@ from programme.demo.feedback import seed_feedback
 from programme.demo.kpis import seed_measurements
 from programme.demo.network import seed_network
 from programme.demo.pilots import seed_pilots
+from programme.demo.value import seed_value
 from programme.network.models import Region, Site
 
 
@@ -84,6 +85,7 @@ def seed_demo(session: Session, password: str) -> dict:
     report["pilots"] = seed_pilots(session)
     report["deployment"] = seed_deployment(session)
     report["feedback"] = seed_feedback(session)
+    report["value"] = seed_value(session)
     return report
 
 

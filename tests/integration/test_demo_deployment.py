@@ -73,3 +73,22 @@ def test_demo_deployment(app, session):
         before = session.scalar(select(func.count()).select_from(Visit))
         assert seed_demo(session, "Demo-password-1")["deployment"] == {"created": 0}
         assert session.scalar(select(func.count()).select_from(Visit)) == before
+
+        # The package is valued for finance and the executives: waiting time as revenue
+        # (€ per minute less per customer received), satisfaction without money; gates up
+        # to L4, so planned is frozen and actuals accrue. Value to date reads as money with
+        # its interval, and the actual lies inside P10–P90 of the months that have ended.
+        from programme.reports.value import value_to_date
+        from programme.value.models import ValueDriver
+        from programme.value.services import current_gate, planned_is_frozen
+
+        drivers = {d.kpi.code: d for d in session.scalars(select(ValueDriver))}
+        assert set(drivers) == {"WAIT", "CSAT"}
+        assert drivers["WAIT"].financial and not drivers["CSAT"].financial
+        assert drivers["WAIT"].volume_kpi.code == "VISITS"
+        assert current_gate(session, package.id) == "L4" and planned_is_frozen(session, package.id)
+        to_date = value_to_date(session)
+        assert to_date["actual"] > 0 and to_date["planned"] > 0
+        assert to_date["p10"] < to_date["p90"]
+        assert seed_demo(session, "Demo-password-1")["value"] == {"drivers": 0}
+        assert session.scalar(select(func.count()).select_from(ValueDriver)) == 2
