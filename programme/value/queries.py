@@ -15,13 +15,10 @@ from programme.kpis.models import Measurement
 LIVE_STATUSES = ("deploying", "stabilising", "closed")
 
 
-def monthly_volumes(
-    session: Session, package_id: int, volume_kpi_id: int, start: date, end: date
-) -> dict[str, float]:
-    """Σ of the volume KPI's measurements at the package's deployed sites, per month
-    ("YYYY-MM"), on dates in [start, end] on or after each site's go-live (its earliest live
-    wave of the package with a go-live on or before `end`). One SQL aggregation."""
-    go_live = (
+def _go_lives(package_id: int, end: date):
+    """Each deployed site's go-live for the package: its earliest live wave (deploying,
+    stabilising or closed) with a go-live on or before `end` (a subquery: site_id, go_live)."""
+    return (
         select(WaveSite.site_id, func.min(Wave.go_live).label("go_live"))
         .join(Wave, Wave.id == WaveSite.wave_id)
         .where(
@@ -32,6 +29,15 @@ def monthly_volumes(
         .group_by(WaveSite.site_id)
         .subquery()
     )
+
+
+def monthly_volumes(
+    session: Session, package_id: int, volume_kpi_id: int, start: date, end: date
+) -> dict[str, float]:
+    """Σ of the volume KPI's measurements at the package's deployed sites, per month
+    ("YYYY-MM"), on dates in [start, end] on or after each site's go-live (its earliest live
+    wave of the package with a go-live on or before `end`). One SQL aggregation."""
+    go_live = _go_lives(package_id, end)
     year = extract("year", Measurement.period_date)
     month = extract("month", Measurement.period_date)
     rows = session.execute(
@@ -81,17 +87,7 @@ def site_monthly_actual_volumes(
     sites on dates in [start, end] on or after the site's go-live (its earliest live wave of
     the package — deploying, stabilising or closed — with a go-live on or before `end`): the
     Q of the actual, per site. One SQL aggregation."""
-    go_live = (
-        select(WaveSite.site_id, func.min(Wave.go_live).label("go_live"))
-        .join(Wave, Wave.id == WaveSite.wave_id)
-        .where(
-            Wave.package_id == package_id,
-            Wave.go_live <= end,
-            Wave.status.in_(LIVE_STATUSES),
-        )
-        .group_by(WaveSite.site_id)
-        .subquery()
-    )
+    go_live = _go_lives(package_id, end)
     year, month = _month_columns()
     rows = session.execute(
         select(Measurement.site_id, year, month, func.sum(Measurement.value))
