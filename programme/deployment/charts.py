@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from programme.kpis.charts import SCHEMA, timeline_axis, week_axis
+from programme.kpis.charts import SCHEMA, gantt_layers, week_axis
 
 
 def timeline_spec(waves, progress: dict[int, float], today: date) -> dict[str, Any]:
@@ -26,6 +26,7 @@ def timeline_spec(waves, progress: dict[int, float], today: date) -> dict[str, A
             }
         )
     wave_axis = {"field": "wave", "type": "nominal", "title": _("Wave"), "sort": None}
+    colour = {"field": "status", "type": "nominal", "title": _("Status")}
     return {
         "$schema": SCHEMA,
         "title": _("Waves: preparation to go-live, then stabilisation"),
@@ -33,49 +34,24 @@ def timeline_spec(waves, progress: dict[int, float], today: date) -> dict[str, A
         "height": 90 + 40 * len(rows),
         "autosize": {"type": "fit", "contains": "padding", "resize": True},
         "data": {"values": rows},
-        "layer": [
-            {
-                "mark": {"type": "bar", "cornerRadius": 2},
-                "encoding": {
-                    "y": wave_axis,
-                    "x": {
-                        "field": "start",
-                        "type": "temporal",
-                        "title": _("Date"),
-                        "axis": timeline_axis(
-                            [d for r in rows for d in (r["start"], r["end"])] + [today]
-                        ),
-                    },
-                    "x2": {"field": "go_live"},
-                    "color": {"field": "status", "type": "nominal", "title": _("Status")},
-                    "tooltip": [
-                        {"field": "wave", "title": _("Wave")},
-                        {"field": "start", "type": "temporal", "title": _("Planned start")},
-                        {"field": "go_live", "type": "temporal", "title": _("Go-live")},
-                        {
-                            "field": "progress",
-                            "type": "quantitative",
-                            "format": ".0%",
-                            "title": _("Progress"),
-                        },
-                    ],
+        "layer": gantt_layers(
+            rows,
+            wave_axis,
+            colour,
+            [
+                {"field": "wave", "title": _("Wave")},
+                {"field": "start", "type": "temporal", "title": _("Planned start")},
+                {"field": "go_live", "type": "temporal", "title": _("Go-live")},
+                {
+                    "field": "progress",
+                    "type": "quantitative",
+                    "format": ".0%",
+                    "title": _("Progress"),
                 },
-            },
-            {
-                "mark": {"type": "bar", "opacity": 0.3},
-                "encoding": {
-                    "y": wave_axis,
-                    "x": {"field": "go_live", "type": "temporal"},
-                    "x2": {"field": "end"},
-                    "color": {"field": "status", "type": "nominal"},
-                },
-            },
-            {
-                "data": {"values": [{"today": today.isoformat()}]},
-                "mark": {"type": "rule", "strokeDash": [4, 3]},
-                "encoding": {"x": {"field": "today", "type": "temporal"}},
-            },
-        ],
+            ],
+            today,
+            stabilisation_opacity=0.3,
+        ),
     }
 
 

@@ -88,6 +88,52 @@ def timeline_axis(dates: list[Any], title: str | None = None) -> dict[str, Any]:
     return axis
 
 
+def gantt_layers(
+    rows: list[dict[str, Any]],
+    y: dict[str, Any],
+    colour: dict[str, Any],
+    tooltip: list[dict[str, Any]],
+    today: _date,
+    stabilisation_opacity: float,
+) -> list[dict[str, Any]]:
+    """The layers of a waves' Gantt: a bar from each wave's start to its go-live, a lighter
+    bar for the stabilisation after it (go-live to end), and today's rule. Rows carry
+    "start", "go_live" and "end" as ISO dates."""
+    return [
+        {
+            "mark": {"type": "bar", "cornerRadius": 2},
+            "encoding": {
+                "y": y,
+                "x": {
+                    "field": "start",
+                    "type": "temporal",
+                    "title": _("Date"),
+                    "axis": timeline_axis(
+                        [d for r in rows for d in (r["start"], r["end"])] + [today]
+                    ),
+                },
+                "x2": {"field": "go_live"},
+                "color": colour,
+                "tooltip": tooltip,
+            },
+        },
+        {
+            "mark": {"type": "bar", "opacity": stabilisation_opacity},
+            "encoding": {
+                "y": y,
+                "x": {"field": "go_live", "type": "temporal"},
+                "x2": {"field": "end"},
+                "color": colour,
+            },
+        },
+        {
+            "data": {"values": [{"today": today.isoformat()}]},
+            "mark": {"type": "rule", "strokeDash": [4, 3]},
+            "encoding": {"x": {"field": "today", "type": "temporal"}},
+        },
+    ]
+
+
 def weekly_series_spec(
     title: str, y_title: str, points: list[dict[str, Any]], rate: bool
 ) -> dict[str, Any]:

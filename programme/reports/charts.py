@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from programme.kpis.charts import SCHEMA, timeline_axis, value_axis, weekly_series_spec
+from programme.kpis.charts import SCHEMA, gantt_layers, value_axis, weekly_series_spec
 from programme.web import words
 
 RAG_COLOURS = {"red": "#b91c1c", "amber": "#b45309", "green": "#15803d"}
@@ -99,57 +99,32 @@ def waves_timeline_spec(waves, today: date) -> dict[str, Any]:
     return {
         **_base(_("Waves on a timeline, coloured by RAG status"), 80 + 36 * len(rows)),
         "data": {"values": rows},
-        "layer": [
-            {
-                "mark": {"type": "bar", "cornerRadius": 2},
-                "encoding": {
-                    "y": y,
-                    "x": {
-                        "field": "start",
-                        "type": "temporal",
-                        "title": _("Date"),
-                        "axis": timeline_axis(
-                            [d for r in rows for d in (r["start"], r["end"])] + [today]
-                        ),
-                    },
-                    "x2": {"field": "go_live"},
-                    "color": colour,
-                    "tooltip": [
-                        {"field": "wave", "title": _("Wave")},
-                        {"field": "start", "type": "temporal", "title": _("Start")},
-                        {"field": "go_live", "type": "temporal", "title": _("Go-live")},
-                        {"field": "rag", "title": _("Status (RAG)")},
-                        {"field": "reason", "title": _("Why")},
-                        {
-                            "field": "progress",
-                            "type": "quantitative",
-                            "format": ".0%",
-                            "title": _("Actual progress"),
-                        },
-                        {
-                            "field": "planned",
-                            "type": "quantitative",
-                            "format": ".0%",
-                            "title": _("Planned progress"),
-                        },
-                    ],
+        "layer": gantt_layers(
+            rows,
+            y,
+            colour,
+            [
+                {"field": "wave", "title": _("Wave")},
+                {"field": "start", "type": "temporal", "title": _("Start")},
+                {"field": "go_live", "type": "temporal", "title": _("Go-live")},
+                {"field": "rag", "title": _("Status (RAG)")},
+                {"field": "reason", "title": _("Why")},
+                {
+                    "field": "progress",
+                    "type": "quantitative",
+                    "format": ".0%",
+                    "title": _("Actual progress"),
                 },
-            },
-            {
-                "mark": {"type": "bar", "opacity": 0.35},
-                "encoding": {
-                    "y": y,
-                    "x": {"field": "go_live", "type": "temporal"},
-                    "x2": {"field": "end"},
-                    "color": colour,
+                {
+                    "field": "planned",
+                    "type": "quantitative",
+                    "format": ".0%",
+                    "title": _("Planned progress"),
                 },
-            },
-            {
-                "data": {"values": [{"today": today.isoformat()}]},
-                "mark": {"type": "rule", "strokeDash": [4, 3]},
-                "encoding": {"x": {"field": "today", "type": "temporal"}},
-            },
-        ],
+            ],
+            today,
+            stabilisation_opacity=0.35,
+        ),
     }
 
 
