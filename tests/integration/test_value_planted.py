@@ -3,18 +3,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from sqlalchemy import insert
 
-from programme.extensions import db
-from programme.kpis.models import Kpi, Measurement
-from programme.kpis.services import rebuild_rollups
 from programme.reports import impact
 from programme.reports.value import monthly_value
 from programme.value import services
-from tests.integration.test_impact import END, MONDAYS, START, TODAY, build
+from tests.integration.test_impact import MONDAYS, TODAY, build
+from tests.value_factories import plant_visits
 
 
 @pytest.fixture(autouse=True)
@@ -25,15 +20,7 @@ def _english(app):
 
 def test_actual_is_the_impact_times_direction_volume_and_unit(session):
     package, sites, live, _rows = build(MONDAYS)
-    visits = session.query(Kpi).filter_by(code="VISITS").one().id
-    volume_rows, day = [], START
-    while day <= END:
-        for k, s in enumerate(sites):
-            volume_rows.append({"site_id": s.id, "kpi_id": visits, "period_date": day, "source": "test",
-                                "value": float(40 + k % 7), "n": 1, "revision": 1, "entered_by": "test"})  # fmt: skip
-        day += timedelta(days=1)
-    db.session.execute(insert(Measurement), volume_rows)
-    rebuild_rollups(db.session)
+    volume_rows = plant_visits(sites, base=40, spread=7)
     services.save_driver(session, {"package": package.id, "kpi": "WAIT", "volume_kpi": "VISITS", "lever": "cost",
                                    "unit_low": 0.3, "unit_most_likely": 0.5, "unit_high": 0.6, "source": "test"})  # fmt: skip
     session.commit()

@@ -3,17 +3,14 @@ from GET /api/v1/impact × d × the volume sum × u, and the forecast uses that 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from sqlalchemy import insert
 
 from programme.api.tokens import create_token
 from programme.extensions import db
-from programme.kpis.models import Kpi, Measurement
 from programme.value import services
 from tests.factories import make_user
-from tests.integration.test_impact import END, MONDAYS, START, build
+from tests.integration.test_impact import MONDAYS, build
+from tests.value_factories import plant_visits
 
 
 def _bearer(role: str) -> dict:
@@ -24,14 +21,7 @@ def _bearer(role: str) -> dict:
 
 def test_actual_is_the_api_impact_times_direction_volume_and_unit(client, session):
     package, sites, live, _rows = build(MONDAYS, sites_per_wave=6, never=12)
-    visits = session.query(Kpi).filter_by(code="VISITS").one().id
-    rows, day = [], START
-    while day <= END:
-        for k, s in enumerate(sites):
-            rows.append({"site_id": s.id, "kpi_id": visits, "period_date": day, "source": "test",
-                         "value": float(30 + k % 5), "n": 1, "revision": 1, "entered_by": "test"})  # fmt: skip
-        day += timedelta(days=1)
-    db.session.execute(insert(Measurement), rows)
+    rows = plant_visits(sites, base=30, spread=5)
     services.save_driver(session, {"package": package.id, "kpi": "WAIT", "volume_kpi": "VISITS", "lever": "cost",
                                    "unit_low": 0.3, "unit_most_likely": 0.5, "unit_high": 0.6, "source": "test"})  # fmt: skip
     session.commit()
