@@ -132,8 +132,22 @@ def report(session: Session, **kwargs) -> dict:
 
 
 def to_date(session: Session, *, region_id: int | None = None, today: date | None = None) -> dict:
-    """Value to date: actual with P10/P90 against planned."""
-    return value_service.value_to_date(session, region_id=region_id, today=today)
+    """Value to date: actual with P10/P90 against planned. Cached like the report sections
+    (drivers and gate moves are audited, so the programme stamp follows them); the key
+    carries the language because the result holds its worded reading."""
+    from flask_babel import get_locale
+
+    from programme.reports import cache as report_cache
+    from programme.reports.services import programme_stamp
+
+    today = today or date.today()
+    key = ("value-to-date", region_id, today.isoformat(), str(get_locale() or "en"))
+    return report_cache.cached(
+        session,
+        key,
+        lambda s: value_service.value_to_date(s, region_id=region_id, today=today),
+        programme_stamp,
+    )
 
 
 def pilot_projection(session: Session, pilot_id: int) -> dict | None:
