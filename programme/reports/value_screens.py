@@ -127,8 +127,25 @@ def parse_filters(session: Session, args, today: date) -> tuple[dict[str, Any], 
 
 
 def report(session: Session, **kwargs) -> dict:
-    """The value report (months, total, effect, reading, packages, regions, sites)."""
-    return value_service.value_report(session, **kwargs)
+    """The value report (months, total, effect, reading, packages, regions, sites), cached
+    like the report sections (see `to_date`). The caller reads its own copy: the page and
+    the exports add labels to the months."""
+    import copy
+
+    from flask_babel import get_locale
+
+    from programme.reports import cache as report_cache
+    from programme.reports.services import programme_stamp
+
+    key = (
+        "value-report",
+        tuple(sorted((k, str(v)) for k, v in kwargs.items())),
+        str(get_locale() or "en"),
+    )
+    body = report_cache.cached(
+        session, key, lambda s: value_service.value_report(s, **kwargs), programme_stamp
+    )
+    return copy.deepcopy(body)
 
 
 def to_date(session: Session, *, region_id: int | None = None, today: date | None = None) -> dict:
@@ -142,11 +159,13 @@ def to_date(session: Session, *, region_id: int | None = None, today: date | Non
 
     today = today or date.today()
     key = ("value-to-date", region_id, today.isoformat(), str(get_locale() or "en"))
-    return report_cache.cached(
-        session,
-        key,
-        lambda s: value_service.value_to_date(s, region_id=region_id, today=today),
-        programme_stamp,
+    return dict(
+        report_cache.cached(
+            session,
+            key,
+            lambda s: value_service.value_to_date(s, region_id=region_id, today=today),
+            programme_stamp,
+        )
     )
 
 

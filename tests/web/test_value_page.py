@@ -146,6 +146,26 @@ def test_value_to_date_reads_against_planned(app, session, monkeypatch):
     assert "Actual €1,260.00 (P10 €900.00 – P90 €1,500.00) against planned €2,000.00." in body
 
 
+def test_value_to_date_is_computed_once_until_the_data_changes(app, session, monkeypatch):
+    from programme.reports import value as value_service
+
+    valued_network()
+    calls = []
+    real = value_service.value_to_date
+    monkeypatch.setattr(
+        value_service, "value_to_date", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    client = make_client(app, "en")
+    login_as(client, make_user("executive"))
+    first = _text(client.get("/"))
+    assert _text(client.get("/")) == first and len(calls) == 1  # the second home is cached
+    driver = session.scalar(select(ValueDriver))
+    driver.source = "Contrôle de gestion, révisé"  # an audited write changes the stamp
+    session.commit()
+    client.get("/")
+    assert len(calls) == 2
+
+
 def test_finance_home_leads_to_value_drivers_and_gates(client, session, finance):
     package, _sites, _live = valued_network()
     login_as(client, finance)
