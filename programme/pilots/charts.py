@@ -29,12 +29,27 @@ def arm_points(session: Session, kpi, pilot, periods: results.Periods) -> list[d
 
 
 def pilot_spec(kpi, points: list[dict[str, Any]], periods: results.Periods) -> dict[str, Any]:
+    return _weekly_lines(
+        kpi,
+        _("%(kpi)s: pilot sites vs control sites, weekly", kpi=kpi.name),
+        points,
+        periods,
+        {"strokeDash": {"field": "label", "type": "nominal", "title": _("Arm")}},
+        [{"field": "label", "type": "nominal", "title": _("Arm")}],
+        [{"field": "n", "type": "quantitative", "title": "n"}],
+    )
+
+
+def _weekly_lines(kpi, title, points, periods, encoding, tip_before, tip_after) -> dict[str, Any]:
+    """Weekly lines of a KPI over the baseline and pilot bands: the pilot's arms, or each
+    pilot site and its synthetic twin. `encoding` adds the series channels; the tooltip
+    is the week, `tip_before`, the value, `tip_after`."""
     y_title = f"{kpi.name} ({kpi.unit})" if kpi.unit else kpi.name
     drawn = [p.get("value") for p in points]
     y_axis, value_tip = value_axis(y_title, kpi.kind == "rate", drawn, zero=False)
     return {
         "$schema": SCHEMA,
-        "title": _("%(kpi)s: pilot sites vs control sites, weekly", kpi=kpi.name),
+        "title": title,
         "width": "container",
         "height": 240,
         "autosize": {"type": "fit", "contains": "padding", "resize": True},
@@ -56,12 +71,12 @@ def pilot_spec(kpi, points: list[dict[str, Any]], periods: results.Periods) -> d
                         "axis": y_axis,
                         "scale": {"zero": False},
                     },
-                    "strokeDash": {"field": "label", "type": "nominal", "title": _("Arm")},
+                    **encoding,
                     "tooltip": [
                         {"field": "week", "type": "temporal", "title": _("Week")},
-                        {"field": "label", "type": "nominal", "title": _("Arm")},
+                        *tip_before,
                         value_tip,
-                        {"field": "n", "type": "quantitative", "title": "n"},
+                        *tip_after,
                     ],
                 },
             },
@@ -125,45 +140,18 @@ def synthetic_points(synth) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
 
 def synthetic_twin_spec(kpi, points, periods: results.Periods) -> dict[str, Any]:
-    y_title = f"{kpi.name} ({kpi.unit})" if kpi.unit else kpi.name
-    drawn = [p.get("value") for p in points]
-    y_axis, value_tip = value_axis(y_title, kpi.kind == "rate", drawn, zero=False)
-    return {
-        "$schema": SCHEMA,
-        "title": _("%(kpi)s: each pilot site against its synthetic twin, weekly", kpi=kpi.name),
-        "width": "container",
-        "height": 240,
-        "autosize": {"type": "fit", "contains": "padding", "resize": True},
-        "layer": [
-            _bands(periods),
-            {
-                "data": {"values": points},
-                "mark": {"type": "line", "point": True},
-                "encoding": {
-                    "x": {
-                        "field": "week",
-                        "type": "temporal",
-                        "title": _("Week"),
-                        "axis": week_axis(_weeks(points)),
-                    },
-                    "y": {
-                        "field": "value",
-                        "type": "quantitative",
-                        "axis": y_axis,
-                        "scale": {"zero": False},
-                    },  # fmt: skip
-                    "detail": {"field": "series", "type": "nominal"},
-                    "strokeDash": {"field": "role", "type": "nominal", "title": _("Series")},
-                    "tooltip": [
-                        {"field": "week", "type": "temporal", "title": _("Week")},
-                        {"field": "series", "type": "nominal", "title": _("Series")},
-                        value_tip,
-                    ],
-                },
-            },
-        ],
-        "resolve": {"scale": {"color": "independent"}},
-    }
+    return _weekly_lines(
+        kpi,
+        _("%(kpi)s: each pilot site against its synthetic twin, weekly", kpi=kpi.name),
+        points,
+        periods,
+        {
+            "detail": {"field": "series", "type": "nominal"},
+            "strokeDash": {"field": "role", "type": "nominal", "title": _("Series")},
+        },
+        [{"field": "series", "type": "nominal", "title": _("Series")}],
+        [],
+    )
 
 
 def synthetic_gap_spec(kpi, points, periods: results.Periods) -> dict[str, Any]:
