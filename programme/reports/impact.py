@@ -823,9 +823,7 @@ def compute_impact(
     (`programme.reports.cache.cached`). The cached result is shared between callers: read
     it, do not modify it."""
     today = today or date.today()
-    key = (
-        "impact",
-        str(session.get_bind().url),
+    args = (
         kpi_code,
         package_id,
         window_weeks,
@@ -836,22 +834,12 @@ def compute_impact(
         with_regions,
         with_chart,
     )
+    key = ("impact", str(session.get_bind().url), *args)
     if stale_ok and refresh_mode() == "thread":
         return report_cache.cached(
             session,
             key,
-            lambda s: _compute_impact(
-                s,
-                kpi_code,
-                package_id,
-                window_weeks,
-                region_id,
-                resamples,
-                seed,
-                today,
-                with_regions,
-                with_chart,
-            ),
+            lambda s: _compute_impact(s, *args),
             data_stamp,
         )
     stamp = data_stamp(session)  # read first: a change during the computation is not missed
@@ -867,18 +855,7 @@ def compute_impact(
             _keep(key, stamp, entry.value)
             return entry.value
     started = time.time()
-    result = _compute_impact(
-        session,
-        kpi_code,
-        package_id,
-        window_weeks,
-        region_id,
-        resamples,
-        seed,
-        today,
-        with_regions,
-        with_chart,
-    )
+    result = _compute_impact(session, *args)
     _keep(key, stamp, result)
     if shared.shared:
         shared.set(key, report_cache.Entry(stamp, result, started))
