@@ -15,11 +15,12 @@ from programme.api import schemas as s
 from programme.api.spec import error_response, invalid_response, json_body, operation, query_args
 from programme.api.views import FORBIDDEN, MAX_ITEMS, bp
 from programme.audit import acting_as
-from programme.auth.permissions import can, may_see_site
+from programme.auth.permissions import can
 from programme.auth.roles import ADMIN
 from programme.extensions import db
 from programme.feedback import queries, services
 from programme.feedback.models import FeedbackCase, as_utc
+from programme.network.access import may_see_site
 from programme.network.models import Site
 
 

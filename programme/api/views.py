@@ -34,12 +34,13 @@ from programme.api.spec import (
     query_args,
 )
 from programme.audit import acting_as
-from programme.auth.permissions import can, filter_sites
+from programme.auth.permissions import can
 from programme.database import utcnow
 from programme.errors import Invalid
 from programme.extensions import db, limiter
 from programme.kpis.intake import IntakeRejected, ingest, records_frame
 from programme.kpis.models import Kpi, Measurement
+from programme.network.access import filter_sites
 from programme.network.models import Site
 from programme.network.services import upsert_sites
 
@@ -403,7 +404,7 @@ def _pilots_randomization(pilot) -> dict:
 
 
 def _pilot_or_error(pilot_id: int):
-    from programme.auth.permissions import may_see_pilot
+    from programme.pilots.access import may_see_pilot
     from programme.pilots.models import Pilot
 
     pilot = db.session.get(Pilot, pilot_id) if 0 < pilot_id <= s.INT32_MAX else None
@@ -505,7 +506,7 @@ def pilot_results(pilot_id: int):
 
 
 def _wave_dict(wave, progress: float, user) -> dict:
-    from programme.auth.permissions import may_see_site
+    from programme.network.access import may_see_site
 
     return {
         "id": wave.id,
@@ -796,8 +797,8 @@ def value_get():
     },
 )
 def site_progress(code: str):
-    from programme.auth.permissions import may_see_site
     from programme.deployment import services as deployment
+    from programme.network.access import may_see_site
 
     code = code.strip().upper()
     valid = 0 < len(code) <= 40 and "\x00" not in code and code.isprintable()

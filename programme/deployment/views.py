@@ -11,18 +11,14 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from programme.auth.models import User
-from programme.auth.permissions import (
-    can,
-    filter_sites,
-    get_site_or_403,
+from programme.auth.permissions import can, require
+from programme.deployment import charts, services
+from programme.deployment.access import (
     get_wave_or_403,
     get_wave_site_or_403,
     may_edit_progress,
     may_record_engagement,
-    may_see_site,
-    require,
 )
-from programme.deployment import charts, services
 from programme.deployment.forms import (
     AssignmentForm,
     CoachForm,
@@ -42,6 +38,7 @@ from programme.deployment.models import (
     Wave,
 )
 from programme.extensions import db
+from programme.network.access import filter_sites, get_site_or_403, may_see_site
 from programme.network.models import SITE_TYPES, Person, Region, Site
 from programme.pilots.models import Package
 from programme.web.forms import BLANK_LABEL, save_or_conflict

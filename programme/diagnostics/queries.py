@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from sqlalchemy import Float, and_, case, cast, distinct, false, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from programme.auth.permissions import filter_sites
 from programme.diagnostics.models import (
     DETERMINANTS,
     Campaign,
@@ -21,6 +20,7 @@ from programme.diagnostics.models import (
     Verbatim,
     campaign_site,
 )
+from programme.network.access import filter_sites
 from programme.network.models import CHANNELS, SITE_TYPES, Region, Site
 from programme.network.services import fold
 

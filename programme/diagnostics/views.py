@@ -13,18 +13,17 @@ from sqlalchemy import select
 
 from programme.auth.models import User
 from programme.auth.permissions import can as permitted
-from programme.auth.permissions import (
+from programme.auth.permissions import require
+from programme.auth.roles import ADMIN, DIAGNOSTICIAN
+from programme.diagnostics import queries, services
+from programme.diagnostics.access import (
     get_campaign_or_403,
     get_irritant_or_403,
     get_observation_or_403,
-    get_site_or_403,
     may_edit_observation,
     may_lead_campaign,
     may_work_in_campaign,
-    require,
 )
-from programme.auth.roles import ADMIN, DIAGNOSTICIAN
-from programme.diagnostics import queries, services
 from programme.diagnostics.forms import (
     CampaignForm,
     CompleteForm,
@@ -54,6 +53,7 @@ from programme.diagnostics.models import (
 )
 from programme.errors import Invalid
 from programme.extensions import db
+from programme.network.access import get_site_or_403
 from programme.network.importing import FileRejected, read_table
 from programme.network.models import CHANNELS, SITE_TYPES, Region
 from programme.network.services import fold

@@ -10,10 +10,11 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import Select, select
 
-from programme.auth.permissions import can, filter_sites, may_see_site
+from programme.auth.permissions import can
 from programme.auth.roles import ADMIN
 from programme.extensions import db
 from programme.feedback.models import FeedbackCase
+from programme.network.access import filter_sites, may_see_site
 from programme.network.models import Site
 
 

@@ -98,7 +98,7 @@ def case_rows(
 
 
 def perimeter_sites(session: Session, user) -> list[Site]:
-    from programme.auth.permissions import filter_sites
+    from programme.network.access import filter_sites
 
     return list(session.scalars(filter_sites(select(Site), user).order_by(Site.code)))
 
@@ -141,7 +141,7 @@ def loop_figures(
     share contacted within their deadline (among the cases contacted or past their
     deadline), the median time to first contact and the cases open past due. Counts only:
     never a contact reference."""
-    from programme.auth.permissions import filter_sites
+    from programme.network.access import filter_sites
     from programme.network.models import Region
 
     now = now or utcnow()

@@ -24,7 +24,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from programme.audit import record_event
-from programme.auth.permissions import filter_sites
 from programme.auth.roles import ADMIN, SITE_MANAGER
 from programme.database import utcnow
 from programme.diagnostics.models import CAUSES, Irritant
@@ -37,6 +36,7 @@ from programme.feedback.models import (
     as_utc,
     is_detractor,
 )
+from programme.network.access import filter_sites
 from programme.network.models import CHANNELS, Site
 from programme.weeks import week_start
 

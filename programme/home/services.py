@@ -23,7 +23,6 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from programme.auth.permissions import filter_sites
 from programme.auth.roles import (
     ADMIN,
     COACH,
@@ -46,6 +45,7 @@ from programme.diagnostics import queries as diagnostics_queries
 from programme.diagnostics.models import Campaign, Finding, ObservationSession, campaign_site
 from programme.jobs.models import Job
 from programme.kpis.models import Kpi, KpiUpload, KpiWeekRollup, Measurement
+from programme.network.access import filter_sites
 from programme.network.models import Site
 from programme.pilots import services as pilot_services
 from programme.pilots.models import Pilot, PilotKpi, PilotMember, PilotSite

@@ -146,7 +146,7 @@ class Catalogue:
 
     @classmethod
     def load(cls, session: Session, user, today: date | None = None) -> Catalogue:
-        from programme.auth.permissions import writable_site_ids
+        from programme.kpis.access import writable_site_ids
         from programme.network.models import Site
 
         sites = dict(session.execute(select(Site.code, Site.id)).all())

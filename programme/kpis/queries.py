@@ -8,8 +8,9 @@ from datetime import date, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from programme.auth.permissions import ADMIN, WHOLE_NETWORK, filter_sites
+from programme.auth.permissions import ADMIN, WHOLE_NETWORK
 from programme.kpis.models import Kpi, KpiWeekRollup, Measurement, MeasurementRevision
+from programme.network.access import filter_sites
 from programme.network.models import Region, Site
 from programme.weeks import week_start
 

@@ -13,19 +13,12 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from programme.auth.models import User
-from programme.auth.permissions import (
-    can,
-    filter_sites,
-    get_site_or_403,
-    may_see_site,
-    may_write_site,
-    require,
-    writable_site_ids,
-)
+from programme.auth.permissions import can, require
 from programme.extensions import db
 from programme.jobs import services as jobs
 from programme.jobs.models import Job
 from programme.kpis import charts, importing, queries, services
+from programme.kpis.access import may_write_site, writable_site_ids
 from programme.kpis.forms import (
     AssignmentForm,
     CorrectionForm,
@@ -35,6 +28,7 @@ from programme.kpis.forms import (
 )
 from programme.kpis.intake import IntakeError, IntakeRejected, ingest, records_frame
 from programme.kpis.models import Kpi, KpiUpload, Measurement, PilotSiteAssignment
+from programme.network.access import filter_sites, get_site_or_403, may_see_site
 from programme.network.models import Site
 from programme.web.forms import save_or_conflict
 from programme.web.htmx import is_htmx, render

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from programme.auth.permissions import filter_sites
+from programme.network.access import filter_sites
 from programme.network.models import Region, Site
 
 

@@ -8,10 +8,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from programme.auth.permissions import can, get_site_or_403, require
+from programme.auth.permissions import can, require
 from programme.errors import Invalid
 from programme.extensions import db
 from programme.network import queries
+from programme.network.access import get_site_or_403
 from programme.network.forms import RegionForm, SiteForm, SiteImportForm, region_choices
 from programme.network.importing import FileRejected, site_rows
 from programme.network.models import OPERATORS, SITE_TYPES, Person, Site

@@ -11,18 +11,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from programme.auth.models import User
-from programme.auth.permissions import (
-    can,
-    filter_pilots,
-    get_pilot_or_403,
-    may_edit_pilot,
-    require,
-)
+from programme.auth.permissions import can, require
 from programme.auth.roles import ADMIN, PILOT_TEAM
 from programme.errors import FieldError, Invalid
 from programme.extensions import db, limiter
 from programme.kpis.models import Kpi
 from programme.pilots import charts, services
+from programme.pilots.access import filter_pilots, get_pilot_or_403, may_edit_pilot
 from programme.pilots.forms import DecisionForm, ElementForm, PilotForm, PulseForm
 from programme.pilots.models import ARMS, STAGES, SUPPORTING_FUNCTIONS, Pilot, PilotMember
 from programme.web.forms import attach_errors, save_or_conflict

@@ -9,8 +9,9 @@ from flask import Blueprint, abort, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from programme.auth.permissions import get_site_or_403, require
+from programme.auth.permissions import require
 from programme.extensions import db
+from programme.network.access import get_site_or_403
 from programme.reports import charts, freshness, services
 from programme.web.htmx import render
 from programme.web.parsing import int_arg

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from programme.auth.permissions import may_edit_progress, may_record_engagement
 from programme.deployment import services
+from programme.deployment.access import may_edit_progress, may_record_engagement
 from programme.deployment.models import (
     Assignment,
     ChecklistItem,

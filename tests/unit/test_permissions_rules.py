@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
 from programme.auth import permissions
-from programme.auth.permissions import ACTIONS, can, filter_sites, may_see_site, require
+from programme.auth.permissions import ACTIONS, can, require
 from programme.auth.roles import (
     ADMIN,
     COACH,
@@ -21,7 +21,10 @@ from programme.auth.roles import (
     ROLES,
     SITE_MANAGER,
 )
+from programme.deployment import access as deployment_access
+from programme.network.access import filter_sites, may_see_site
 from programme.network.models import Site
+from programme.pilots import access as pilot_access
 
 EVERYONE = set(ROLES)
 READERS = {ADMIN, DIAGNOSTICIAN, PILOT_TEAM, COACH}  # the programme's working roles
@@ -221,13 +224,13 @@ def test_pilot_record_rules():
     member = SimpleNamespace(id=7, role=PILOT_TEAM, site_id=None, region_id=None)
     other = SimpleNamespace(id=8, role=PILOT_TEAM, site_id=None, region_id=None)
     admin = SimpleNamespace(id=1, role=ADMIN, site_id=None, region_id=None)
-    assert permissions.may_edit_pilot(member, pilot)
-    assert not permissions.may_edit_pilot(other, pilot)
-    assert permissions.may_edit_pilot(admin, pilot)
-    assert not permissions.may_edit_pilot(user(EXECUTIVE), pilot)
-    assert permissions.may_see_pilot(user(EXECUTIVE), pilot)
-    assert permissions.may_see_pilot(user(SITE_MANAGER, region_id=20), pilot)
-    assert not permissions.may_see_pilot(user(SITE_MANAGER, site_id=3, region_id=30), pilot)
+    assert pilot_access.may_edit_pilot(member, pilot)
+    assert not pilot_access.may_edit_pilot(other, pilot)
+    assert pilot_access.may_edit_pilot(admin, pilot)
+    assert not pilot_access.may_edit_pilot(user(EXECUTIVE), pilot)
+    assert pilot_access.may_see_pilot(user(EXECUTIVE), pilot)
+    assert pilot_access.may_see_pilot(user(SITE_MANAGER, region_id=20), pilot)
+    assert not pilot_access.may_see_pilot(user(SITE_MANAGER, site_id=3, region_id=30), pilot)
 
 
 # --- deployment: record rules (no database needed for these roles) -------------------------
@@ -237,9 +240,9 @@ def test_deployment_record_rules_without_assignments():
     manager = SimpleNamespace(id=5, role=SITE_MANAGER, site_id=1, region_id=None,
                               is_authenticated=True)  # fmt: skip
     admin = SimpleNamespace(id=1, role=ADMIN, site_id=None, region_id=None, is_authenticated=True)
-    assert permissions.may_record_engagement(None, manager, 1)
-    assert not permissions.may_record_engagement(None, manager, 2)
-    assert permissions.may_edit_progress(None, admin, 2)
-    assert permissions.may_record_engagement(None, admin, 2)
-    assert not permissions.may_edit_progress(None, manager, 1)
-    assert not permissions.may_edit_progress(None, user(EXECUTIVE), 1)
+    assert deployment_access.may_record_engagement(None, manager, 1)
+    assert not deployment_access.may_record_engagement(None, manager, 2)
+    assert deployment_access.may_edit_progress(None, admin, 2)
+    assert deployment_access.may_record_engagement(None, admin, 2)
+    assert not deployment_access.may_edit_progress(None, manager, 1)
+    assert not deployment_access.may_edit_progress(None, user(EXECUTIVE), 1)

@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from programme.auth.permissions import writable_site_ids
+from programme.kpis.access import writable_site_ids
 from programme.pilots.models import (
     Package,
     PackageElement,

@@ -1,0 +1,61 @@
+"""Waves: coaches update the checklists of their assigned sites; site managers record
+their own site's engagement."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import select
+
+from programme.auth.permissions import can
+from programme.auth.roles import ADMIN, COACH, SITE_MANAGER
+from programme.deployment.models import Wave, WaveSite
+from programme.deployment.services import coach_site_ids
+from programme.extensions import db
+from programme.network.access import may_see_site
+
+
+def may_edit_progress(session, user, site_id: int) -> bool:
+    """Admins update every site's checklist; a coach only the sites assigned to them in an
+    active (not closed) wave."""
+    if not can(user, "edit_progress"):
+        return False
+    if user.role == ADMIN:
+        return True
+    return site_id in coach_site_ids(session, user)
+
+
+def may_record_engagement(session, user, site_id: int) -> bool:
+    """Admins for every site, coaches for their assigned sites, a site manager for their own
+    site only."""
+    if not can(user, "record_engagement"):
+        return False
+    if user.role == SITE_MANAGER:
+        return user.site_id == site_id
+    return may_edit_progress(session, user, site_id) if user.role == COACH else True
+
+
+def get_wave_or_403(wave_id: int, action: str = "view_deployment", user=None):
+    user = user if user is not None else current_user
+    wave = db.session.get(Wave, wave_id)
+    if wave is None:
+        abort(404)
+    if not can(user, action):
+        abort(403)
+    return wave
+
+
+def get_wave_site_or_403(wave_id: int, site_id: int, action: str = "view_deployment"):
+    """A site of a wave: 404 unless the site is in the wave; 403 outside the user's
+    perimeter, or, to edit, unless `may_edit_progress` / `may_record_engagement`."""
+    wave = get_wave_or_403(wave_id, action)
+    link = db.session.scalar(
+        select(WaveSite).where(WaveSite.wave_id == wave.id, WaveSite.site_id == site_id)
+    )
+    if link is None:
+        abort(404)
+    if not may_see_site(current_user, link.site):
+        abort(403)
+    if action == "edit_progress" and not may_edit_progress(db.session, current_user, site_id):
+        abort(403)
+    return wave, link.site

@@ -1,0 +1,81 @@
+"""Diagnostic campaigns, sessions and irritants: who records, who leads, who reads."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_login import current_user
+
+from programme.auth.permissions import can
+from programme.auth.roles import ADMIN, DIAGNOSTICIAN
+from programme.diagnostics.models import Campaign, Irritant, ObservationSession
+from programme.extensions import db
+from programme.network.access import may_see_site
+
+
+def may_work_in_campaign(user, campaign) -> bool:
+    """Recording in a campaign (sessions, determinants, customer voice, irritants): admins
+    always; diagnosticians while the campaign is not complete."""
+    if user.role == ADMIN:
+        return True
+    return user.role == DIAGNOSTICIAN and not campaign.completed
+
+
+def may_lead_campaign(user, campaign) -> bool:
+    """The synthesis and the completion belong to the campaign's lead (and admins)."""
+    if user.role == ADMIN:
+        return True
+    return user.role == DIAGNOSTICIAN and campaign.lead_id == user.id and not campaign.completed
+
+
+def may_edit_observation(user, observation) -> bool:
+    """Diagnosticians edit only their own sessions, while the campaign is open."""
+    if user.role == ADMIN:
+        return True
+    return (
+        user.role == DIAGNOSTICIAN
+        and observation.observer_id == user.id
+        and not observation.campaign.completed
+    )
+
+
+CAMPAIGN_WORK = frozenset(
+    {"record_sessions", "assess_determinants", "record_customer_voice", "manage_irritants"}
+)
+
+
+def get_campaign_or_403(campaign_id: int, action: str):
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        abort(404)
+    if not can(current_user, action):
+        abort(403)
+    if action in CAMPAIGN_WORK and not may_work_in_campaign(current_user, campaign):
+        abort(403)
+    if action in {"edit_synthesis", "complete_campaign"} and not may_lead_campaign(
+        current_user, campaign
+    ):
+        abort(403)
+    return campaign
+
+
+def get_observation_or_403(observation_id: int, action: str = "view_diagnostics"):
+    """A session of a site the user may see; editing it needs `may_edit_observation`."""
+    observation = db.session.get(ObservationSession, observation_id)
+    if observation is None:
+        abort(404)
+    if not can(current_user, action) or not may_see_site(current_user, observation.site):
+        abort(403)
+    if action == "record_sessions" and not may_edit_observation(current_user, observation):
+        abort(403)
+    return observation
+
+
+def get_irritant_or_403(irritant_id: int, action: str):
+    irritant = db.session.get(Irritant, irritant_id)
+    if irritant is None:
+        abort(404)
+    if not can(current_user, action):
+        abort(403)
+    if action == "manage_irritants" and not may_work_in_campaign(current_user, irritant.campaign):
+        abort(403)
+    return irritant
