@@ -54,9 +54,8 @@ from programme.diagnostics.models import (
 from programme.errors import Invalid
 from programme.extensions import db
 from programme.network.access import get_site_or_403
-from programme.network.importing import FileRejected, read_table
+from programme.network.importing import FileRejected, header_index, mapped_rows, read_table
 from programme.network.models import CHANNELS, SITE_TYPES, Region
-from programme.network.services import fold
 from programme.web.forms import save_or_conflict
 from programme.web.htmx import render
 from programme.web.parsing import int_arg
@@ -582,32 +581,10 @@ _VOICE_HEADERS = {
 
 def voice_rows(kind: str, filename: str, data: bytes) -> list[tuple[int, dict]]:
     """(line number, raw values) for each non-empty row of a customer voice file."""
-    frame = read_table(filename, data)
     fields = services.VERBATIM_FIELDS if kind == "verbatims" else services.SURVEY_FIELDS
-    aliases = {fold(a): key for key in fields for a in _VOICE_HEADERS[key]}
-    mapping: dict[str, str] = {}
-    for column in frame.columns:
-        key = aliases.get(fold(column))
-        if key and key not in mapping.values():
-            mapping[column] = key
-    required = [f for f in fields if f not in ("collected_on",)]
-    missing = [key for key in required if key not in mapping.values()]
-    if missing:
-        raise FileRejected(
-            _(
-                "Missing required column(s): %(columns)s. Found: %(found)s.",
-                columns=", ".join(missing),
-                found=", ".join(map(str, frame.columns)) or "—",
-            )
-        )
-    rows = []
-    for offset, record in enumerate(frame[list(mapping)].itertuples(index=False), start=2):
-        raw = {mapping[col]: str(value).strip() for col, value in zip(mapping, record, strict=True)}
-        if any(raw.values()):
-            rows.append((offset, raw))
-    if not rows:
-        raise FileRejected(_("The file has a header but no rows."))
-    return rows
+    aliases = header_index({key: _VOICE_HEADERS[key] for key in fields})
+    required = [f for f in fields if f != "collected_on"]
+    return mapped_rows(read_table(filename, data), aliases, required)
 
 
 @bp.route("/campaigns/<int:campaign_id>/voice/import", methods=["GET", "POST"])

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from programme.feedback.models import FeedbackImportMapping
 from programme.kpis.importing import FileRejected, check_file, headers, numbered_rows
-from programme.network.services import fold
+from programme.network.importing import header_index, map_columns
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -51,7 +51,7 @@ ALIASES = {
     "contact_consent": ["contact_consent", "consent", "consentement", "accepte d'etre recontacte"],
     "contact": ["contact", "contact reference", "telephone", "coordonnees"],
 }
-_BY_HEADER = {fold(alias): key for key, aliases in ALIASES.items() for alias in aliases}
+_BY_HEADER = header_index(ALIASES)
 
 
 def read_headers(filename: str, data: bytes) -> list[str]:
@@ -63,12 +63,7 @@ def read_headers(filename: str, data: bytes) -> list[str]:
 
 
 def guess_columns(names: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for name in names:
-        key = _BY_HEADER.get(fold(name))
-        if key and key not in found:
-            found[key] = name
-    return found
+    return map_columns(names, _BY_HEADER)
 
 
 def remembered_columns(session: Session, source: str) -> dict[str, str] | None:

@@ -32,6 +32,7 @@ import pandas as pd
 from flask_babel import gettext as _
 
 from programme import uploads
+from programme.network.importing import header_index, map_columns
 from programme.network.services import fold
 
 ALLOWED_EXTENSIONS = (".csv", ".xlsx")
@@ -50,7 +51,7 @@ HEADER_ALIASES = {
     "n": ["n", "sample", "sample size", "sample_size", "effectif", "volume", "nb", "contacts"],
     "source": ["source", "systeme source"],
 }
-_HEADERS = {fold(alias): key for key, aliases in HEADER_ALIASES.items() for alias in aliases}
+_HEADERS = header_index(HEADER_ALIASES)
 
 
 class FileRejected(ValueError):
@@ -203,11 +204,7 @@ def read_headers(filename: str, data: bytes | str) -> list[str]:
 
 def guess_mapping(names: list[str], kpi_codes: list[str]) -> tuple[str, dict[str, Any]] | None:
     """(layout, columns) from the headers alone, or None when a person must map them."""
-    found: dict[str, str] = {}
-    for name in names:
-        key = _HEADERS.get(fold(name))
-        if key and key not in found:
-            found[key] = name
+    found = map_columns(names, _HEADERS)
     if all(key in found for key in LONG_FIELDS):
         return "long", {key: found[key] for key in (*LONG_FIELDS, *OPTIONAL_FIELDS) if key in found}
     codes = {fold(code): code for code in kpi_codes}

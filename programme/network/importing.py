@@ -33,7 +33,6 @@ HEADER_ALIASES = {
         "courriel responsable",
     ],
 }
-_HEADERS = {fold(alias): key for key, aliases in HEADER_ALIASES.items() for alias in aliases}
 
 
 class FileRejected(ValueError):
@@ -109,15 +108,27 @@ def read_table(filename: str, data: bytes) -> pd.DataFrame:
     return frame.fillna("")
 
 
-def site_rows(filename: str, data: bytes) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, raw values) for each non-empty row; header is line 1."""
-    frame = read_table(filename, data)
-    mapping: dict[str, str] = {}
-    for column in frame.columns:
-        key = _HEADERS.get(fold(column))
-        if key and key not in mapping.values():
-            mapping[column] = key
-    missing = [key for key in REQUIRED_FIELDS if key not in mapping.values()]
+def header_index(aliases: dict[str, list[str]]) -> dict[str, str]:
+    """Folded header spelling → field, from each field's accepted spellings."""
+    return {fold(alias): key for key, spellings in aliases.items() for alias in spellings}
+
+
+def map_columns(names, aliases: dict[str, str]) -> dict[str, str]:
+    """Field → the file's column for it, the first column whose folded name is an alias
+    (`header_index`) of the field. Every file import maps its headers this way."""
+    found: dict[str, str] = {}
+    for name in names:
+        key = aliases.get(fold(str(name)))
+        if key and key not in found:
+            found[key] = name
+    return found
+
+
+def mapped_rows(frame: pd.DataFrame, aliases: dict[str, str], required) -> list[tuple[int, dict]]:
+    """(line number, raw values by field) for each non-empty row of `frame`, its header
+    being line 1; refuses the file when a required field has no column or there are no rows."""
+    columns = map_columns(frame.columns, aliases)
+    missing = [key for key in required if key not in columns]
     if missing:
         raise FileRejected(
             _(
@@ -126,12 +137,21 @@ def site_rows(filename: str, data: bytes) -> list[tuple[int, dict[str, Any]]]:
                 found=", ".join(map(str, frame.columns)) or "—",
             )
         )
+    fields = list(columns)
     rows = []
-    for offset, record in enumerate(frame[list(mapping)].itertuples(index=False), start=2):
-        raw = {mapping[col]: str(value).strip() for col, value in zip(mapping, record, strict=True)}
-        if not any(raw.values()):
-            continue
-        rows.append((offset, raw))
+    selected = frame[[columns[f] for f in fields]]
+    for offset, record in enumerate(selected.itertuples(index=False), start=2):
+        raw = {field: str(value).strip() for field, value in zip(fields, record, strict=True)}
+        if any(raw.values()):
+            rows.append((offset, raw))
     if not rows:
         raise FileRejected(_("The file has a header but no rows."))
     return rows
+
+
+_HEADERS = header_index(HEADER_ALIASES)
+
+
+def site_rows(filename: str, data: bytes) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, raw values) for each non-empty row; header is line 1."""
+    return mapped_rows(read_table(filename, data), _HEADERS, REQUIRED_FIELDS)
