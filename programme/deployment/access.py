@@ -37,11 +37,11 @@ def may_record_engagement(session, user, site_id: int) -> bool:
 
 def get_wave_or_403(wave_id: int, action: str = "view_deployment", user=None):
     user = user if user is not None else current_user
+    if not can(user, action):
+        abort(403)
     wave = db.session.get(Wave, wave_id)
     if wave is None:
         abort(404)
-    if not can(user, action):
-        abort(403)
     return wave
 
 

@@ -44,11 +44,11 @@ CAMPAIGN_WORK = frozenset(
 
 
 def get_campaign_or_403(campaign_id: int, action: str):
+    if not can(current_user, action):
+        abort(403)
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None:
         abort(404)
-    if not can(current_user, action):
-        abort(403)
     if action in CAMPAIGN_WORK and not may_work_in_campaign(current_user, campaign):
         abort(403)
     if action in {"edit_synthesis", "complete_campaign"} and not may_lead_campaign(
@@ -60,10 +60,12 @@ def get_campaign_or_403(campaign_id: int, action: str):
 
 def get_observation_or_403(observation_id: int, action: str = "view_diagnostics"):
     """A session of a site the user may see; editing it needs `may_edit_observation`."""
+    if not can(current_user, action):
+        abort(403)
     observation = db.session.get(ObservationSession, observation_id)
     if observation is None:
         abort(404)
-    if not can(current_user, action) or not may_see_site(current_user, observation.site):
+    if not may_see_site(current_user, observation.site):
         abort(403)
     if action == "record_sessions" and not may_edit_observation(current_user, observation):
         abort(403)
@@ -71,11 +73,11 @@ def get_observation_or_403(observation_id: int, action: str = "view_diagnostics"
 
 
 def get_irritant_or_403(irritant_id: int, action: str):
+    if not can(current_user, action):
+        abort(403)
     irritant = db.session.get(Irritant, irritant_id)
     if irritant is None:
         abort(404)
-    if not can(current_user, action):
-        abort(403)
     if action == "manage_irritants" and not may_work_in_campaign(current_user, irritant.campaign):
         abort(403)
     return irritant

@@ -33,9 +33,11 @@ def may_see_site(user, site) -> bool:
 
 def get_site_or_403(site_id: int, action: str = "view_network"):
     """Load a site, 404 if it does not exist, 403 if the user may not perform `action` on it."""
+    if not can(current_user, action):
+        abort(403)
     site = db.session.get(Site, site_id)
     if site is None:
         abort(404)
-    if not can(current_user, action) or not may_see_site(current_user, site):
+    if not may_see_site(current_user, site):
         abort(403)
     return site

@@ -50,10 +50,12 @@ def get_pilot_or_403(pilot_id: int, action: str = "view_pilots", user=None):
     """Load a pilot: 404 if missing, 403 if `user` (default: the current user) may not
     perform `action` on it. The API passes the token's user."""
     user = user if user is not None else current_user
+    if not can(user, action):
+        abort(403)
     pilot = db.session.get(Pilot, pilot_id)
     if pilot is None:
         abort(404)
-    if not can(user, action) or not may_see_pilot(user, pilot):
+    if not may_see_pilot(user, pilot):
         abort(403)
     if action in PILOT_WORK and not may_edit_pilot(user, pilot):
         abort(403)
