@@ -25,6 +25,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_request_logging(app)  # first: its timer starts before any other before_request
 
+    from programme.admission import init_write_admission
+
+    init_write_admission(app)  # the time a write waits for its slot is in its duration
+
     from programme import models  # noqa: F401  (every model registered on the metadata)
     from programme.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 

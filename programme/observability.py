@@ -2,7 +2,7 @@
 reverse-proxy setting.
 
 - `programme.requests`: one line per request (request id, user id, method, route, path,
-  status, duration in ms). The request id is the incoming `X-Request-ID` when it looks
+  status, duration and CPU time in ms). The request id is the incoming `X-Request-ID` when it looks
   like one, else a new one; it is echoed in the response's `X-Request-ID`.
 - `programme.jobs`: one line per job run (job id, kind, status, duration in ms).
 - `PROXY_HOPS` (default 0): how many reverse proxies stand in front of the app. Above 0,
@@ -96,6 +96,7 @@ def init_request_logging(app: Flask) -> None:
     @app.before_request
     def _start_request():
         g.request_started = time.perf_counter()
+        g.request_cpu = time.thread_time()
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
@@ -105,6 +106,8 @@ def init_request_logging(app: Flask) -> None:
         rid = request_id() or uuid.uuid4().hex
         response.headers["X-Request-ID"] = rid
         duration = (time.perf_counter() - started) * 1000 if started else None
+        cpu_started = getattr(g, "request_cpu", None)
+        cpu = (time.thread_time() - cpu_started) * 1000 if cpu_started is not None else None
         log.info(
             "request",
             extra={
@@ -115,6 +118,7 @@ def init_request_logging(app: Flask) -> None:
                 "path": request.path,
                 "status": response.status_code,
                 "duration_ms": round(duration, 1) if duration is not None else None,
+                "cpu_ms": round(cpu, 1) if cpu is not None else None,
                 "remote_addr": request.remote_addr,
             },
         )
