@@ -124,13 +124,13 @@ def test_french(client, session, network):
 def test_the_home_says_the_impact_is_being_computed_then_loads_it(
     client, session, network, monkeypatch
 ):
-    release, real = threading.Event(), impact._recompute
+    release, real = threading.Event(), impact.refresh._recompute
 
     def slow(*args, **kwargs):
         release.wait(30)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(impact, "_recompute", slow)
+    monkeypatch.setattr(impact.refresh, "_recompute", slow)
     login_as(client, make_user(EXECUTIVE, language="en"))
     home = client.get("/")  # the process's first request: no figures yet, no waiting
     assert home.status_code == 200
@@ -159,9 +159,9 @@ def test_the_impact_page_reuses_its_figures_until_the_data_change(
 ):
     impact.clear_cache()
     computed = []
-    real = impact._compute_impact
+    real = impact.refresh._compute_impact
     monkeypatch.setattr(
-        impact, "_compute_impact", lambda *a, **k: computed.append(1) or real(*a, **k)
+        impact.refresh, "_compute_impact", lambda *a, **k: computed.append(1) or real(*a, **k)
     )
     login_as(client, make_user(EXECUTIVE))
     first = page(client.get(URL))  # the estimate and the table of every KPI: computed
