@@ -190,3 +190,30 @@ def test_after_a_change_the_impact_page_shows_the_previous_result_as_of_its_time
     fresh = page(client.get(URL))
     assert 'data-testid="report-as-of"' not in fresh
     assert reading.search(fresh).group(1) != reading.search(first).group(1)
+
+
+def test_one_computation_serves_french_and_english_readers(client, session, network, monkeypatch):
+    """The cached results hold numbers and codes; the words come at render time."""
+    impact.clear_cache()
+    computed = []
+    real = impact.refresh._compute_impact
+    monkeypatch.setattr(
+        impact.refresh, "_compute_impact", lambda *a, **k: computed.append(a[1:]) or real(*a, **k)
+    )
+    reading = re.compile(r'data-testid="impact-reading">(.*?)</p>', re.S)
+    login_as(client, make_user(EXECUTIVE, language="fr"))
+    french = page(client.get(URL))
+    assert computed and len(set(computed)) == len(computed)  # each estimate once
+    count = len(computed)
+    login_as(client, make_user(EXECUTIVE, language="en"))
+    english = page(client.get(URL))
+    assert len(computed) == count  # nothing recomputed for the other language
+    assert reading.search(french).group(1).startswith("Le temps d'attente a baissé de 2,1 min")
+    assert "1 site déployé sans données dans les deux fenêtres a été écarté." in french
+    assert "Sites déployés" in french  # the event-time table's arms
+    assert (
+        reading.search(english)
+        .group(1)
+        .startswith("Waiting time: sites that deployed the package lowered it by 2.1 min")
+    )
+    assert "Deployed sites" in english and "Sites déployés" not in english
