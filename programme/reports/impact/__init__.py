@@ -2,6 +2,7 @@
 
 - `estimator`: the statistics (pure: arrays in, numbers and note codes out);
 - `sql`: the parameters checked, the data stamp, the sums read from the rollups;
+- `result`: `ImpactResult`, as cached (numbers, codes, names);
 - `wording`: results in words and charts, applied when shown (the cache holds no language);
 - `refresh`: `compute_impact` and the headline figures, cached and refreshed.
 """
@@ -15,11 +16,9 @@ from programme.reports.impact.estimator import (
     RESAMPLES,
     SEED,
     Estimate,
-    ImpactResult,
     Note,
-    RegionImpact,
     WaveData,
-    WaveImpact,
+    WaveEstimate,
     estimate,
     split_window,
     wave_data,
@@ -33,6 +32,7 @@ from programme.reports.impact.refresh import (
     headline_key,
     wait_for_refresh,
 )
+from programme.reports.impact.result import ImpactResult, RegionImpact, WaveImpact
 from programme.reports.impact.sql import data_stamp, packages_with_waves, parse_window, resolve
 from programme.reports.impact.wording import amount, impact_chart, reading, sort_key
 
@@ -50,6 +50,7 @@ __all__ = [
     "Note",
     "RegionImpact",
     "WaveData",
+    "WaveEstimate",
     "WaveImpact",
     "amount",
     "clear_cache",

@@ -24,13 +24,13 @@ Why a wave is left out, or an estimate is missing, is a `Note` (a code and its n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 
-from programme.statistics import CONFIDENCE, finite, pooled, weighted_mean
+from programme.statistics import CONFIDENCE, pooled, weighted_mean
 from programme.weeks import first_week_start, week_start
 
 DEFAULT_WINDOW_WEEKS = 8
@@ -63,18 +63,15 @@ class Note:
     num: int | None = None
     day: date | None = None
 
-    @property
-    def words(self):
-        from programme.reports.impact.wording import note_words
 
-        return note_words(self)
-
-
-# --- results ---------------------------------------------------------------------------------
+# --- the statistics --------------------------------------------------------------------------
 
 
 @dataclass
-class WaveImpact:
+class WaveEstimate:
+    """One wave's figures: its effect (ATT) and interval, the sites used and left out, and
+    whether it counts in the estimate (`note`: why not, or a remark)."""
+
     wave_id: int
     wave_name: str
     go_live: date
@@ -88,95 +85,6 @@ class WaveImpact:
     ci_low: float | None = None
     ci_high: float | None = None
     post_weeks: int = 0  # weeks of the post window used (< window when still running)
-
-    @property
-    def reason(self):
-        """The note in the reader's language (None without one)."""
-        return self.note.words if self.note else None
-
-
-@dataclass
-class RegionImpact:
-    region_id: int
-    region_name: str
-    estimate: float | None
-    ci_low: float | None
-    ci_high: float | None
-    n_sites: int  # deployed sites of the region used
-    n_waves: int  # waves with at least one of them
-
-
-@dataclass
-class ImpactResult:
-    """The impact of a package on one KPI: numbers, codes and names only (cached for every
-    language); `reading` is worded when read."""
-
-    kpi_code: str
-    kpi_id: int | None
-    package_id: int | None
-    window_weeks: int
-    estimate: float | None
-    ci_low: float | None
-    ci_high: float | None
-    n_sites: int
-    waves: list[WaveImpact]
-    problem: Any = None  # a Note (or text) saying why the estimate is missing
-    by_region: list[RegionImpact] = field(default_factory=list)
-    event_time: list[dict[str, Any]] = field(default_factory=list)
-    kpi_name: Any = ""  # the KPI's name in both languages (words.kpi_name)
-    kind: str = "mean"
-    better: str = "lower"
-    unit: str = ""
-    package_name: str = ""
-    region_id: int | None = None
-    region_name: str | None = None
-    kpi_subject: Any = None  # the reading's subject (words.kpi_subject)
-
-    @property
-    def n_waves(self) -> int:
-        return sum(1 for w in self.waves if w.included)
-
-    @property
-    def clear_effect(self) -> bool:
-        return self.ci_low is not None and (self.ci_low > 0 or self.ci_high < 0)  # type: ignore[operator]
-
-    @property
-    def favourable(self) -> bool | None:
-        """True: a clear change in the good direction; False: clear, wrong direction."""
-        if not self.clear_effect or self.estimate is None:
-            return None
-        return (self.estimate < 0) == (self.better == "lower")
-
-    @property
-    def reading(self):
-        """One paragraph a director can read aloud, in the reader's language."""
-        from programme.reports.impact.wording import reading
-
-        return reading(self)
-
-    def as_api(self) -> dict[str, Any]:
-        return {
-            "kpi": self.kpi_code,
-            "window_weeks": self.window_weeks,
-            "estimate": finite(self.estimate),
-            "ci_low": finite(self.ci_low),
-            "ci_high": finite(self.ci_high),
-            "n_sites": self.n_sites,
-            "waves": [
-                {
-                    "wave": w.wave_id,
-                    "go_live": w.go_live.isoformat(),
-                    "att": finite(w.att),
-                    "n_treated": w.n_treated,
-                    "n_comparison": w.n_comparison,
-                }
-                for w in self.waves
-            ],
-            "reading": str(self.reading),
-        }
-
-
-# --- the statistics --------------------------------------------------------------------------
 
 
 @dataclass
@@ -205,7 +113,7 @@ class Estimate:
     ci_low: float | None
     ci_high: float | None
     n_sites: int
-    waves: list[WaveImpact]
+    waves: list[WaveEstimate]
     problem: Note | None = None  # why the estimate is missing
 
 
@@ -242,7 +150,7 @@ def estimate(
     if comparison_draws is None:
         comparison_draws = {}
     no_treated = Note(NO_TREATED_IN_REGION if region_id is not None else NO_TREATED)
-    out: list[WaveImpact] = []
+    out: list[WaveEstimate] = []
     atts: list[float] = []
     weights: list[int] = []
     draws: list[np.ndarray] = []
@@ -259,7 +167,7 @@ def estimate(
             missing_treated = (
                 int((w.missing_regions == region_id).sum()) if w.missing_regions is not None else 0
             )
-        row = WaveImpact(
+        row = WaveEstimate(
             wave_id=w.wave_id,
             wave_name=w.wave_name,
             go_live=w.go_live,

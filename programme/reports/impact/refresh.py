@@ -37,17 +37,15 @@ from programme.reports.impact.estimator import (
     NO_PACKAGE,
     RESAMPLES,
     SEED,
-    ImpactResult,
     Note,
-    RegionImpact,
     estimate,
     event_time,
     wave_data,
     wave_windows,
 )
+from programme.reports.impact.result import ImpactResult, RegionImpact, WaveImpact
 from programme.reports.impact.sql import data_stamp
-from programme.reports.impact.wording import sort_key
-from programme.web import words
+from programme.reports.impact.wording import kpi_name, kpi_subject, sort_key
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +160,8 @@ def _compute_impact(
         ci_high=None,
         n_sites=0,
         waves=[],
-        kpi_name=words.kpi_name(kpi),
-        kpi_subject=words.kpi_subject(kpi),
+        kpi_name=kpi_name(kpi),
+        kpi_subject=kpi_subject(kpi),
         kind=kpi.kind,
         better=kpi.better,
         unit=kpi.unit or "",
@@ -197,7 +195,7 @@ def _compute_impact(
         headline.ci_high,
     )
     result.n_sites = headline.n_sites
-    result.waves = headline.waves
+    result.waves = [WaveImpact(**vars(w)) for w in headline.waves]
 
     names = sql.region_names(session)
     regions_present = sorted(

@@ -1,7 +1,7 @@
-"""The impact in words and charts, applied when shown: cached results hold numbers, codes
-and names; the reader's language is chosen here, at render time, so one cached result
-serves every language. Sentences are `programme.web.words.Words`, worded by `str()` or
-Jinja's `{{ }}`.
+"""The impact in words and charts, applied when shown: cached results (`result.py`) hold
+numbers, codes and names; the reader's language is chosen here, at render time, so one
+cached result serves every language. Sentences are `programme.web.words.Words`, worded by
+`str()` or Jinja's `{{ }}`. Results are read by their attributes (`result.ImpactResult`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from programme.kpis.charts import SCHEMA, value_axis
 from programme.reports.impact import estimator as est
-from programme.reports.impact.estimator import ImpactResult, Note
+from programme.reports.impact.estimator import Note
 from programme.statistics import amount as amount_text
 from programme.web import words
 
@@ -23,8 +23,18 @@ def sort_key(name: str) -> str:
     return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
 
 
+def kpi_name(kpi) -> words.Later:
+    """The KPI's name, both languages kept, the reader's chosen when shown."""
+    return words.kpi_name(kpi)
+
+
+def kpi_subject(kpi) -> words.Later:
+    """The KPI's name at the start of a sentence ("Le temps d'attente"), chosen when shown."""
+    return words.kpi_subject(kpi)
+
+
 def amount(
-    result: ImpactResult,
+    result,
     value: float,
     signed: bool = False,
     reference: float | None = None,
@@ -81,7 +91,7 @@ def _not_computable(reason) -> words.Words:
     return words.lazy_gettext("Not computable: %(reason)s.", reason=reason)
 
 
-def reading(result: ImpactResult, problem=None) -> words.Words:
+def reading(result, problem=None) -> words.Words:
     """One paragraph a director can read aloud; it never claims more than the interval.
     `problem` (a Note or text; default: the result's) says why an estimate is missing."""
     if result.estimate is None or result.ci_low is None or result.ci_high is None:
@@ -177,7 +187,7 @@ def arm_label(arm: str) -> str:
     return _("Deployed sites") if arm == est.DEPLOYED else _("Sites not yet deployed")
 
 
-def impact_chart(result: ImpactResult) -> dict[str, Any]:
+def impact_chart(result) -> dict[str, Any]:
     """Vega-Lite event-time chart: weeks since go-live on x, the pooled value of the deployed
     sites and of the sites not yet deployed on y, go-live marked by a rule. An empty dict
     when there is nothing to draw (no wave in the estimate)."""
