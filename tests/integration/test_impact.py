@@ -424,3 +424,13 @@ def test_compute_impact_is_cached_until_a_new_measurement(session, monkeypatch):
     assert len(impact.refresh._results) == 2
     impact.compute_impact(session, "WAIT", package.id, 5, today=TODAY)
     assert len(computed) == 6  # 5 weeks was still cached; 2 weeks had been dropped
+
+
+def test_the_cached_result_holds_numbers_and_codes_not_sentences(session):
+    package, _sites, _live, _rows = build(MONDAYS, sites_per_wave=6, never=12)
+    impact.clear_cache()
+    result = impact.compute_impact(session, "WAIT", package.id, 8, today=MONDAYS[1])
+    assert "reading" not in vars(result)  # worded when read
+    assert all(w.note is None or isinstance(w.note, impact.Note) for w in result.waves)
+    assert result.waves[2].note == impact.Note("not_live", day=MONDAYS[2])
+    assert all(set(row) == {"week", "arm", "value", "n", "sites"} for row in result.event_time)
