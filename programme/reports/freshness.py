@@ -193,7 +193,9 @@ def refresh_headlines(app: Flask, wait: float | None = None) -> bool:
                                 today,
                             ):
                                 return False
-                            impact.refresh._recompute(session, key, impact.DEFAULT_WINDOW_WEEKS, today)
+                            impact.refresh._recompute(
+                                session, key, impact.DEFAULT_WINDOW_WEEKS, today
+                            )
                             return True
                     if time.monotonic() >= deadline:
                         return False

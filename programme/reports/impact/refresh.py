@@ -81,13 +81,8 @@ def compute_impact(
     `with_regions=False` skips the per-region estimates (only the impact screen shows
     them), `with_chart=False` the event-time series (the API has no use for it).
 
-    Results are cached (in-process, at most RESULT_CACHE_SIZE, least recently used first
-    out; also in Redis when configured) per parameters and day against `data_stamp`: when the stamp changed the estimate is recomputed
-    synchronously, so a result is never stale — the API relies on that. With `stale_ok`
-    (the impact screen, in "thread" refresh mode) the previous result comes at once after
-    a change, its time noted for the page's "as of", while one background refresh runs
-    (`programme.reports.cache.cached`). The cached result is shared between callers: read
-    it, do not modify it."""
+    Results are cached per parameters and day against `data_stamp` (see the module
+    docstring). The cached result is shared between callers: read it, do not modify it."""
     today = today or date.today()
     args = (
         kpi_code,
