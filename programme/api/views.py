@@ -865,7 +865,7 @@ def site_progress(code: str):
     },
 )
 def impact():
-    """The package's deployment impact on one KPI (see programme/reports/impact.py)."""
+    """The package's deployment impact on one KPI (see programme/reports/impact/)."""
     from programme.reports import impact as estimator
 
     if not can(g.api_user, "view_impact"):
@@ -885,10 +885,8 @@ def impact():
             with_regions=False,
             with_chart=False,
         )
-    except estimator.ImpactInvalid as invalid:
-        return _invalid(
-            [{"index": None, "field": name, "message": m} for name, m in invalid.errors.items()]
-        )
+    except Invalid as invalid:
+        return _invalid(invalid)
     return jsonify(result.as_api())
 
 

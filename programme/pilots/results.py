@@ -28,11 +28,12 @@ from programme.kpis.models import Kpi, KpiWeekRollup, Measurement
 from programme.network.models import Site
 from programme.pilots import randomization as rz
 from programme.pilots import synthetic as sc
+from programme.statistics import CONFIDENCE, finite, mean, pooled, weighted_mean
+from programme.statistics import amount as amount_text
 from programme.web import words
 from programme.web.formatting import signed_percent
 from programme.weeks import first_week_start, week_start
 
-CONFIDENCE = 0.95
 MIN_SITES_PER_ARM = 3
 MIN_COMPLETENESS = 0.8
 PILOT = "pilot"
@@ -53,7 +54,7 @@ class PhaseMean:
 
     @property
     def mean(self) -> float | None:
-        return self.sum_vn / self.sum_n if self.sum_n else None
+        return weighted_mean(self.sum_vn, self.sum_n)
 
 
 @dataclass(frozen=True)
@@ -380,16 +381,16 @@ class KpiResult:
     def as_api(self) -> dict[str, Any]:
         return {
             "kpi": self.kpi_code,
-            "baseline_mean": _num(self.baseline_mean),
-            "pilot_mean": _num(self.pilot_mean),
-            "effect": _num(self.effect),
-            "relative_effect": _num(self.relative_effect),
-            "ci_low": _num(self.ci_low),
-            "ci_high": _num(self.ci_high),
-            "p_value": _num(self.p_value),
+            "baseline_mean": finite(self.baseline_mean),
+            "pilot_mean": finite(self.pilot_mean),
+            "effect": finite(self.effect),
+            "relative_effect": finite(self.relative_effect),
+            "ci_low": finite(self.ci_low),
+            "ci_high": finite(self.ci_high),
+            "p_value": finite(self.p_value),
             "n_pilot_sites": self.n_pilot_sites,
             "n_control_sites": self.n_control_sites,
-            "completeness": _num(self.completeness),
+            "completeness": finite(self.completeness),
             "target_reached": self.target_reached,
             "reading": str(self.reading),
             "leading_method": self.leading,
@@ -398,16 +399,6 @@ class KpiResult:
                 self.synthetic_control.as_api() if self.synthetic_control is not None else None
             ),
         }
-
-
-def _num(value: float | None) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def _mean(values: list[float]) -> float | None:
-    return float(np.mean(values)) if values else None
 
 
 def summarise(
@@ -448,8 +439,8 @@ def summarise(
         and min(randomized.n_pilot, randomized.n_control) < rz.LEADS_BELOW
     ):
         lead, leading = _as_estimate(randomized), "randomization"
-    baseline_mean = _mean([s.baseline.mean for s in p_ok])  # type: ignore[union-attr,misc]
-    pilot_mean = _mean([s.pilot.mean for s in p_ok])  # type: ignore[union-attr,misc]
+    baseline_mean = mean([s.baseline.mean for s in p_ok])  # type: ignore[union-attr,misc]
+    pilot_mean = mean([s.pilot.mean for s in p_ok])  # type: ignore[union-attr,misc]
     relative = (
         lead.effect / baseline_mean
         if lead.effect is not None and baseline_mean not in (None, 0)
@@ -488,8 +479,8 @@ def summarise(
         estimate=est,
         baseline_mean=baseline_mean,
         pilot_mean=pilot_mean,
-        control_baseline_mean=_mean([s.baseline.mean for s in c_ok]),  # type: ignore[union-attr,misc]
-        control_pilot_mean=_mean([s.pilot.mean for s in c_ok]),  # type: ignore[union-attr,misc]
+        control_baseline_mean=mean([s.baseline.mean for s in c_ok]),  # type: ignore[union-attr,misc]
+        control_pilot_mean=mean([s.pilot.mean for s in c_ok]),  # type: ignore[union-attr,misc]
         relative_effect=relative,
         n_pilot_sites=len(p_ok),
         n_control_sites=len(c_ok),
@@ -574,20 +565,7 @@ def _as_estimate(result: rz.Randomization) -> Estimate:
 
 def _amount(result: KpiResult, value: float, signed: bool = False) -> words.Later:
     """A change in the KPI's unit; rates in percentage points."""
-    return words.later(_amount_text, result.kind, result.unit, value, signed)
-
-
-def _amount_text(kind: str, unit: str, value: float, signed: bool = False) -> str:
-    if kind == "rate":
-        number = value * 100
-        unit = _("pts")
-    else:
-        number = value
-    pattern = "#,##0.0" if abs(number) >= 1 or number == 0 else "#,##0.00"
-    if signed:
-        pattern = f"+{pattern};-{pattern}"
-    text = format_decimal(number, format=pattern)
-    return f"{text} {unit}".strip()
+    return words.later(amount_text, result.kind, result.unit, value, signed)
 
 
 def _relative(value: float) -> words.Later:
@@ -846,7 +824,7 @@ def weekly_site_means(
         .order_by(r.site_id, r.week_start)
     ):
         if sn and week in wanted:
-            out.setdefault(site_id, {})[week] = float(svn) / float(sn)
+            out.setdefault(site_id, {})[week] = weighted_mean(svn, sn)
     return out
 
 
@@ -893,14 +871,13 @@ def weekly_arm_series(
         )
         .order_by(r.site_id, r.week_start)
     ).all()
-    sums: dict[tuple[date, str], list[float]] = {}
-    for site_id, week, svn, sn in rows:
-        total = sums.setdefault((week, PILOT if site_id in pilots else CONTROL), [0.0, 0])
-        total[0] += svn or 0.0
-        total[1] += sn or 0
+    sums = pooled(
+        ((week, PILOT if site_id in pilots else CONTROL), svn, sn, 1)
+        for site_id, week, svn, sn in rows
+    )
     return [
-        {"week": week.isoformat(), "arm": arm_name, "value": float(svn) / float(sn), "n": int(sn)}
-        for (week, arm_name), (svn, sn) in sorted(sums.items())
+        {"week": week.isoformat(), "arm": arm_name, "value": svn / sn, "n": int(sn)}
+        for (week, arm_name), (svn, sn, _rows) in sorted(sums.items())
         if sn
     ]
 
@@ -936,7 +913,7 @@ def historical_delta_sd(
     means: dict[int, dict[int, float]] = {}
     for site_id, index, svn, sn in session.execute(stmt):
         if sn and index >= 0:
-            means.setdefault(site_id, {})[int(index)] = float(svn) / float(sn)
+            means.setdefault(site_id, {})[int(index)] = weighted_mean(svn, sn)
     deltas = [
         by_block[i + 1] - by_block[i]
         for by_block in means.values()
@@ -945,5 +922,5 @@ def historical_delta_sd(
     ]
     levels = [v for by_block in means.values() for v in by_block.values()]
     if len(deltas) < 2:
-        return None, _mean(levels), len(deltas)
-    return float(np.std(deltas, ddof=1)), _mean(levels), len(deltas)
+        return None, mean(levels), len(deltas)
+    return float(np.std(deltas, ddof=1)), mean(levels), len(deltas)

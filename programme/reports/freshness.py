@@ -167,7 +167,7 @@ def refresh_in_worker() -> None:
 def refresh_headlines(app: Flask, wait: float | None = None) -> bool:
     """Recompute the headline impacts once the refresh gate opens (waiting at most `wait`
     seconds, default the refresh window plus a run), unless they are up to date. One
-    computation serves every language (results hold `Words`). True when recomputed."""
+    computation serves every language (results hold no words). True when recomputed."""
     from flask_babel import force_locale
 
     from programme.extensions import db
@@ -193,7 +193,9 @@ def refresh_headlines(app: Flask, wait: float | None = None) -> bool:
                                 today,
                             ):
                                 return False
-                            impact._recompute(session, key, impact.DEFAULT_WINDOW_WEEKS, today)
+                            impact.refresh._recompute(
+                                session, key, impact.DEFAULT_WINDOW_WEEKS, today
+                            )
                             return True
                     if time.monotonic() >= deadline:
                         return False

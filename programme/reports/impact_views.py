@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from programme.auth.permissions import require
+from programme.errors import Invalid
 from programme.extensions import db
 from programme.kpis.models import Kpi
 from programme.network.models import Region
@@ -41,8 +42,8 @@ def impact_page():
     )
     try:
         window = impact.parse_window(request.args.get("window_weeks"))
-    except impact.ImpactInvalid as invalid:
-        errors.update(invalid.errors)
+    except Invalid as invalid:
+        errors.update((e.field, e.message) for e in invalid.errors)
         window = impact.DEFAULT_WINDOW_WEEKS
     package_id = _optional_int("package", errors, _("Choose a package from the list."))
     if package_id is None and "package" not in errors and packages:
@@ -61,8 +62,8 @@ def impact_page():
             result = impact.compute_impact(
                 db.session, kpi_code, package_id, window, region_id, stale_ok=True
             )
-        except impact.ImpactInvalid as invalid:
-            errors.update(invalid.errors)
+        except Invalid as invalid:
+            errors.update((e.field, e.message) for e in invalid.errors)
     summary = []
     if result is not None:
         chart = impact.impact_chart(result)

@@ -1,6 +1,6 @@
 """What the programme is worth (issue 18): planned / forecast / actual / estimate by month
 with P10/P50/P90, per package, region and network. What needs the deployment impact
-(programme/reports/impact.py) sits here, in the reports layer (value → reports, never the
+(programme/reports/impact/) sits here, in the reports layer (value → reports, never the
 other way round).
 
 - Actual (ended months): Δ = the deployment-impact estimate (window W weeks) × d × Q × u,

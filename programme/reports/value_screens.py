@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from programme.deployment.models import Wave
+from programme.errors import Invalid
 from programme.kpis.models import Kpi
 from programme.network.models import Region
 from programme.pilots.models import Package
@@ -117,8 +118,8 @@ def parse_filters(session: Session, args, today: date) -> tuple[dict[str, Any], 
     raw = args.get("window_weeks")
     try:
         chosen["window_weeks"] = impact.parse_window(raw)
-    except impact.ImpactInvalid as invalid:
-        errors.update(invalid.errors)
+    except Invalid as invalid:
+        errors.update((e.field, e.message) for e in invalid.errors)
         chosen["window_weeks"] = impact.DEFAULT_WINDOW_WEEKS
     return chosen, errors
 

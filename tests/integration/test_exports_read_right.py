@@ -21,7 +21,6 @@ def _conversion_impact() -> ImpactResult:
         ci_high=0.0026,
         n_sites=40,
         waves=[],
-        reading="Conversion rate: +0.11 pts, not clear.",
         kpi_name="Conversion rate",
         kind="rate",
         better="higher",

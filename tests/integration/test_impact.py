@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from sqlalchemy import insert
 
+from programme.errors import Invalid
 from programme.extensions import db
 from programme.kpis.models import Measurement
 from programme.kpis.services import rebuild_rollups
@@ -143,7 +144,9 @@ def test_the_planted_effect_is_inside_the_interval(session):
     gap_after = weeks[(1, "deployed")] - weeks[(1, "comparison")]
     assert gap_after - gap_before == pytest.approx(EFFECT, abs=0.6)
     spec = impact.impact_chart(result)
-    assert spec["layer"][1]["data"]["values"] == result.event_time
+    drawn = spec["layer"][1]["data"]["values"]
+    assert [{k: v for k, v in p.items() if k != "label"} for p in drawn] == result.event_time
+    assert {p["label"] for p in drawn} == {"Deployed sites", "Sites not yet deployed"}
 
     # the API's shape
     api = result.as_api()
@@ -221,9 +224,9 @@ def test_not_computable_cases(session):
     result = impact.compute_impact(session, "CONV", package.id, today=TODAY)
     assert result.estimate is None and result.as_api()["estimate"] is None
     assert result.reading.startswith("Not computable:")
-    with pytest.raises(impact.ImpactInvalid) as bad:
+    with pytest.raises(Invalid) as bad:
         impact.compute_impact(session, "NOPE", package.id, 0)
-    assert set(bad.value.errors) == {"kpi", "window_weeks"}
+    assert set(bad.value.by_field) == {"kpi", "window_weeks"}
     make_package(name="Autre")  # no wave: the package may still be left out
     assert impact.compute_impact(session, "WAIT", today=TODAY).package_id == package.id
 
@@ -325,7 +328,7 @@ def test_only_one_refresh_runs_at_a_time_and_its_errors_are_logged(
     first = impact.headline_impacts(session, today=TODAY, fresh=True)
     late_measurement(sites)
     started, release = [], threading.Event()
-    real = impact._recompute
+    real = impact.refresh._recompute
 
     def slow_then_broken(*args, **kwargs):
         started.append(threading.current_thread().name)
@@ -334,7 +337,7 @@ def test_only_one_refresh_runs_at_a_time_and_its_errors_are_logged(
             raise RuntimeError("database went away")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(impact, "_recompute", slow_then_broken)
+    monkeypatch.setattr(impact.refresh, "_recompute", slow_then_broken)
     for _ in range(3):  # three screens while the first refresh is under way
         assert impact.headline_impacts(session, today=TODAY).stale
     release.set()
@@ -372,13 +375,13 @@ def test_the_first_request_gets_pending_figures_at_once_then_the_computed_ones(
     session, background_refresh, monkeypatch
 ):
     package, sites, live, rows = build(MONDAYS, sites_per_wave=3, never=6)
-    release, real = threading.Event(), impact._recompute
+    release, real = threading.Event(), impact.refresh._recompute
 
     def slow(*args, **kwargs):
         release.wait(30)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(impact, "_recompute", slow)
+    monkeypatch.setattr(impact.refresh, "_recompute", slow)
     first = impact.headline_impacts(session, today=TODAY)  # returns while the refresh waits
     assert first.pending and not first.stale and list(first) == [] and first.computed_at is None
     assert first.as_of() == ""
@@ -399,9 +402,9 @@ def test_compute_impact_is_cached_until_a_new_measurement(session, monkeypatch):
     package, sites, live, rows = build(MONDAYS, sites_per_wave=6, never=12)
     impact.clear_cache()
     computed = []
-    real = impact._compute_impact
+    real = impact.refresh._compute_impact
     monkeypatch.setattr(
-        impact, "_compute_impact", lambda *a, **k: computed.append(a[1:6]) or real(*a, **k)
+        impact.refresh, "_compute_impact", lambda *a, **k: computed.append(a[1:6]) or real(*a, **k)
     )
     first = impact.compute_impact(session, "WAIT", package.id, 8, today=TODAY)
     again = impact.compute_impact(session, "WAIT", package.id, 8, today=TODAY)
@@ -415,9 +418,19 @@ def test_compute_impact_is_cached_until_a_new_measurement(session, monkeypatch):
     assert len(computed) == 3
     assert fresh.waves[0].att != pytest.approx(first.waves[0].att)
     # the cache is bounded: the least recently used results go first
-    monkeypatch.setattr(impact, "RESULT_CACHE_SIZE", 2)
+    monkeypatch.setattr(impact.refresh, "RESULT_CACHE_SIZE", 2)
     for weeks in (2, 3, 5):
         impact.compute_impact(session, "WAIT", package.id, weeks, today=TODAY)
-    assert len(impact._results) == 2
+    assert len(impact.refresh._results) == 2
     impact.compute_impact(session, "WAIT", package.id, 5, today=TODAY)
     assert len(computed) == 6  # 5 weeks was still cached; 2 weeks had been dropped
+
+
+def test_the_cached_result_holds_numbers_and_codes_not_sentences(session):
+    package, _sites, _live, _rows = build(MONDAYS, sites_per_wave=6, never=12)
+    impact.clear_cache()
+    result = impact.compute_impact(session, "WAIT", package.id, 8, today=MONDAYS[1])
+    assert "reading" not in vars(result)  # worded when read
+    assert all(w.note is None or isinstance(w.note, impact.Note) for w in result.waves)
+    assert result.waves[2].note == impact.Note("not_live", day=MONDAYS[2])
+    assert all(set(row) == {"week", "arm", "value", "n", "sites"} for row in result.event_time)

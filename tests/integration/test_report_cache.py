@@ -174,8 +174,10 @@ def test_the_headline_impacts_are_recomputed_once_after_a_run_of_writes(
 ):
     programme = build_programme()
     recomputed = []
-    real = impact._recompute
-    monkeypatch.setattr(impact, "_recompute", lambda *a, **k: recomputed.append(1) or real(*a, **k))
+    real = impact.refresh._recompute
+    monkeypatch.setattr(
+        impact.refresh, "_recompute", lambda *a, **k: recomputed.append(1) or real(*a, **k)
+    )
     worker = workers[0]
     with worker.app_context():
         cache = report_cache.get_cache()

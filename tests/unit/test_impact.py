@@ -17,6 +17,7 @@ from programme.reports.impact import (
     wave_data,
     wave_windows,
 )
+from programme.reports.impact.wording import note_words
 
 GO = date(2026, 3, 2)  # a Monday
 
@@ -70,7 +71,7 @@ def test_a_wave_with_fewer_than_five_comparison_sites_is_left_out_and_said_so():
     result = estimate([few, enough])
     left, kept = result.waves
     assert not left.included and left.att is None
-    assert "fewer than 5 comparison sites" in left.reason
+    assert "fewer than 5 comparison sites" in note_words(left.note)
     assert kept.included
     assert result.estimate == pytest.approx(-1.0)
     assert result.n_sites == 2
@@ -79,7 +80,7 @@ def test_a_wave_with_fewer_than_five_comparison_sites_is_left_out_and_said_so():
 def test_no_wave_with_enough_comparison_sites_is_not_computable():
     result = estimate([wave(1, [-1.0], [0.0, 0.0])])
     assert result.estimate is None and result.ci_low is None
-    assert "at least 5 comparison sites" in result.problem
+    assert "at least 5 comparison sites" in note_words(result.problem)
 
 
 def test_bootstrap_is_reproducible_and_covers_the_sampling_spread():
@@ -102,7 +103,7 @@ def test_region_keeps_its_treated_sites_and_the_whole_comparison_pool():
     assert south.estimate == pytest.approx(-1.0) and south.n_sites == 1
     assert north.waves[0].n_comparison == 6
     assert elsewhere.estimate is None
-    assert "region" in elsewhere.problem
+    assert "region" in note_words(elsewhere.problem)
 
 
 def test_split_window_keeps_whole_iso_weeks_for_the_rollups():
@@ -128,9 +129,9 @@ def test_waves_not_live_or_still_running():
     assert running.skip is None and running.post_weeks == 3
     assert running.post == (GO, GO + timedelta(weeks=3))
     assert running.pre == (GO - timedelta(weeks=8), GO)
-    assert later.skip == "live for less than a week"
+    assert note_words(later.skip) == "live for less than a week"
     future = wave_windows([(4, "Future", today + timedelta(days=1))], {}, 8, today)[0]
-    assert future.skip.startswith("not live yet")
+    assert note_words(future.skip).startswith("not live yet")
 
 
 def _sums(deltas: dict[int, tuple[float, float] | None], wave_id: int = 1) -> dict:
@@ -197,7 +198,6 @@ def _result(**values) -> ImpactResult:
         ci_high=-0.9,
         n_sites=1640,
         waves=[],
-        reading="",
         kpi_name="Waiting time",
         unit="min",
         better="lower",

@@ -124,13 +124,13 @@ def test_french(client, session, network):
 def test_the_home_says_the_impact_is_being_computed_then_loads_it(
     client, session, network, monkeypatch
 ):
-    release, real = threading.Event(), impact._recompute
+    release, real = threading.Event(), impact.refresh._recompute
 
     def slow(*args, **kwargs):
         release.wait(30)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(impact, "_recompute", slow)
+    monkeypatch.setattr(impact.refresh, "_recompute", slow)
     login_as(client, make_user(EXECUTIVE, language="en"))
     home = client.get("/")  # the process's first request: no figures yet, no waiting
     assert home.status_code == 200
@@ -159,9 +159,9 @@ def test_the_impact_page_reuses_its_figures_until_the_data_change(
 ):
     impact.clear_cache()
     computed = []
-    real = impact._compute_impact
+    real = impact.refresh._compute_impact
     monkeypatch.setattr(
-        impact, "_compute_impact", lambda *a, **k: computed.append(1) or real(*a, **k)
+        impact.refresh, "_compute_impact", lambda *a, **k: computed.append(1) or real(*a, **k)
     )
     login_as(client, make_user(EXECUTIVE))
     first = page(client.get(URL))  # the estimate and the table of every KPI: computed
@@ -190,3 +190,30 @@ def test_after_a_change_the_impact_page_shows_the_previous_result_as_of_its_time
     fresh = page(client.get(URL))
     assert 'data-testid="report-as-of"' not in fresh
     assert reading.search(fresh).group(1) != reading.search(first).group(1)
+
+
+def test_one_computation_serves_french_and_english_readers(client, session, network, monkeypatch):
+    """The cached results hold numbers and codes; the words come at render time."""
+    impact.clear_cache()
+    computed = []
+    real = impact.refresh._compute_impact
+    monkeypatch.setattr(
+        impact.refresh, "_compute_impact", lambda *a, **k: computed.append(a[1:]) or real(*a, **k)
+    )
+    reading = re.compile(r'data-testid="impact-reading">(.*?)</p>', re.S)
+    login_as(client, make_user(EXECUTIVE, language="fr"))
+    french = page(client.get(URL))
+    assert computed and len(set(computed)) == len(computed)  # each estimate once
+    count = len(computed)
+    login_as(client, make_user(EXECUTIVE, language="en"))
+    english = page(client.get(URL))
+    assert len(computed) == count  # nothing recomputed for the other language
+    assert reading.search(french).group(1).startswith("Le temps d'attente a baissé de 2,1 min")
+    assert "1 site déployé sans données dans les deux fenêtres a été écarté." in french
+    assert "Sites déployés" in french  # the event-time table's arms
+    assert (
+        reading.search(english)
+        .group(1)
+        .startswith("Waiting time: sites that deployed the package lowered it by 2.1 min")
+    )
+    assert "Deployed sites" in english and "Sites déployés" not in english
