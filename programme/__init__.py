@@ -112,6 +112,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     jobs_cli(app)
     kpis_cli(app)
 
+    from programme.api.cli import register_cli as api_cli
+
+    api_cli(app)
+
     from programme.reports.cli import register_cli as reports_cli
 
     reports_cli(app)

@@ -309,3 +309,13 @@ def test_the_check_catches_a_climb_and_a_cycle():
     target = _existing(_relative(node.module))
     assert _layer(target) > _layer("network.views")
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
+
+
+def test_settings_spell_the_network_vocabularies():
+    """`config` is below `network`, so it spells out the keys its settings are checked
+    against; they must stay the network's."""
+    from programme.config import CHANNEL_KEYS, SITE_TYPE_KEYS
+    from programme.network.models import CHANNELS, SITE_TYPES
+
+    assert CHANNEL_KEYS == tuple(CHANNELS)
+    assert SITE_TYPE_KEYS == tuple(SITE_TYPES)
