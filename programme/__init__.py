@@ -88,12 +88,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(home_bp)
 
+    from programme.home.navigation import register_navigation
     from programme.web.errors import register_error_handlers
     from programme.web.layout import register_layout
     from programme.web.security import register_security_headers
 
     register_error_handlers(app)
     register_layout(app)
+    register_navigation(app)
     register_security_headers(app)
 
     from programme.auth.cli import register_cli as auth_cli

@@ -47,7 +47,7 @@ def _safe_next(target: str | None) -> str:
             and "\\" not in target
         ):
             return target
-    return url_for("web.home")
+    return url_for("home.index")
 
 
 def _account_key() -> str:
@@ -74,7 +74,7 @@ def _wrong_credentials(response) -> bool:
 )
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("web.home"))
+        return redirect(url_for("home.index"))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():

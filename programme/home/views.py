@@ -1,18 +1,60 @@
-"""The digest preferences (the account page's e-mail section and its own page). The role
-homes themselves are served by `programme.web.views.home` (endpoint `web.home`)."""
+"""Each role's home page (`/`, endpoint `home.index`) and the digest preferences (the
+account page's e-mail section and its own page)."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from programme.auth.permissions import require
 from programme.extensions import db
 from programme.home import digests
+from programme.home import services as home_services
 from programme.home.models import FREQUENCIES
+from programme.network import queries as network_queries
+from programme.network.models import SITE_TYPES
+from programme.reports import services as report_services
 from programme.web.htmx import render
 
 bp = Blueprint("home", __name__)
+
+HOME_CAMPAIGNS = 5  # the latest diagnostic campaigns a home lists
+
+
+@bp.get("/")
+@require("view_home")
+def index():
+    """The role's home: what needs the person today (`home.services.today`), then the
+    network."""
+    if current_user.role == "executive":
+        # Whole network: the summary and campaigns come cached (plain data).
+        cached = report_services.home_sections(db.session, current_user)
+        summary = cached["summary"]
+        campaigns = cached["campaigns"][:HOME_CAMPAIGNS]
+    else:
+        summary = network_queries.network_summary(db.session, current_user)
+        campaigns = home_services.visible_campaigns(db.session, current_user, HOME_CAMPAIGNS)
+    my_sites = []
+    if current_user.role == "site_manager":
+        my_sites = network_queries.visible_sites(db.session, current_user, limit=50)
+    glance = {}
+    if current_user.role == "executive":
+        # The executive's home is the programme at a glance (the same partials as /reports/).
+        glance = report_services.dashboard(db.session, current_user, None, date.today())
+    today = home_services.today(db.session, current_user, date.today())
+    return render(
+        f"home/{current_user.role}.html",
+        summary=summary,
+        site_types=SITE_TYPES,
+        my_sites=my_sites,
+        home_campaigns=campaigns,
+        **today,
+        **glance,
+    )
+
 
 # Offered in the time zone field (any IANA name is accepted).
 COMMON_TIME_ZONES = (

@@ -9,7 +9,7 @@ import pytest
 from flask_babel import force_locale
 
 from programme.kpis.services import DEFAULT_KPIS
-from programme.kpis.wording import french_subject
+from programme.web.wording import french_subject
 from programme.web import words
 
 

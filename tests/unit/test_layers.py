@@ -293,9 +293,9 @@ def test_known_climbs_only_shrink():
         climbs = (_layer(target) or 0) > (_layer(source) or 0)
         others = KNOWN_CLIMBS - {(source, target)}
         modules, packages = _graphs(others)
-        closes_cycle = any(
-            source in c and target in c for c in _cycles(modules)
-        ) or any(_unit(source) in c and _unit(target) in c for c in _cycles(packages))
+        closes_cycle = any(source in c and target in c for c in _cycles(modules)) or any(
+            _unit(source) in c and _unit(target) in c for c in _cycles(packages)
+        )
         if not climbs and not closes_cycle:
             stale.append(f"{_dotted(source)} → {_dotted(target)}: neither climbs nor cycles")
     assert not stale, "remove from KNOWN_CLIMBS:\n" + "\n".join(stale)
@@ -317,5 +317,5 @@ def test_settings_spell_the_network_vocabularies():
     from programme.config import CHANNEL_KEYS, SITE_TYPE_KEYS
     from programme.network.models import CHANNELS, SITE_TYPES
 
-    assert CHANNEL_KEYS == tuple(CHANNELS)
-    assert SITE_TYPE_KEYS == tuple(SITE_TYPES)
+    assert tuple(CHANNELS) == CHANNEL_KEYS
+    assert tuple(SITE_TYPES) == SITE_TYPE_KEYS
