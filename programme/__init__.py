@@ -49,10 +49,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from programme.audit.views import bp as audit_bp
     from programme.auth.views import bp as auth_bp
+    from programme.network.users import bp as users_bp
     from programme.network.views import bp as network_bp
     from programme.web.views import bp as web_bp
 
-    for blueprint in (web_bp, auth_bp, network_bp, audit_bp):
+    for blueprint in (web_bp, auth_bp, users_bp, network_bp, audit_bp):
         app.register_blueprint(blueprint)
 
     from programme.diagnostics.views import bp as diagnostics_bp

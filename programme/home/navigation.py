@@ -32,7 +32,7 @@ NAV = (
     NavItem("deployment.wave_list", _l("Waves"), "view_deployment"),
     NavItem("reports.glance", _l("Reports"), "view_reports"),
     NavItem("value_report.value_page", _l("Value"), "view_value"),
-    NavItem("auth.user_list", _l("Users"), "manage_users"),
+    NavItem("users.user_list", _l("Users"), "manage_users"),
     NavItem("audit.event_list", _l("Audit trail"), "view_audit"),
 )
 
