@@ -85,9 +85,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (reports_bp, impact_bp, exports_bp, value_gates_bp, value_report_bp):
         app.register_blueprint(blueprint)
 
+    from programme.home.account import bp as account_bp
     from programme.home.views import bp as home_bp
 
     app.register_blueprint(home_bp)
+    app.register_blueprint(account_bp)
 
     from programme.home.navigation import register_navigation
     from programme.web.errors import register_error_handlers

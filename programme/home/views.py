@@ -102,13 +102,6 @@ def digest_context(values: dict | None = None, errors: dict | None = None) -> di
     }
 
 
-@bp.app_context_processor
-def _digest_section():
-    # The account page (auth/account.html) includes home/_digest_preferences.html, which
-    # calls this to read the person's preference only when it is shown.
-    return {"digest_section": lambda: digest_context()["digest"]}
-
-
 @bp.get("/account/digest")
 @login_required
 def digest_settings():

@@ -43,7 +43,7 @@ def user_list():
     if role in ROLES:
         stmt = stmt.where(User.role == role)
     users = db.session.scalars(stmt).all()
-    return render("auth/user_list.html", "auth/_user_table.html", users=users, role=role)
+    return render("network/user_list.html", "network/_user_table.html", users=users, role=role)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -79,7 +79,7 @@ def user_new():
         status = 422
     elif request.method == "POST":
         status = 422
-    return render("auth/user_form.html", form=form, user=None, status=status)
+    return render("network/user_form.html", form=form, user=None, status=status)
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -95,7 +95,7 @@ def user_edit(user_id: int):
         form.region_id.data = str(user.region_id or "")
         form.language.data = user.language or ""
         form.version.data = str(user.version)
-        return render("auth/user_form.html", form=form, user=user)
+        return render("network/user_form.html", form=form, user=user)
     if form.validate_on_submit():
         if form.version.data != str(user.version):
             return _user_conflict(form, user)
@@ -126,9 +126,9 @@ def user_edit(user_id: int):
             if saved.ok:
                 flash(_("Account %(email)s saved.", email=user.email), "success")
                 return redirect(url_for("users.user_list"))
-    return render("auth/user_form.html", form=form, user=user, status=422)
+    return render("network/user_form.html", form=form, user=user, status=422)
 
 
 def _user_conflict(form: UserForm, user: User):
     form.version.data = str(user.version)
-    return render("auth/user_form.html", form=form, user=user, conflict=True, status=409)
+    return render("network/user_form.html", form=form, user=user, conflict=True, status=409)
