@@ -8,6 +8,7 @@ from datetime import date
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from programme.auth.permissions import require
 from programme.extensions import db
@@ -16,7 +17,11 @@ from programme.home import services as home_services
 from programme.home.models import FREQUENCIES
 from programme.network import queries as network_queries
 from programme.network.models import SITE_TYPES
+from programme.pilots.models import Package
 from programme.reports import services as report_services
+from programme.reports import value_screens
+from programme.reports.impact import sort_key
+from programme.value import services as value_services
 from programme.web.htmx import render
 
 bp = Blueprint("home", __name__)
@@ -51,9 +56,25 @@ def index():
         site_types=SITE_TYPES,
         my_sites=my_sites,
         home_campaigns=campaigns,
+        value_to_date=_value_to_date,
+        value_gates=_value_gates,
         **today,
         **glance,
     )
+
+
+# Computed only when the role's template shows them (value/_to_date.html, value/_gates.html).
+def _value_to_date() -> dict | None:
+    """The value line of the executive and finance homes (None before any value driver)."""
+    if not value_screens.has_drivers(db.session):
+        return None
+    return value_screens.to_date(db.session, today=date.today())
+
+
+def _value_gates() -> list:
+    """Finance's home: every package with its current stage gate."""
+    packages = sorted(db.session.scalars(select(Package)), key=lambda p: sort_key(p.name))
+    return [(p, value_services.current_gate(db.session, p.id)) for p in packages]
 
 
 # Offered in the time zone field (any IANA name is accepted).
