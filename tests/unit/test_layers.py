@@ -34,6 +34,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "weeks",
             "observability",
             "uploads",
+            "admission",
             "statistics",
             "audit",  # the mechanism (programme/audit/__init__.py); its screen is higher
             "web",  # words, wording, formatting, forms, parsing, htmx, layout filters, health
