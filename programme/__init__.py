@@ -53,10 +53,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from programme.audit.views import bp as audit_bp
     from programme.auth.views import bp as auth_bp
+    from programme.network.users import bp as users_bp
     from programme.network.views import bp as network_bp
     from programme.web.views import bp as web_bp
 
-    for blueprint in (web_bp, auth_bp, network_bp, audit_bp):
+    for blueprint in (web_bp, auth_bp, users_bp, network_bp, audit_bp):
         app.register_blueprint(blueprint)
 
     from programme.diagnostics.views import bp as diagnostics_bp
@@ -88,16 +89,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (reports_bp, impact_bp, exports_bp, value_gates_bp, value_report_bp):
         app.register_blueprint(blueprint)
 
+    from programme.home.account import bp as account_bp
     from programme.home.views import bp as home_bp
 
     app.register_blueprint(home_bp)
+    app.register_blueprint(account_bp)
 
+    from programme.home.navigation import register_navigation
     from programme.web.errors import register_error_handlers
     from programme.web.layout import register_layout
     from programme.web.security import register_security_headers
 
     register_error_handlers(app)
     register_layout(app)
+    register_navigation(app)
     register_security_headers(app)
 
     from programme.auth.cli import register_cli as auth_cli
@@ -115,6 +120,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     jobs_cli(app)
     kpis_cli(app)
+
+    from programme.api.cli import register_cli as api_cli
+
+    api_cli(app)
 
     from programme.reports.cli import register_cli as reports_cli
 

@@ -34,6 +34,12 @@ def secret_key() -> str:
     return path.read_text().strip()
 
 
+# The keys of `network.models.CHANNELS` and `SITE_TYPES`, spelled out: the settings sit
+# below every domain (tests/unit/test_layers.py checks that the two lists agree).
+CHANNEL_KEYS = ("in_person", "phone", "digital")
+SITE_TYPE_KEYS = ("branch", "shop", "agency", "call_centre", "visa_centre", "field_sales")
+
+
 def _pairs(name: str, keys: tuple[str, ...], parse) -> dict:
     """A mapping from an environment variable written `key=value,key=value` (e.g.
     FEEDBACK_DUE_WORKING_DAYS="phone=1,digital=3"). An unknown key or a bad value stops the
@@ -121,12 +127,10 @@ class Config:
         # Working days from a response to its case's deadline, per channel (default 2), and
         # who gets a new case per site type (default the site's manager), e.g.
         # FEEDBACK_DUE_WORKING_DAYS="phone=1" FEEDBACK_CASE_ROUTING="call_centre=regional_manager".
-        from programme.network.models import CHANNELS, SITE_TYPES
-
         self.FEEDBACK_DUE_WORKING_DAYS = _pairs(
-            "FEEDBACK_DUE_WORKING_DAYS", tuple(CHANNELS), _working_days
+            "FEEDBACK_DUE_WORKING_DAYS", CHANNEL_KEYS, _working_days
         )
-        self.FEEDBACK_CASE_ROUTING = _pairs("FEEDBACK_CASE_ROUTING", tuple(SITE_TYPES), _case_route)
+        self.FEEDBACK_CASE_ROUTING = _pairs("FEEDBACK_CASE_ROUTING", SITE_TYPE_KEYS, _case_route)
         self.API_ANONYMOUS_RATE_LIMIT = os.environ.get("API_ANONYMOUS_RATE_LIMIT", "60 per minute")
         self.DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-Programme-2026")
         self.AUDIT_PAGE_SIZE = 50

@@ -1,4 +1,5 @@
-"""Login, logout, the account page and user administration."""
+"""Login, logout and the language of the login page (the account page:
+`programme.home.account`; user administration: `programme.network.users`)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager, current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from flask_login import LoginManager, current_user, login_user, logout_user
 
 from programme.audit import acting_as, record_event
 from programme.auth import services
-from programme.auth.forms import EmptyForm, LanguageForm, LoginForm, PasswordChangeForm, UserForm
-from programme.auth.models import User
-from programme.auth.permissions import require
-from programme.auth.roles import ROLES
+from programme.auth.forms import EmptyForm, LanguageForm, LoginForm
 from programme.extensions import db, limiter
-from programme.network.queries import all_regions
-from programme.web.forms import save_or_conflict
 from programme.web.htmx import render
 
 bp = Blueprint("auth", __name__)
@@ -47,7 +42,7 @@ def _safe_next(target: str | None) -> str:
             and "\\" not in target
         ):
             return target
-    return url_for("web.home")
+    return url_for("home.index")
 
 
 def _account_key() -> str:
@@ -74,7 +69,7 @@ def _wrong_credentials(response) -> bool:
 )
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("web.home"))
+        return redirect(url_for("home.index"))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -118,71 +113,6 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-@bp.route("/account", methods=["GET"])
-@login_required
-def account():
-    return _account_page()
-
-
-def _account_page(status: int = 200, language_form=None, password_form=None):
-    language_form = language_form or LanguageForm(language=current_user.language or "fr")
-    return render(
-        "auth/account.html",
-        language_form=language_form,
-        password_form=password_form or PasswordChangeForm(formdata=None),
-        everywhere_form=EmptyForm(),
-        status=status,
-    )
-
-
-@bp.post("/account/language")
-@login_required
-def account_language():
-    form = LanguageForm()
-    if not form.validate_on_submit():
-        return _account_page(422, language_form=form)
-    current_user.language = form.language.data
-    db.session.commit()
-    flash(_("Language saved."), "success")
-    return redirect(url_for("auth.account"))
-
-
-@bp.post("/account/password")
-@login_required
-def account_password():
-    form = PasswordChangeForm()
-    if form.validate_on_submit():
-        saved = save_or_conflict(
-            lambda: services.change_password(
-                db.session, current_user, form.current_password.data, form.new_password.data
-            ),
-            form,
-            renamed={"password": "new_password"},
-        )
-        if saved.ok:
-            # Keep this session (and its remember-me cookie, if it had one); end the others.
-            remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-            login_user(current_user._get_current_object(), remember=remembered in request.cookies)
-            flash(_("Password changed. Your other sessions have been logged out."), "success")
-            return redirect(url_for("auth.account"))
-    return _account_page(422, password_form=form)
-
-
-@bp.post("/account/logout-everywhere")
-@login_required
-def account_logout_everywhere():
-    form = EmptyForm()
-    if not form.validate_on_submit():
-        abort(400)
-    services.end_other_sessions(current_user)
-    services.close_login_session(db.session, current_user)
-    db.session.commit()
-    logout_user()
-    session.clear()
-    flash(_("You are logged out on every device."), "info")
-    return redirect(url_for("auth.login"))
-
-
 @bp.post("/language")
 def set_language():
     """Language choice for people who are not logged in (kept in the session)."""
@@ -190,120 +120,3 @@ def set_language():
     if form.validate_on_submit():
         session["language"] = form.language.data
     return redirect(_safe_next(request.form.get("next")))
-
-
-# --- user administration -------------------------------------------------------------------
-
-
-def _perimeter_choices(form: UserForm) -> None:
-    from programme.network.models import Site
-
-    sites = db.session.execute(select(Site.id, Site.code, Site.name).order_by(Site.code)).all()
-    form.site_id.choices = [("", "—")] + [(str(i), f"{c} – {n}") for i, c, n in sites]
-    form.region_id.choices = [("", "—")] + [(str(r.id), r.name) for r in all_regions(db.session)]
-
-
-def _as_id(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
-@bp.get("/users")
-@require("manage_users")
-def user_list():
-    role = request.args.get("role", "")
-    stmt = select(User).order_by(User.email)
-    if role in ROLES:
-        stmt = stmt.where(User.role == role)
-    users = db.session.scalars(stmt).all()
-    return render("auth/user_list.html", "auth/_user_table.html", users=users, role=role)
-
-
-@bp.route("/users/new", methods=["GET", "POST"])
-@require("manage_users")
-def user_new():
-    form = UserForm()
-    _perimeter_choices(form)
-    status = 200
-    if form.validate_on_submit():
-        if not form.password.data:
-            form.password.errors.append(_("A new account needs a password."))
-        else:
-
-            def create():
-                user = services.create_user(
-                    db.session,
-                    form.email.data,
-                    form.role.data,
-                    form.password.data,
-                    name=form.name.data or "",
-                    language=form.language.data or None,
-                    site_id=_as_id(form.site_id.data),
-                    region_id=_as_id(form.region_id.data),
-                )
-                user.active = form.active.data
-                return user
-
-            saved = save_or_conflict(create, form)
-            if saved.ok:
-                user = saved.result
-                flash(_("Account %(email)s created.", email=user.email), "success")
-                return redirect(url_for("auth.user_list"))
-        status = 422
-    elif request.method == "POST":
-        status = 422
-    return render("auth/user_form.html", form=form, user=None, status=status)
-
-
-@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
-@require("manage_users")
-def user_edit(user_id: int):
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    form = UserForm(obj=user) if request.method == "GET" else UserForm()
-    _perimeter_choices(form)
-    if request.method == "GET":
-        form.site_id.data = str(user.site_id or "")
-        form.region_id.data = str(user.region_id or "")
-        form.language.data = user.language or ""
-        form.version.data = str(user.version)
-        return render("auth/user_form.html", form=form, user=user)
-    if form.validate_on_submit():
-        if form.version.data != str(user.version):
-            return _user_conflict(form, user)
-        other = services.find_user(db.session, form.email.data)
-        if other is not None and other.id != user.id:
-            form.email.errors.append(_("An account with this email already exists."))
-        elif user.id == current_user.id and (form.role.data != user.role or not form.active.data):
-            form.role.errors.append(_("You cannot change your own role or deactivate yourself."))
-        else:
-            user.email = services.normalise_email(form.email.data)
-            user.name = form.name.data or ""
-            user.role = form.role.data
-            user.language = form.language.data or None
-            user.site_id = _as_id(form.site_id.data)
-            user.region_id = _as_id(form.region_id.data)
-            if user.active and not form.active.data:
-                services.end_other_sessions(user)
-            user.active = form.active.data
-
-            def set_password():
-                if form.password.data:
-                    services.check_password_strength(form.password.data, user.email)
-                    services.set_password(user, form.password.data)
-
-            saved = save_or_conflict(set_password, form)
-            if saved.conflict:
-                return _user_conflict(form, db.session.get(User, user_id))
-            if saved.ok:
-                flash(_("Account %(email)s saved.", email=user.email), "success")
-                return redirect(url_for("auth.user_list"))
-    return render("auth/user_form.html", form=form, user=user, status=422)
-
-
-def _user_conflict(form: UserForm, user: User):
-    form.version.data = str(user.version)
-    return render("auth/user_form.html", form=form, user=user, conflict=True, status=409)

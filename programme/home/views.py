@@ -1,18 +1,81 @@
-"""The digest preferences (the account page's e-mail section and its own page). The role
-homes themselves are served by `programme.web.views.home` (endpoint `web.home`)."""
+"""Each role's home page (`/`, endpoint `home.index`) and the digest preferences (the
+account page's e-mail section and its own page)."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
+from programme.auth.permissions import require
 from programme.extensions import db
 from programme.home import digests
+from programme.home import services as home_services
 from programme.home.models import FREQUENCIES
+from programme.network import queries as network_queries
+from programme.network.models import SITE_TYPES
+from programme.pilots.models import Package
+from programme.reports import services as report_services
+from programme.reports import value_screens
+from programme.reports.impact import sort_key
+from programme.value import services as value_services
 from programme.web.htmx import render
 
 bp = Blueprint("home", __name__)
+
+HOME_CAMPAIGNS = 5  # the latest diagnostic campaigns a home lists
+
+
+@bp.get("/")
+@require("view_home")
+def index():
+    """The role's home: what needs the person today (`home.services.today`), then the
+    network."""
+    if current_user.role == "executive":
+        # Whole network: the summary and campaigns come cached (plain data).
+        cached = report_services.home_sections(db.session, current_user)
+        summary = cached["summary"]
+        campaigns = cached["campaigns"][:HOME_CAMPAIGNS]
+    else:
+        summary = network_queries.network_summary(db.session, current_user)
+        campaigns = home_services.visible_campaigns(db.session, current_user, HOME_CAMPAIGNS)
+    my_sites = []
+    if current_user.role == "site_manager":
+        my_sites = network_queries.visible_sites(db.session, current_user, limit=50)
+    glance = {}
+    if current_user.role == "executive":
+        # The executive's home is the programme at a glance (the same partials as /reports/).
+        glance = report_services.dashboard(db.session, current_user, None, date.today())
+    today = home_services.today(db.session, current_user, date.today())
+    return render(
+        f"home/{current_user.role}.html",
+        summary=summary,
+        site_types=SITE_TYPES,
+        my_sites=my_sites,
+        home_campaigns=campaigns,
+        value_to_date=_value_to_date,
+        value_gates=_value_gates,
+        **today,
+        **glance,
+    )
+
+
+# Computed only when the role's template shows them (value/_to_date.html, value/_gates.html).
+def _value_to_date() -> dict | None:
+    """The value line of the executive and finance homes (None before any value driver)."""
+    if not value_screens.has_drivers(db.session):
+        return None
+    return value_screens.to_date(db.session, today=date.today())
+
+
+def _value_gates() -> list:
+    """Finance's home: every package with its current stage gate."""
+    packages = sorted(db.session.scalars(select(Package)), key=lambda p: sort_key(p.name))
+    return [(p, value_services.current_gate(db.session, p.id)) for p in packages]
+
 
 # Offered in the time zone field (any IANA name is accepted).
 COMMON_TIME_ZONES = (
@@ -58,13 +121,6 @@ def digest_context(values: dict | None = None, errors: dict | None = None) -> di
             "time_zones": COMMON_TIME_ZONES,
         }
     }
-
-
-@bp.app_context_processor
-def _digest_section():
-    # The account page (auth/account.html) includes home/_digest_preferences.html, which
-    # calls this to read the person's preference only when it is shown.
-    return {"digest_section": lambda: digest_context()["digest"]}
 
 
 @bp.get("/account/digest")

@@ -1,5 +1,4 @@
-"""`flask --app app rebuild-rollups`, `create-token EMAIL`, `ensure-kpis`,
-`purge-uploads`."""
+"""`flask --app app rebuild-rollups`, `ensure-kpis`, `purge-uploads`."""
 
 from __future__ import annotations
 
@@ -35,22 +34,6 @@ def register_cli(app: Flask) -> None:
             count = purge_uploads(db.session, days)
             db.session.commit()
         click.echo(f"Deleted {count} upload file(s) whose import ended more than {days} days ago.")
-
-    @app.cli.command("create-token")
-    @click.argument("email")
-    @click.option("--name", default="cli", help="What the token is for (the API client's name).")
-    def create_token_command(email: str, name: str) -> None:
-        """Create an API token for an account and print it (once)."""
-        from programme.api.tokens import create_token
-        from programme.auth.services import find_user
-
-        user = find_user(db.session, email)
-        if user is None or not user.active:
-            raise click.ClickException(f"No active account for {email}.")
-        with acting_as("cli:create-token"):
-            _row, token = create_token(db.session, user, name)
-            db.session.commit()
-        click.echo(token)
 
     @app.cli.command("ensure-kpis")
     def ensure_kpis_command() -> None:

@@ -1,59 +1,19 @@
-"""What every page's layout needs: navigation per role, formatting filters, htmx flag."""
+"""What every page's layout needs: formatting filters, the htmx flag, the language. The
+navigation per role and the labels of roles and channels are `programme.home.navigation`."""
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
-from flask import Flask, request, url_for
+from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
-from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from jinja2 import FileSystemBytecodeCache
 
-from programme.auth.permissions import can
-from programme.auth.roles import ROLE_LABELS
-from programme.network.models import CHANNELS
 from programme.web.formatting import percent_spacing, signed_percent
 from programme.web.htmx import is_htmx
-
-
-@dataclass(frozen=True)
-class NavItem:
-    endpoint: str
-    label: object
-    action: str
-
-
-NAV = (
-    NavItem("web.home", _l("Home"), "view_home"),
-    NavItem("network.site_list", _l("Sites"), "view_network"),
-    NavItem("network.region_list", _l("Regions"), "view_network"),
-    NavItem("diagnostics.campaign_list", _l("Diagnostics"), "view_campaigns"),
-    NavItem("kpis.kpi_list", _l("KPIs"), "view_kpis"),
-    NavItem("feedback.case_list", _l("Customer cases"), "view_cases"),
-    NavItem("pilots.pilot_list", _l("Pilots"), "view_pilots"),
-    NavItem("deployment.wave_list", _l("Waves"), "view_deployment"),
-    NavItem("reports.glance", _l("Reports"), "view_reports"),
-    NavItem("value_report.value_page", _l("Value"), "view_value"),
-    NavItem("auth.user_list", _l("Users"), "manage_users"),
-    NavItem("audit.event_list", _l("Audit trail"), "view_audit"),
-)
-
-
-def nav_items() -> list[dict]:
-    if not current_user.is_authenticated:
-        return []
-    items = []
-    for item in NAV:
-        if can(current_user, item.action):
-            url = url_for(item.endpoint)
-            current = request.path == url or (url != "/" and request.path.startswith(url))
-            items.append({"url": url, "label": item.label, "current": current})
-    return items
 
 
 # Babel formatting is slow (≈ 50 µs a call) and report pages format hundreds of dates and
@@ -116,14 +76,7 @@ def register_layout(app: Flask) -> None:
 
     @app.context_processor
     def _layout():
-        return {
-            "nav_items": nav_items,
-            "role_labels": ROLE_LABELS,
-            "channel_labels": CHANNELS,
-            "is_htmx": is_htmx,
-            "can": lambda action: can(current_user, action),
-            "current_locale": lambda: str(get_locale() or "fr"),
-        }
+        return {"is_htmx": is_htmx, "current_locale": lambda: str(get_locale() or "fr")}
 
     app.jinja_env.filters["date"] = _date_filter
     app.jinja_env.filters["stored_value"] = _stored_value

@@ -21,6 +21,8 @@ from typing import Any
 
 from markupsafe import escape
 
+from programme.web.wording import french_subject, sentence_start
+
 
 class Words:
     """A message worded on demand (see the module docstring)."""
@@ -201,12 +203,10 @@ def kpi_name(kpi) -> Later:
 
 
 def _subject(code: str, name_fr: str, name_en: str, kind: str) -> str:
-    from programme.kpis.wording import french_subject, sentence_start
-
     return _in_language(sentence_start(french_subject(code, name_fr, kind)), name_en)
 
 
 def kpi_subject(kpi) -> Later:
     """A KPI's name at the start of a sentence, chosen when shown: in French with its
-    article ("Le temps d'attente", `programme.kpis.wording`), in English its name."""
+    article ("Le temps d'attente", `programme.web.wording`), in English its name."""
     return Later(_subject, kpi.code, kpi.name_fr, kpi.name_en, kpi.kind)

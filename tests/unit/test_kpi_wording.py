@@ -9,8 +9,8 @@ import pytest
 from flask_babel import force_locale
 
 from programme.kpis.services import DEFAULT_KPIS
-from programme.kpis.wording import french_subject
 from programme.web import words
+from programme.web.wording import french_subject
 
 
 def test_every_default_kpi_has_its_subject():

@@ -533,7 +533,7 @@ def test_404_page_in_the_layout(client, session):
 
 
 def test_500_page_in_the_layout(client, session, monkeypatch):
-    from programme.web import views
+    from programme.home import views
 
     def broken(*args, **kwargs):
         raise RuntimeError("database on fire")

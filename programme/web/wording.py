@@ -1,5 +1,5 @@
 """A KPI's name as the subject of a French sentence: "Le temps d'attente a baissé de …",
-never "Temps d'attente a baissé" nor "Temps d'attente : baisse de …" (issue 16).
+never "Temps d'attente a baissé" nor "Temps d'attente : baisse de …".
 
 The default KPIs have their subject written out (`SUBJECTS`, used while their French name
 is the catalogue's). Any other KPI (admins create them) gets its article from its name:
