@@ -119,7 +119,7 @@ class Config:
         self.LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per 5 minutes")
         # /api/v1: requests per token, and per address for calls without a valid token.
         self.API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
-        # Close the loop (issue 19): contact references are deleted this many days after
+        # Close the loop: contact references are deleted this many days after
         # their case closes (`flask purge-contact-references`).
         self.FEEDBACK_CONTACT_RETENTION_DAYS = int(
             os.environ.get("FEEDBACK_CONTACT_RETENTION_DAYS", 90)

@@ -34,14 +34,14 @@ ACTIONS: dict[str, frozenset[str]] = {
     "import_sites": frozenset({ADMIN}),
     "manage_users": frozenset({ADMIN}),
     "view_audit": frozenset({ADMIN}),
-    # KPIs and measurements (issue 5)
+    # KPIs and measurements
     "view_kpis": EVERYONE,
     "manage_kpis": frozenset({ADMIN}),
     "write_measurements": frozenset({ADMIN, PILOT_TEAM, SITE_MANAGER}),
     "assign_pilot_sites": frozenset({ADMIN}),
     "use_api": EVERYONE,
     "sync_sites_api": frozenset({ADMIN}),
-    # In-situ diagnostics (issue 4). Executives read syntheses and irritant rankings only;
+    # In-situ diagnostics. Executives read syntheses and irritant rankings only;
     # site managers read the findings of their own site(s); coaches and pilot teams read.
     "view_campaigns": EVERYONE,
     "view_diagnostics": frozenset({ADMIN, DIAGNOSTICIAN, PILOT_TEAM, COACH, SITE_MANAGER}),
@@ -55,7 +55,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "manage_irritants": frozenset({ADMIN, DIAGNOSTICIAN}),
     "edit_synthesis": frozenset({ADMIN, DIAGNOSTICIAN}),
     "complete_campaign": frozenset({ADMIN, DIAGNOSTICIAN}),
-    # Pilots (issue 6). Everyone reads the pilots of their perimeter (results and decisions
+    # Pilots. Everyone reads the pilots of their perimeter (results and decisions
     # included); admins create and edit; pilot team members edit the pilots they belong to,
     # record team feel, the decision and the package.
     "view_pilots": EVERYONE,
@@ -63,7 +63,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "edit_pilot": frozenset({ADMIN, PILOT_TEAM}),
     "record_pulse": frozenset({ADMIN, PILOT_TEAM}),
     "decide_pilot": frozenset({ADMIN, PILOT_TEAM}),
-    # Deployment in waves (issue 7). Everyone reads waves and progress in their perimeter;
+    # Deployment in waves. Everyone reads waves and progress in their perimeter;
     # admins plan waves, tick the communication plan and assign coaches; coaches update the
     # checklist and log visits for the sites assigned to them in an active wave (record rule
     # `may_edit_progress`); coaches and site managers record engagement (`may_record_engagement`).
@@ -73,7 +73,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "edit_progress": frozenset({ADMIN, COACH}),
     "record_engagement": frozenset({ADMIN, COACH, SITE_MANAGER}),
     "view_capacity": frozenset({ADMIN, COACH, EXECUTIVE}),
-    # Leadership roll-ups (issue 8). Executives and admins see the whole network; site
+    # Leadership roll-ups. Executives and admins see the whole network; site
     # managers (site or regional) see their own perimeter only (record rules below);
     # everyone may read the story of a site they can see. Deployment impact is a
     # network-wide comparison: leadership and the pilot team who designed the package.
@@ -83,7 +83,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     # Finance reads the impact behind the value it signs off (Δ of the value page, L5).
     "view_impact": frozenset({ADMIN, EXECUTIVE, PILOT_TEAM, FINANCE}),
     "take_snapshots": frozenset({ADMIN}),
-    # Close the loop (issue 19). Cases carry a customer's contact reference, so only the
+    # Close the loop. Cases carry a customer's contact reference, so only the
     # people who handle them see them: admins everywhere, a site manager for their site,
     # a regional manager (site_manager with a region) for their region, who also reassigns.
     # Executives will read the close-the-loop figures only (no case, no contact reference);
@@ -93,7 +93,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "reassign_cases": frozenset({ADMIN, SITE_MANAGER}),
     "record_feedback": frozenset({ADMIN, SITE_MANAGER}),
     "view_loop_figures": frozenset({ADMIN, EXECUTIVE, SITE_MANAGER}),
-    # What the programme is worth (issue 18). The management controller (finance) and the
+    # What the programme is worth. The management controller (finance) and the
     # programme office set the value drivers; leadership reads the value; the programme
     # office moves a package's stage gates, and only finance signs off L5 (value confirmed).
     "view_value": frozenset({ADMIN, EXECUTIVE, FINANCE}),

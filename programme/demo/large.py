@@ -91,8 +91,8 @@ DEFAULT_DAYS = 3 * 365
 DEFAULT_WAVES = 10
 DEFAULT_COACHES = 60
 # Named sizes of `seed-demo --scale …` (each a default that --sites/--days/--waves/--coaches
-# override): the reference large network, and five times the network (issue 13) — 10,000
-# sites × 5 KPIs × 3 years ≈ 54 M measurements (the issue's 44 M counted 4 KPIs, before the
+# override): the reference large network, and five times the network — 10,000
+# sites × 5 KPIs × 3 years ≈ 54 M measurements (5 KPIs, with the
 # CONTACTS volume), 50 waves of ~150 sites, 300 coaches.
 SCALES = {
     "large": {"sites": DEFAULT_SITES, "days": DEFAULT_DAYS, "waves": DEFAULT_WAVES,

@@ -946,7 +946,7 @@ def today(session: Session, user, day: date) -> dict[str, Any]:
 
 
 def _loop_summary(session: Session, user):
-    """The close-the-loop figures of the person's perimeter (issue 19)."""
+    """The close-the-loop figures of the person's perimeter."""
     from programme.feedback.queries import loop_summary
 
     return loop_summary(session, user)
