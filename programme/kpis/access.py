@@ -89,9 +89,7 @@ def get_measurement_or_403(
         abort(404)
     if not may_see_site(user, measurement.site):
         abort(403)
-    if action == "write_measurements" and not may_write_site(
-        db.session, user, measurement.site_id
-    ):
+    if action == "write_measurements" and not may_write_site(db.session, user, measurement.site_id):
         abort(403)
     return measurement
 
