@@ -295,10 +295,6 @@ def site_by_code(session: Session, code: str) -> Site | None:
     return session.scalar(select(Site).where(Site.code == code)) if code else None
 
 
-def kpi_by_code(session: Session, code: str) -> Kpi | None:
-    return session.scalar(select(Kpi).where(Kpi.code == code)) if code else None
-
-
 def _writable(session: Session, user):
     """Sites `user` may enter measurements for, as a statement over `Site` by code."""
     writable = writable_site_ids(session, user)

@@ -29,10 +29,6 @@ def member_pilot_ids(session: Session, user_id: int) -> set[int]:
     return set(session.scalars(select(PilotMember.pilot_id).where(PilotMember.user_id == user_id)))
 
 
-def active_kpis(session: Session) -> list[Kpi]:
-    return list(session.scalars(select(Kpi).where(Kpi.active.is_(True)).order_by(Kpi.code)))
-
-
 def irritant_choices(session: Session) -> list[tuple[int, str]]:
     return [(i.id, i.name) for i in session.scalars(select(Irritant).order_by(Irritant.name))]
 

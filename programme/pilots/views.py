@@ -11,6 +11,7 @@ from programme.auth.permissions import require
 from programme.auth.roles import ADMIN
 from programme.errors import FieldError, Invalid
 from programme.extensions import db, limiter
+from programme.kpis.queries import catalogue
 from programme.pilots import queries, services
 from programme.pilots.access import get_pilot_or_403, may_edit_pilot, may_work_on
 from programme.pilots.forms import (
@@ -66,7 +67,7 @@ def pilot_detail(pilot_id: int):
 
 
 def _catalogue():
-    return queries.active_kpis(db.session)
+    return catalogue(db.session, active_only=True)
 
 
 def _prepare(form: PilotForm) -> None:
