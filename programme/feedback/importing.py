@@ -1,9 +1,10 @@
 """Feedback files (CSV, XLSX) as survey tools and complaint desks export them.
 
 The file is read with the KPI import's readers (programme/kpis/importing.py: encodings,
-delimiters, XLSX without formulas); its columns are mapped to response fields, guessed
-from the headers the first time and remembered per source; the rows then go through the
-one intake (`services.record_responses`), all or nothing, with each error's file line."""
+delimiters, XLSX without formulas) and goes through the same steps as a measurement file
+(`programme.kpis.file_import`): its columns are mapped to response fields (`COLUMNS`:
+guessed from the headers, remembered per source); the rows then go through the one intake
+(`services.record_responses`), all or nothing, with each error's file line."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from programme.feedback.models import FeedbackImportMapping
+from programme.kpis.file_import import ColumnRules, Mapping
 from programme.kpis.importing import FileRejected, check_file, headers, numbered_rows
 from programme.network.importing import header_index, map_columns
 
@@ -62,25 +64,25 @@ def read_headers(filename: str, data: bytes) -> list[str]:
     return headers(filename, data)
 
 
-def guess_columns(names: list[str]) -> dict[str, str]:
-    return map_columns(names, _BY_HEADER)
+def _guessed(session: Session, names: list[str]) -> Mapping:
+    return Mapping(map_columns(names, _BY_HEADER))
 
 
-def remembered_columns(session: Session, source: str) -> dict[str, str] | None:
+def _remembered(session: Session, source: str) -> Mapping | None:
     row = session.scalar(
         select(FeedbackImportMapping).where(FeedbackImportMapping.source == source)
     )
-    return dict(row.columns) if row else None
+    return Mapping(dict(row.columns)) if row else None
 
 
-def remember_columns(session: Session, source: str, columns: dict[str, str]) -> None:
+def _remember(session: Session, source: str, mapping: Mapping) -> None:
     row = session.scalar(
         select(FeedbackImportMapping).where(FeedbackImportMapping.source == source)
     )
     if row is None:
-        session.add(FeedbackImportMapping(source=source, columns=columns))
-    elif row.columns != columns:
-        row.columns = columns
+        session.add(FeedbackImportMapping(source=source, columns=mapping.columns))
+    elif row.columns != mapping.columns:
+        row.columns = mapping.columns
 
 
 def missing_columns(columns: dict[str, str], names: list[str]) -> list[str]:
@@ -88,6 +90,18 @@ def missing_columns(columns: dict[str, str], names: list[str]) -> list[str]:
     return [f for f in REQUIRED if not columns.get(f) or columns[f] not in names] + [
         f for f, name in columns.items() if f not in REQUIRED and name and name not in names
     ]
+
+
+def _problems(mapping: Mapping, names: list[str]) -> list[str]:
+    return [
+        _("Choose the column of “%(field)s”.", field=FIELDS[f])
+        for f in missing_columns(mapping.columns, names)
+    ]
+
+
+COLUMNS = ColumnRules(
+    guess=_guessed, problems=_problems, remembered=_remembered, remember=_remember
+)
 
 
 def read_items(

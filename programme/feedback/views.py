@@ -27,6 +27,8 @@ from programme.feedback.forms import (
     ReassignForm,
 )
 from programme.feedback.models import COUNTER_SOURCE, OUTCOMES, SCALE_LABELS, STATUSES
+from programme.kpis import file_import
+from programme.kpis.file_import import Mapping
 from programme.kpis.importing import FileRejected
 from programme.network.models import Site
 from programme.web.forms import attach_errors
@@ -305,6 +307,18 @@ def _import_page(form, status=200, **context):
     )
 
 
+def _sent_file() -> tuple[str, bytes]:
+    """The file uploaded, or carried from the previous step (its name and base64 bytes)."""
+    upload = request.files.get("file")
+    if upload and upload.filename:
+        return file_import.read_upload(upload, importing.MAX_FILE_BYTES)
+    try:
+        data = base64.b64decode(request.form.get("content", ""), validate=True)
+    except ValueError:
+        data = b""
+    return request.form.get("filename", ""), data
+
+
 @bp.route("/feedback/import", methods=["GET", "POST"])
 @require("record_feedback")
 def import_file():
@@ -312,16 +326,7 @@ def import_file():
     if request.method == "GET":
         return _import_page(form)
     source = (form.source.data or "").strip()
-    upload = request.files.get("file")
-    if upload and upload.filename:
-        filename, data = upload.filename, upload.read(importing.MAX_FILE_BYTES + 1)
-    else:
-        filename = request.form.get("filename", "")
-        try:
-            data = base64.b64decode(request.form.get("content", ""), validate=True)
-        except ValueError:
-            data = b""
-    problems = []
+    filename, data = _sent_file()
     if not source:
         form.source.errors = [_("Name the source of the file.")]
     elif len(source) > 60:
@@ -335,28 +340,25 @@ def import_file():
     except FileRejected as rejected:
         form.file.errors = [str(rejected)]
         return _import_page(form, status=422)
-    submitted = {f: request.form.get(f"col_{f}", "") for f in importing.FIELDS}
-    mapped_by_hand = any(f"col_{f}" in request.form for f in importing.FIELDS)
-    if mapped_by_hand:
-        columns = {f: name for f, name in submitted.items() if name}
+    rules = importing.COLUMNS
+    by_hand = file_import.mapped_on_form(request.form, importing.FIELDS)
+    if by_hand:
+        mapping = Mapping(file_import.chosen_columns(request.form, importing.FIELDS, names))
     else:
-        columns = importing.remembered_columns(db.session, source) or importing.guess_columns(names)
+        mapping = file_import.find_mapping(rules, db.session, source, names)
     keep = {
         "names": names,
-        "columns": columns,
+        "columns": mapping.columns,
         "filename": filename,
         "content": base64.b64encode(data).decode(),
         "source": source,
     }
-    missing = importing.missing_columns(columns, names)
-    if missing:
-        problems = [
-            _("Choose the column of “%(field)s”.", field=importing.FIELDS[f]) for f in missing
-        ]
-        return _import_page(form, status=422 if mapped_by_hand else 200, problems=problems, **keep)
+    problems = rules.problems(mapping, names)
+    if problems:
+        return _import_page(form, status=422 if by_hand else 200, problems=problems, **keep)
     confirm = request.form.get("step") == "confirm"
     try:
-        lines, items = importing.read_items(filename, data, columns, source)
+        lines, items = importing.read_items(filename, data, mapping.columns, source)
         summary = services.record_responses(
             db.session,
             current_user,
@@ -375,7 +377,7 @@ def import_file():
         )
     if not confirm:
         return _import_page(form, summary=summary, **keep)
-    importing.remember_columns(db.session, source, columns)
+    rules.remember(db.session, source, mapping)
     db.session.commit()
     flash(
         _(

@@ -1,18 +1,26 @@
-"""Which sites a user may enter measurements for.
+"""Who may enter measurements for which site, and the loaders of the KPI screens' records.
 
-Admins: every site; a site manager: their own site; a pilot team member: the sites an admin
-assigned to them directly, plus the sites that higher domains grant (pilots register their
-members' sites through `register_writable_sites`, so this module imports nothing above it)."""
+Admins write for every site; a site manager for their own site; a pilot team member for the
+sites an admin assigned to them directly, plus the sites that higher domains grant (pilots
+register their members' sites through `register_writable_sites`, so this module imports
+nothing above it).
+
+Each loader checks the role first (403), then loads (404), then the record rules (403)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask import abort
+from flask_login import current_user
 from sqlalchemy import select
 
-from programme.auth.permissions import ACTIONS
+from programme.auth.permissions import ACTIONS, can
 from programme.auth.roles import ADMIN, PILOT_TEAM, SITE_MANAGER
-from programme.kpis.models import PilotSiteAssignment
+from programme.extensions import db
+from programme.kpis.models import Kpi, KpiUpload, Measurement, PilotSiteAssignment
+from programme.network.access import may_see_site
+from programme.network.models import Site
 
 # Functions (session, user) -> iterable of site ids a pilot team member may also write to.
 _WRITABLE_SOURCES: list[Callable] = []
@@ -26,11 +34,7 @@ def register_writable_sites(source: Callable) -> Callable:
 
 
 def writable_site_ids(session, user) -> set[int] | None:
-    """Sites `user` may enter measurements for: None means every site (admins).
-
-    A pilot team member writes for the sites an admin assigned to them directly and those
-    the registered sources grant (the sites of their pilots); a site manager for their own site;
-    everyone else for none."""
+    """Sites `user` may enter measurements for: None means every site (admins)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return set()
     if user.role not in ACTIONS["write_measurements"]:
@@ -51,3 +55,82 @@ def writable_site_ids(session, user) -> set[int] | None:
 def may_write_site(session, user, site_id: int) -> bool:
     writable = writable_site_ids(session, user)
     return writable is None or site_id in writable
+
+
+def may_enter_for(user, site_id: int) -> bool:
+    """The role may write measurements and the site is one of the user's writable sites
+    (what a page shows as its "enter" and "correct" links)."""
+    return can(user, "write_measurements") and may_write_site(db.session, user, site_id)
+
+
+def _role(action: str, user):
+    user = user if user is not None else current_user
+    if not can(user, action):
+        abort(403)
+    return user
+
+
+def get_kpi_or_403(kpi_id: int, action: str = "view_kpis", user=None) -> Kpi:
+    _role(action, user)
+    kpi = db.session.get(Kpi, kpi_id)
+    if kpi is None:
+        abort(404)
+    return kpi
+
+
+def get_measurement_or_403(
+    measurement_id: int, action: str = "view_kpis", user=None
+) -> Measurement:
+    """A measurement of a site the user sees; to write (`write_measurements`), of a site
+    the user may enter measurements for."""
+    user = _role(action, user)
+    measurement = db.session.get(Measurement, measurement_id)
+    if measurement is None:
+        abort(404)
+    if not may_see_site(user, measurement.site):
+        abort(403)
+    if action == "write_measurements" and not may_write_site(db.session, user, measurement.site_id):
+        abort(403)
+    return measurement
+
+
+def get_cell_or_403(kpi_code: str, site_code: str, user=None) -> tuple[Kpi, Site]:
+    """The KPI and the site of one cell of the entry grid, by their codes: 404 when either
+    is unknown, 403 unless the user may enter measurements for the site."""
+    user = _role("write_measurements", user)
+    kpi = db.session.scalar(select(Kpi).where(Kpi.code == kpi_code))
+    site = db.session.scalar(select(Site).where(Site.code == site_code))
+    if kpi is None or site is None:
+        abort(404)
+    if not may_write_site(db.session, user, site.id):
+        abort(403)
+    return kpi, site
+
+
+def writable_site_by_code(code: str, user=None) -> Site | None:
+    """The site a grid page asks for by its code (None when unknown); 403 unless the user
+    may enter measurements for it. The route has checked the role."""
+    user = user if user is not None else current_user
+    site = db.session.scalar(select(Site).where(Site.code == code)) if code else None
+    if site is not None and not may_write_site(db.session, user, site.id):
+        abort(403)
+    return site
+
+
+def get_upload_or_403(upload_id: int, user=None) -> KpiUpload:
+    """A file import: its uploader's, or any for an admin."""
+    user = _role("write_measurements", user)
+    upload = db.session.get(KpiUpload, upload_id)
+    if upload is None:
+        abort(404)
+    if upload.user_id != user.id and user.role != ADMIN:
+        abort(403)
+    return upload
+
+
+def get_assignment_or_403(assignment_id: int, user=None) -> PilotSiteAssignment:
+    _role("assign_pilot_sites", user)
+    row = db.session.get(PilotSiteAssignment, assignment_id)
+    if row is None:
+        abort(404)
+    return row

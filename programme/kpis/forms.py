@@ -1,6 +1,8 @@
-"""Forms of the KPI screens."""
+"""Forms of the KPI screens, and what the views read from them."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -15,7 +17,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from programme.kpis.models import DIRECTIONS, KPI_KINDS, PERIODS
+from programme.kpis.file_import import Mapping, chosen_columns
+from programme.kpis.models import DIRECTIONS, KPI_KINDS, PERIODS, Kpi
 
 
 class KpiForm(FlaskForm):
@@ -69,3 +72,48 @@ class TokenForm(FlaskForm):
         validators=[DataRequired(), Length(max=120)],
         description=_l("The system that will use it, e.g. qms-export."),
     )
+
+
+def kpi_values(form: KpiForm) -> dict:
+    return {
+        "code": form.code.data,
+        "name_en": form.name_en.data,
+        "name_fr": form.name_fr.data,
+        "unit": form.unit.data,
+        "kind": form.kind.data,
+        "better": form.better.data,
+        "min_value": form.min_value.data,
+        "max_value": form.max_value.data,
+        "period": form.period.data,
+        "active": form.active.data,
+    }
+
+
+def parse_week(text: str | None) -> date | None:
+    """The Monday of an ISO week written 2026-W10, else None."""
+    try:
+        year, week = (text or "").split("-W")
+        return date.fromisocalendar(int(year), int(week), 1)
+    except ValueError:
+        return None
+
+
+def iso_week(day: date) -> str:
+    iso = day.isocalendar()
+    return f"{iso[0]}-W{iso[1]:02d}"
+
+
+def mapping_from_form(values, names: list[str], kpis: list[Kpi]) -> Mapping:
+    """The mapping chosen on the mapping page: the layout, then its columns (a long file's
+    fields; a wide file's site, date and n, and the column of each KPI and of its n)."""
+    layout = values.get("layout", "")
+    if layout == "long":
+        fields = ("site", "kpi", "date", "value", "n", "source")
+        return Mapping(chosen_columns(values, fields, names), layout)
+    columns: dict = chosen_columns(values, ("site", "date", "n"), names)
+    codes = [k.code for k in kpis]
+    columns["kpis"] = chosen_columns(values, codes, names, prefix="kpi_")
+    n_kpis = chosen_columns(values, codes, names, prefix="n_")
+    if n_kpis:
+        columns["n_kpis"] = n_kpis
+    return Mapping(columns, layout)

@@ -5,11 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from programme.auth.models import User
 from programme.auth.permissions import ADMIN, WHOLE_NETWORK
-from programme.kpis.models import Kpi, KpiWeekRollup, Measurement, MeasurementRevision
+from programme.auth.roles import PILOT_TEAM
+from programme.kpis.access import writable_site_ids
+from programme.kpis.models import (
+    Kpi,
+    KpiWeekRollup,
+    Measurement,
+    MeasurementRevision,
+    PilotSiteAssignment,
+)
 from programme.network.access import filter_sites
 from programme.network.models import Region, Site
 from programme.weeks import week_start
@@ -280,3 +289,51 @@ def cell_value(session: Session, site_id: int, kpi_id: int, day: date) -> Measur
             Measurement.period_date == day,
         )
     )
+
+
+def site_by_code(session: Session, code: str) -> Site | None:
+    return session.scalar(select(Site).where(Site.code == code)) if code else None
+
+
+def _writable(session: Session, user):
+    """Sites `user` may enter measurements for, as a statement over `Site` by code."""
+    writable = writable_site_ids(session, user)
+    stmt = select(Site).order_by(Site.code)
+    if writable is not None:
+        stmt = filter_sites(stmt.where(Site.id.in_(writable or [-1])), user)
+    return stmt
+
+
+def grid_sites(
+    session: Session, user, search: str, page: int, page_size: int
+) -> tuple[list[Site], int, int]:
+    """One page of the sites of the entry grid (those `user` writes for, matching `search`
+    in their code or name): (sites, the page shown, the number of pages)."""
+    stmt = _writable(session, user)
+    if search:
+        like = f"%{search.lower()}%"
+        stmt = stmt.where(or_(func.lower(Site.code).like(like), func.lower(Site.name).like(like)))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    sites = list(session.scalars(stmt.offset((page - 1) * page_size).limit(page_size)))
+    return sites, page, pages
+
+
+def writable_sites(session: Session, user, limit: int = 500) -> list[Site]:
+    """The sites the day form offers: those `user` writes for (the first hundreds)."""
+    return list(session.scalars(_writable(session, user).limit(limit)))
+
+
+def pilot_team_members(session: Session) -> list[User]:
+    return list(session.scalars(select(User).where(User.role == PILOT_TEAM).order_by(User.email)))
+
+
+def assignment_rows(session: Session) -> list:
+    """(assignment, user, site) of every pilot site assignment."""
+    return session.execute(
+        select(PilotSiteAssignment, User, Site)
+        .join(User, User.id == PilotSiteAssignment.user_id)
+        .join(Site, Site.id == PilotSiteAssignment.site_id)
+        .order_by(User.email, Site.code)
+    ).all()

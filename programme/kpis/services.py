@@ -23,6 +23,7 @@ from programme.errors import Invalid
 from programme.jobs.models import Job
 from programme.jobs.services import JobError
 from programme.kpis import importing
+from programme.kpis.file_import import ColumnRules, Mapping, find_mapping
 from programme.kpis.intake import IntakeRejected, ingest, records_frame
 from programme.kpis.models import (
     ImportMapping,
@@ -256,6 +257,36 @@ class UploadStart:
     headers: list[str]
 
 
+def _remembered_mapping(session: Session, source: str) -> Mapping | None:
+    row = session.scalar(select(ImportMapping).where(ImportMapping.source == source))
+    return Mapping(row.columns, row.layout) if row is not None else None
+
+
+def _guessed_mapping(session: Session, names: list[str]) -> Mapping | None:
+    codes = list(session.scalars(select(Kpi.code).where(Kpi.active.is_(True))))
+    guessed = importing.guess_mapping(names, codes)
+    return Mapping(guessed[1], guessed[0]) if guessed else None
+
+
+def remember_mapping(session: Session, source: str, layout: str, columns: dict[str, Any]) -> None:
+    mapping = session.scalar(select(ImportMapping).where(ImportMapping.source == source))
+    if mapping is None:
+        session.add(ImportMapping(source=source, layout=layout, columns=columns))
+    elif mapping.layout != layout or mapping.columns != columns:
+        mapping.layout, mapping.columns = layout, columns
+    session.flush()
+
+
+COLUMNS = ColumnRules(
+    guess=_guessed_mapping,
+    problems=lambda mapping, names: importing.mapping_problems(
+        mapping.layout or "", mapping.columns, names
+    ),
+    remembered=_remembered_mapping,
+    remember=lambda session, source, m: remember_mapping(session, source, m.layout, m.columns),
+)
+
+
 def create_upload(
     session: Session, user, filename: str, data: bytes, source: str | None
 ) -> UploadStart:
@@ -269,17 +300,9 @@ def create_upload(
         source=source,
         user_id=user.id,
     )
-    remembered = session.scalar(select(ImportMapping).where(ImportMapping.source == source))
-    chosen = None
-    if remembered is not None and not importing.mapping_problems(
-        remembered.layout, remembered.columns, names
-    ):
-        chosen = (remembered.layout, remembered.columns)
-    else:
-        codes = list(session.scalars(select(Kpi.code).where(Kpi.active.is_(True))))
-        chosen = importing.guess_mapping(names, codes)
+    chosen = find_mapping(COLUMNS, session, source, names)
     if chosen:
-        upload.layout, upload.columns = chosen
+        upload.layout, upload.columns = chosen.layout, chosen.columns
     session.add(upload)
     session.flush()
     store_upload_file(session, upload.id, data)
@@ -291,15 +314,6 @@ def create_upload(
         entity_id=str(upload.id),
     )
     return UploadStart(upload, chosen is None, names)
-
-
-def remember_mapping(session: Session, source: str, layout: str, columns: dict[str, Any]) -> None:
-    mapping = session.scalar(select(ImportMapping).where(ImportMapping.source == source))
-    if mapping is None:
-        session.add(ImportMapping(source=source, layout=layout, columns=columns))
-    elif mapping.layout != layout or mapping.columns != columns:
-        mapping.layout, mapping.columns = layout, columns
-    session.flush()
 
 
 def previous_import(session: Session, upload: KpiUpload) -> KpiUpload | None:

@@ -34,6 +34,12 @@ def may_edit_pilot(user, pilot) -> bool:
     return user.role == PILOT_TEAM and is_pilot_member(user, pilot)
 
 
+def may_work_on(user, action: str, pilot) -> bool:
+    """The role may perform `action` (edit, team feel, decision) and the user edits the pilot
+    (what a page shows as its forms)."""
+    return can(user, action) and may_edit_pilot(user, pilot)
+
+
 def filter_pilots(stmt: Select, user) -> Select:
     """Restrict a statement over `Pilot` to the pilots `user` may see."""
     if user.role in WHOLE_NETWORK:

@@ -1,8 +1,12 @@
-"""Forms of the pilot screens. KPI targets are one input per catalogue KPI, read by the
-view (`target-<code>`), since the catalogue decides how many there are."""
+"""Forms of the pilot screens, and the design read from them. KPI targets are one input
+per catalogue KPI (`kpi-<code>`, `target-<code>`), since the catalogue decides how many
+there are."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -16,9 +20,19 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from programme.kpis.models import Kpi
 from programme.network.forms import MultiCheckboxField
-from programme.pilots.models import DECISIONS, DEPLOYMENT_STEPS, ELEMENT_KINDS, SUPPORTING_FUNCTIONS
+from programme.pilots import services
+from programme.pilots.models import (
+    DECISIONS,
+    DEPLOYMENT_STEPS,
+    ELEMENT_KINDS,
+    SUPPORTING_FUNCTIONS,
+    Pilot,
+)
+from programme.pilots.queries import DesignDates
 from programme.web.forms import BLANK_LABEL
+from programme.web.parsing import parse_date
 
 
 class PilotForm(FlaskForm):
@@ -109,3 +123,101 @@ class ElementForm(FlaskForm):
         _l("Deployment step that installs it"),
         choices=[("", BLANK_LABEL)] + [(k, v) for k, v in DEPLOYMENT_STEPS.items()],
     )
+
+
+def percent(text: str | None) -> float | None | str:
+    """A target typed as a percentage ("-20", "−12,5 %") as a fraction; "invalid" when it
+    is not a number."""
+    text = (text or "").strip().replace(",", ".").replace("%", "").replace("−", "-")
+    if not text:
+        return None
+    try:
+        return float(text) / 100
+    except ValueError:
+        return "invalid"
+
+
+def design_from_form(
+    form: PilotForm, values: Mapping, kpis: list[Kpi], sets_members: bool, secret_key: str
+) -> tuple[services.Design, list[str]]:
+    """The design sent, and the problems of the KPI targets (which the form cannot check).
+    `sets_members`: whether the user may choose the pilot team (admins)."""
+    problems: list[str] = []
+    chosen: list[tuple[str, float | None]] = []
+    for kpi in kpis:
+        if values.get(f"kpi-{kpi.code}"):
+            target = percent(values.get(f"target-{kpi.code}"))
+            if target == "invalid":
+                problems.append(_("%(code)s: the target is not a number.", code=kpi.code))
+                target = None
+            chosen.append((kpi.code, target))  # type: ignore[arg-type]
+    improvements = []
+    for line in (form.improvements.data or "").splitlines():
+        if line.strip():
+            title, _sep, description = line.partition(":")
+            improvements.append((title.strip(), description.strip() or None))
+    design = services.Design(
+        name=form.name.data or "",
+        description=form.description.data,
+        stakes=form.stakes.data,
+        baseline_start=form.baseline_start.data,
+        baseline_end=form.baseline_end.data,
+        pilot_start=form.pilot_start.data,
+        pilot_end=form.pilot_end.data,
+        pilot_sites=services.split_codes(form.pilot_sites.data),
+        control_sites=services.split_codes(form.control_sites.data),
+        kpis=chosen,
+        improvements=improvements,
+        supporting_functions=form.supporting_functions.data or [],
+        member_ids=form.member_ids.data if sets_members else None,
+        irritant_ids=form.irritant_ids.data or [],
+        stage=form.stage.data or None,
+        draw=services.draw_from_token(form.draw_record.data, secret_key),
+        start_reason=form.start_reason.data,
+    )
+    return design, problems
+
+
+def design_dates(values: Mapping) -> DesignDates:
+    """The design's dates as typed (None where unreadable), for the power estimate."""
+    return DesignDates(
+        parse_date(values.get("baseline_start")),
+        parse_date(values.get("baseline_end")),
+        parse_date(values.get("pilot_start")),
+        parse_date(values.get("pilot_end")),
+    )
+
+
+def arm_codes(pilot: Pilot, arm: str) -> str:
+    return " ".join(ps.site.code for ps in pilot.sites if ps.arm == arm)
+
+
+def fill_from_pilot(form: PilotForm, pilot: Pilot) -> None:
+    """The fields `PilotForm(obj=pilot)` cannot fill: arms, improvements, links, version."""
+    form.pilot_sites.data = arm_codes(pilot, "pilot")
+    form.control_sites.data = arm_codes(pilot, "control")
+    form.improvements.data = "\n".join(
+        f"{i.title}: {i.description}" if i.description else i.title for i in pilot.improvements
+    )
+    form.irritant_ids.data = [i.id for i in pilot.irritants]
+    form.member_ids.data = [m.user_id for m in pilot.members]
+    form.version.data = str(pilot.version)
+
+
+def values_of(pilot: Pilot | None) -> dict:
+    """A saved pilot's design as the form sends it (for the power estimate on GET)."""
+    if pilot is None:
+        return {}
+    values = {
+        "pilot_sites": arm_codes(pilot, "pilot"),
+        "control_sites": arm_codes(pilot, "control"),
+        "pilot_start": pilot.pilot_start.isoformat(),
+        "pilot_end": pilot.pilot_end.isoformat(),
+        "baseline_start": pilot.baseline_start.isoformat(),
+        "baseline_end": pilot.baseline_end.isoformat(),
+    }
+    for pk in pilot.kpis:
+        values[f"kpi-{pk.kpi.code}"] = "on"
+        if pk.target_relative is not None:
+            values[f"target-{pk.kpi.code}"] = f"{pk.target_relative * 100:g}"
+    return values

@@ -3,23 +3,28 @@ estimate), results with the chart, team feel, decision and package."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
-from sqlalchemy import select
+from flask_login import current_user, login_required
 
-from programme.auth.models import User
-from programme.auth.permissions import can, require
-from programme.auth.roles import ADMIN, PILOT_TEAM
+from programme.auth.permissions import require
+from programme.auth.roles import ADMIN
 from programme.errors import FieldError, Invalid
 from programme.extensions import db, limiter
-from programme.kpis.models import Kpi
-from programme.pilots import charts, services
-from programme.pilots.access import filter_pilots, get_pilot_or_403, may_edit_pilot
-from programme.pilots.forms import DecisionForm, ElementForm, PilotForm, PulseForm
-from programme.pilots.models import ARMS, STAGES, SUPPORTING_FUNCTIONS, Pilot, PilotMember
+from programme.kpis.queries import catalogue
+from programme.pilots import queries, services
+from programme.pilots.access import get_pilot_or_403, may_edit_pilot, may_work_on
+from programme.pilots.forms import (
+    DecisionForm,
+    ElementForm,
+    PilotForm,
+    PulseForm,
+    design_dates,
+    design_from_form,
+    fill_from_pilot,
+    values_of,
+)
+from programme.pilots.models import ARMS, STAGES, SUPPORTING_FUNCTIONS, Pilot
 from programme.web.forms import attach_errors, save_or_conflict
 from programme.web.htmx import render
 from programme.web.parsing import parse_date
@@ -38,106 +43,49 @@ def _labels():
 @bp.get("/pilots")
 @require("view_pilots")
 def pilot_list():
-    pilots = db.session.scalars(
-        filter_pilots(select(Pilot), current_user).order_by(Pilot.pilot_start.desc(), Pilot.name)
-    ).all()
-    mine = set(
-        db.session.scalars(
-            select(PilotMember.pilot_id).where(PilotMember.user_id == current_user.id)
-        )
+    return render(
+        "pilots/pilot_list.html",
+        pilots=queries.visible_pilots(db.session, current_user),
+        mine=queries.member_pilot_ids(db.session, current_user.id),
     )
-    return render("pilots/pilot_list.html", pilots=pilots, mine=mine)
 
 
 @bp.get("/pilots/<int:pilot_id>")
-@require("view_pilots")
+@login_required
 def pilot_detail(pilot_id: int):
     pilot = get_pilot_or_403(pilot_id)
     return render(
         "pilots/pilot_detail.html",
         pilot=pilot,
-        irritant_frequency=_irritant_frequency([i.id for i in pilot.irritants]),
+        irritant_frequency=queries.irritant_frequency(db.session, [i.id for i in pilot.irritants]),
         may_edit=may_edit_pilot(current_user, pilot),
         feel=services.team_feel(db.session, pilot.id),
     )
 
 
-def _irritant_frequency(irritant_ids) -> list:
-    """The addressed irritants' recent frequency: campaign findings and closed customer
-    cases over the last 90 days, against the 90 days before (issue 19)."""
-    from programme.feedback.queries import irritant_frequency
-
-    return irritant_frequency(db.session, irritant_ids, date.today())
-
-
 # --- design ------------------------------------------------------------------------------------
 
 
-def _catalogue() -> list[Kpi]:
-    return list(db.session.scalars(select(Kpi).where(Kpi.active.is_(True)).order_by(Kpi.code)))
+def _catalogue():
+    return catalogue(db.session, active_only=True)
 
 
-def _prepare(form: PilotForm, pilot: Pilot | None) -> None:
-    from programme.diagnostics.models import Irritant
-
-    form.irritant_ids.choices = [
-        (i.id, i.name) for i in db.session.scalars(select(Irritant).order_by(Irritant.name))
-    ]
-    form.member_ids.choices = [
-        (u.id, f"{u.display_name} ({u.email})")
-        for u in db.session.scalars(
-            select(User).where(User.role.in_([PILOT_TEAM, ADMIN])).order_by(User.email)
-        )
-    ]
+def _prepare(form: PilotForm) -> None:
+    form.irritant_ids.choices = queries.irritant_choices(db.session)
+    form.member_ids.choices = queries.member_choices(db.session)
     form.stage.choices = [(k, v) for k, v in STAGES.items()]
 
 
-def _percent(text: str | None) -> float | None | str:
-    text = (text or "").strip().replace(",", ".").replace("%", "").replace("−", "-")
-    if not text:
-        return None
-    try:
-        return float(text) / 100
-    except ValueError:
-        return "invalid"
-
-
-def _design(form: PilotForm, args) -> tuple[services.Design, list[str]]:
-    """A Design from the posted form; KPI targets come as `target-<code>` percentages."""
-    problems: list[str] = []
-    kpis: list[tuple[str, float | None]] = []
-    for kpi in _catalogue():
-        if args.get(f"kpi-{kpi.code}"):
-            target = _percent(args.get(f"target-{kpi.code}"))
-            if target == "invalid":
-                problems.append(_("%(code)s: the target is not a number.", code=kpi.code))
-                target = None
-            kpis.append((kpi.code, target))  # type: ignore[arg-type]
-    improvements = []
-    for line in (form.improvements.data or "").splitlines():
-        if line.strip():
-            title, _sep, description = line.partition(":")
-            improvements.append((title.strip(), description.strip() or None))
-    design = services.Design(
-        name=form.name.data or "",
-        description=form.description.data,
-        stakes=form.stakes.data,
-        baseline_start=form.baseline_start.data,
-        baseline_end=form.baseline_end.data,
-        pilot_start=form.pilot_start.data,
-        pilot_end=form.pilot_end.data,
-        pilot_sites=services.split_codes(form.pilot_sites.data),
-        control_sites=services.split_codes(form.control_sites.data),
-        kpis=kpis,
-        improvements=improvements,
-        supporting_functions=form.supporting_functions.data or [],
-        member_ids=form.member_ids.data if current_user.role == ADMIN else None,
-        irritant_ids=form.irritant_ids.data or [],
-        stage=form.stage.data or None,
-        draw=services.draw_from_token(form.draw_record.data, current_app.secret_key),
-        start_reason=form.start_reason.data,
+def _design(form: PilotForm):
+    return design_from_form(
+        form, request.form, _catalogue(), current_user.role == ADMIN, current_app.secret_key
     )
-    return design, problems
+
+
+def _power_for(values, kpis, pilot: Pilot | None = None):
+    return queries.power_estimates(
+        db.session, values, design_dates(values), kpis, current_app.secret_key, pilot
+    )
 
 
 def _draw(form: PilotForm, pilot: Pilot | None):
@@ -176,76 +124,9 @@ def _draw(form: PilotForm, pilot: Pilot | None):
     return _render_form(form, pilot, 200, values=values, draw=draw)
 
 
-def _power_for(args, kpis: list[Kpi], pilot: Pilot | None = None) -> list[services.Power]:
-    pilot_codes = services.split_codes(args.get("pilot_sites"))
-    control_codes = services.split_codes(args.get("control_sites"))
-    # Arms from a matched-pair draw (just drawn, or a randomized pilot left as drawn): the
-    # randomization test swaps within pairs, and the pairs give the order of the arms.
-    draw = services.draw_from_token(args.get("draw_record"), current_app.secret_key)
-    pairs = None
-    if draw is None and pilot is not None and pilot.randomized and pilot.randomization_pairs:
-        codes = {ps.site_id: ps.site.code for ps in pilot.sites}
-        draw = services.Draw(
-            pilot.randomization_seed or 0,
-            [(codes.get(a, ""), codes.get(b, "")) for a, b in pilot.randomization_pairs],
-        )
-    if (
-        draw is not None
-        and set(draw.pilot_sites) == set(pilot_codes)
-        and set(draw.control_sites) == set(control_codes)
-    ):
-        pilot_codes, control_codes, pairs = draw.pilot_sites, draw.control_sites, len(draw.pairs)
-    start = parse_date(args.get("pilot_start"))
-    end = parse_date(args.get("pilot_end"))
-    # The history known at design time: everything up to the end of the baseline.
-    baseline_end = parse_date(args.get("baseline_end"))
-    until = (
-        baseline_end + timedelta(days=1) if baseline_end else parse_date(args.get("baseline_start"))
-    )
-    weeks = services.weeks_between(start, end) or 12
-    baseline_weeks = services.weeks_between(
-        parse_date(args.get("baseline_start")), parse_date(args.get("baseline_end"))
-    )
-    chosen = [k for k in kpis if args.get(f"kpi-{k.code}")] or kpis[:1]
-    return [
-        services.power(
-            db.session,
-            kpi,
-            len(pilot_codes),
-            len(control_codes),
-            weeks,
-            until,
-            pilot_codes=pilot_codes,
-            control_codes=control_codes,
-            baseline_weeks=baseline_weeks or weeks,
-            pairs=pairs,
-        )
-        for kpi in chosen
-    ]
-
-
-def _form_args(pilot: Pilot | None) -> dict:
-    """The form values as request args would carry them (for the power estimate on GET)."""
-    if pilot is None:
-        return {}
-    args = {
-        "pilot_sites": " ".join(ps.site.code for ps in pilot.sites if ps.arm == "pilot"),
-        "control_sites": " ".join(ps.site.code for ps in pilot.sites if ps.arm == "control"),
-        "pilot_start": pilot.pilot_start.isoformat(),
-        "pilot_end": pilot.pilot_end.isoformat(),
-        "baseline_start": pilot.baseline_start.isoformat(),
-        "baseline_end": pilot.baseline_end.isoformat(),
-    }
-    for pk in pilot.kpis:
-        args[f"kpi-{pk.kpi.code}"] = "on"
-        if pk.target_relative is not None:
-            args[f"target-{pk.kpi.code}"] = f"{pk.target_relative * 100:g}"
-    return args
-
-
 def _render_form(form, pilot, status=200, kpi_errors=(), conflict=False, values=None, draw=None):
     kpis = _catalogue()
-    values = values if values is not None else _form_args(pilot)
+    values = values if values is not None else values_of(pilot)
     if draw is None and form.draw_record.data:
         draw = services.draw_from_token(form.draw_record.data, current_app.secret_key)
     return render(
@@ -256,7 +137,7 @@ def _render_form(form, pilot, status=200, kpi_errors=(), conflict=False, values=
         values=values,
         kpi_errors=list(kpi_errors),
         power=_power_for(values, kpis, pilot),
-        irritant_frequency=_irritant_frequency(form.irritant_ids.data or []),
+        irritant_frequency=queries.irritant_frequency(db.session, form.irritant_ids.data or []),
         conflict=conflict,
         draw=draw,
         status=status,
@@ -267,7 +148,7 @@ def _render_form(form, pilot, status=200, kpi_errors=(), conflict=False, values=
 @require("create_pilots")
 def pilot_new():
     form = PilotForm()
-    _prepare(form, None)
+    _prepare(form)
     if request.method == "GET":
         form.stage.data = "design"
         return _render_form(form, None)
@@ -275,7 +156,7 @@ def pilot_new():
         return _draw(form, None)
     saved = None
     if form.validate_on_submit():
-        design, kpi_errors = _design(form, request.form)
+        design, kpi_errors = _design(form)
         saved = _save_design(form, design, kpi_errors, None)
         if saved.ok:
             pilot = saved.result
@@ -304,30 +185,21 @@ def _save_design(form: PilotForm, design, design_errors: list[str], pilot: Pilot
 
 
 @bp.route("/pilots/<int:pilot_id>/edit", methods=["GET", "POST"])
-@require("edit_pilot")
+@login_required
 def pilot_edit(pilot_id: int):
     pilot = get_pilot_or_403(pilot_id, "edit_pilot")
     if request.method == "GET":
         form = PilotForm(obj=pilot)
-        _prepare(form, pilot)
-        form.pilot_sites.data = " ".join(ps.site.code for ps in pilot.sites if ps.arm == "pilot")
-        form.control_sites.data = " ".join(
-            ps.site.code for ps in pilot.sites if ps.arm == "control"
-        )
-        form.improvements.data = "\n".join(
-            f"{i.title}: {i.description}" if i.description else i.title for i in pilot.improvements
-        )
-        form.irritant_ids.data = [i.id for i in pilot.irritants]
-        form.member_ids.data = [m.user_id for m in pilot.members]
-        form.version.data = str(pilot.version)
+        _prepare(form)
+        fill_from_pilot(form, pilot)
         return _render_form(form, pilot)
     form = PilotForm()
-    _prepare(form, pilot)
+    _prepare(form)
     if request.form.get("draw"):
         return _draw(form, pilot)
     saved = None
     if form.validate_on_submit():
-        design, kpi_errors = _design(form, request.form)
+        design, kpi_errors = _design(form)
         lost = services.loses_randomization(pilot, design)
         saved = _save_design(form, design, kpi_errors, pilot)
         if saved.conflict:
@@ -375,52 +247,19 @@ def propose_controls():
 # --- results -----------------------------------------------------------------------------------
 
 
-def _results_context(pilot: Pilot) -> dict:
-    results = services.pilot_results(db.session, pilot)
-    periods = services.periods(pilot)
-    charts_ = []
-    for pk, result in zip(pilot.kpis, results, strict=True):
-        points = charts.arm_points(db.session, pk.kpi, pilot, periods)
-        synthetic = None
-        synth = result.synthetic_control
-        if synth is not None and synth.fits:
-            twin, gaps = charts.synthetic_points(synth)
-            code = pk.kpi.code.lower()
-            synthetic = {
-                "result": synth,
-                "twin_id": f"chart-twin-{code}",
-                "twin": twin,
-                "twin_spec": charts.synthetic_twin_spec(pk.kpi, twin, periods),
-                "gap_id": f"chart-placebo-{code}",
-                "gaps": gaps,
-                "gap_spec": charts.synthetic_gap_spec(pk.kpi, gaps, periods),
-                "weight_rows": [
-                    (synth.names.get(p.site, p.site), [f.weights[p.site] for f in synth.fits])
-                    for p in synth.placebos
-                ],
-            }
-        charts_.append(
-            {
-                "id": f"chart-pilot-{pk.kpi.code.lower()}",
-                "kpi": pk.kpi,
-                "points": points,
-                "spec": charts.pilot_spec(pk.kpi, points, periods),
-                "result": result,
-                "synthetic": synthetic,
-            }
-        )
-    site_codes = {ps.site_id: f"{ps.site.code} – {ps.site.name}" for ps in pilot.sites}
-    return {"results": results, "charts": charts_, "site_codes": site_codes}
-
-
 @bp.get("/pilots/<int:pilot_id>/results")
-@require("view_pilots")
+@login_required
 def pilot_results(pilot_id: int):
     pilot = get_pilot_or_403(pilot_id)
-    return render("pilots/results.html", pilot=pilot, **_results_context(pilot))
+    return render("pilots/results.html", pilot=pilot, **queries.results_context(db.session, pilot))
 
 
 # --- team feel ---------------------------------------------------------------------------------
+
+
+def _action(on_post: str) -> str:
+    """Every reader sees the page; sending its form takes `on_post`."""
+    return on_post if request.method == "POST" else "view_pilots"
 
 
 def _pulse_form(pilot: Pilot) -> PulseForm:
@@ -432,13 +271,12 @@ def _pulse_form(pilot: Pilot) -> PulseForm:
 
 
 @bp.route("/pilots/<int:pilot_id>/team-feel", methods=["GET", "POST"])
-@require("view_pilots")
+@login_required
 def team_feel(pilot_id: int):
-    pilot = get_pilot_or_403(pilot_id)
+    pilot = get_pilot_or_403(pilot_id, _action("record_pulse"))
     form = _pulse_form(pilot)
     status = 200
     if request.method == "POST":
-        get_pilot_or_403(pilot_id, "record_pulse")
         if form.validate_on_submit():
             saved = save_or_conflict(
                 lambda: services.add_pulse(db.session, pilot, form.score.data,
@@ -450,7 +288,7 @@ def team_feel(pilot_id: int):
                 flash(_("Answer recorded."), "success")
                 return redirect(url_for("pilots.team_feel", pilot_id=pilot.id))
         status = 422
-    may_record = can(current_user, "record_pulse") and may_edit_pilot(current_user, pilot)
+    may_record = may_work_on(current_user, "record_pulse", pilot)
     share_url = None
     if may_record and pilot.stage != "decided":
         token = services.pulse_token(pilot, current_app.secret_key)
@@ -495,13 +333,12 @@ def pulse_public(token: str):
 
 
 @bp.route("/pilots/<int:pilot_id>/decision", methods=["GET", "POST"])
-@require("view_pilots")
+@login_required
 def decision(pilot_id: int):
-    pilot = get_pilot_or_403(pilot_id)
+    pilot = get_pilot_or_403(pilot_id, _action("decide_pilot"))
     form = DecisionForm()
     status = 200
     if request.method == "POST":
-        get_pilot_or_403(pilot_id, "decide_pilot")
         if form.validate_on_submit():
 
             def decide():
@@ -529,22 +366,21 @@ def decision(pilot_id: int):
         pilot=pilot,
         form=form,
         feel=services.team_feel(db.session, pilot.id),
-        may_decide=can(current_user, "decide_pilot") and may_edit_pilot(current_user, pilot),
+        may_decide=may_work_on(current_user, "decide_pilot", pilot),
         status=status,
-        **_results_context(pilot),
+        **queries.results_context(db.session, pilot),
     )
 
 
 @bp.route("/pilots/<int:pilot_id>/package", methods=["GET", "POST"])
-@require("view_pilots")
+@login_required
 def package(pilot_id: int):
-    pilot = get_pilot_or_403(pilot_id)
+    pilot = get_pilot_or_403(pilot_id, _action("decide_pilot"))
     if pilot.package is None:
         abort(404)
     form = ElementForm()
     status = 200
     if request.method == "POST":
-        get_pilot_or_403(pilot_id, "decide_pilot")
         if form.validate_on_submit():
             saved = save_or_conflict(
                 lambda: services.add_element(
@@ -566,6 +402,6 @@ def package(pilot_id: int):
         pilot=pilot,
         package=pilot.package,
         form=form,
-        may_edit=can(current_user, "decide_pilot") and may_edit_pilot(current_user, pilot),
+        may_edit=may_work_on(current_user, "decide_pilot", pilot),
         status=status,
     )

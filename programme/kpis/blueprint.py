@@ -1,0 +1,5 @@
+"""The KPI screens' blueprint, shared by `views` and `import_views`."""
+
+from flask import Blueprint
+
+bp = Blueprint("kpis", __name__)
