@@ -106,7 +106,9 @@ def _authenticate():
     _note_use(row)
     g.api_user, g.api_client = user, row.name
     if op is not None and op.action is not None and not can(user, op.action):
-        return error_response(403, str(op.refused))
+        return error_response(
+            403, str(op.refused or _("You do not have access to this page or action."))
+        )
     return None
 
 

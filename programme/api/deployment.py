@@ -85,7 +85,11 @@ def waves():
 )
 def wave_get(wave_id: int):
     wave = load(
-        get_wave_or_403, wave_id, "view_deployment", missing=_l("No such wave."), refused=WAVES_REFUSED
+        get_wave_or_403,
+        wave_id,
+        "view_deployment",
+        missing=_l("No such wave."),
+        refused=WAVES_REFUSED,
     )
     progress = deployment.wave_progress(db.session, [wave.id]).get(wave.id, 0.0)
     return jsonify(_wave_dict(wave, progress, g.api_user))

@@ -16,8 +16,8 @@ from aiosmtpd.controller import Controller
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
-from programme.errors import Invalid
 from programme.deployment.models import Visit
+from programme.errors import Invalid
 from programme.home import digests
 from programme.home.models import DigestPreference, DigestSent
 from tests.deployment_factories import assign, make_coach, make_package, make_sites, make_wave

@@ -10,9 +10,9 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from programme.audit import AuditEvent
+from programme.errors import Conflict, Invalid
 from programme.feedback import services
 from programme.feedback.models import FeedbackCase, FeedbackResponse, as_utc
-from programme.errors import Conflict, Invalid
 from programme.feedback.services import FeedbackRefused, add_working_days
 from programme.network.models import Site
 from tests.factories import make_region, make_site, make_user
