@@ -7,7 +7,7 @@
   `current` is the record as it is now.
 
 `web/forms.py` puts them on forms (`attach_errors`, `save_or_conflict`); the API answers
-`Invalid` with its 422 shape in `api/views.py: _invalid_response`.
+`Invalid` with its 422 shape in `api/base.py` (its `Invalid` error handler).
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
-"""/api/v1 routes of customer feedback and the close-the-loop cases (issue 19).
-
-Registered on the API blueprint (imported at the end of programme/api/views.py); the same
-intake service as the counter form and file imports, the same access rules as the screens."""
+"""/api/v1: customer feedback (the same intake service as the counter form and the file
+imports) and the close-the-loop cases (the screens' loader and rules)."""
 
 from __future__ import annotations
 
@@ -9,23 +7,19 @@ from datetime import UTC, datetime, time, timedelta
 
 from flask import g, jsonify
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from programme.api import schemas as s
-from programme.api.spec import error_response, invalid_response, json_body, operation, query_args
-from programme.api.views import FORBIDDEN, MAX_ITEMS, bp
+from programme.api.base import FORBIDDEN, MAX_ITEMS, bp, created, load
+from programme.api.spec import error_response, json_body, operation, query_args
 from programme.audit import acting_as
-from programme.auth.permissions import can
-from programme.auth.roles import ADMIN
+from programme.errors import Conflict, Invalid
 from programme.extensions import db
 from programme.feedback import queries, services
-from programme.feedback.models import FeedbackCase, as_utc
-from programme.network.access import may_see_site
+from programme.feedback.access import get_case_or_403
+from programme.feedback.models import as_utc
 from programme.network.models import Site
-
-
-def _errors(failure) -> list[dict]:
-    return [{"index": e.row, "field": e.field, "message": e.message} for e in failure.errors]
 
 
 @bp.post("/feedback")
@@ -49,28 +43,26 @@ def _errors(failure) -> list[dict]:
             "future, a contact reference without consent): nothing was written.",
         ),
     },
+    action="record_feedback",
+    refused=_l("Your role may not record customer feedback."),
 )
 def feedback_post():
     user = g.api_user
-    if not can(user, "record_feedback"):
-        return error_response(403, _("Your role may not record customer feedback."))
     _items, raw = json_body()
     with acting_as(f"api:{user.email}", user.id):
         try:
             summary = services.record_responses(db.session, user, raw, label=f"api:{g.api_client}")
             db.session.commit()
         except services.FeedbackRefused as refused:
+            if not refused.forbidden:
+                raise
             db.session.rollback()
-            if refused.forbidden:
-                return error_response(
-                    403,
-                    _("You may not record feedback for some of these sites."),
-                    errors=_errors(refused),
-                )
-            return invalid_response(_errors(refused))
-    response = jsonify(summary.as_dict())
-    response.status_code = 201
-    return response
+            return error_response(
+                403,
+                _("You may not record feedback for some of these sites."),
+                errors=[e.as_dict("index") for e in refused.errors],
+            )
+    return created(summary.as_dict())
 
 
 def _iso(moment) -> str:
@@ -103,20 +95,17 @@ def _case_dict(row) -> dict:
         403: FORBIDDEN,
         422: (s.ValidationErrors, "An invalid or empty filter, or an unknown site."),
     },
+    action="view_cases",
+    refused=_l("Your role may not see customer cases."),
 )
 def cases_get():
     user = g.api_user
-    if not can(user, "view_cases"):
-        return error_response(403, _("Your role may not see customer cases."))
     query = query_args()
     site_id = None
     if query.site is not None:
-        site = db.session.scalar(select(Site).where(Site.code == query.site.strip().upper()))
-        if site is None:
-            return invalid_response(
-                [{"index": None, "field": "site", "message": _("Unknown site code.")}]
-            )
-        site_id = site.id
+        site_id = db.session.scalar(select(Site.id).where(Site.code == query.site.strip().upper()))
+        if site_id is None:
+            raise Invalid.on("site", _("Unknown site code."))
     opened_from = datetime.combine(query.from_, time(), UTC) if query.from_ else None
     opened_to = (
         datetime.combine(query.to + timedelta(days=1), time(), UTC)
@@ -149,11 +138,13 @@ def cases_get():
 )
 def case_close(case_id: int):
     user = g.api_user
-    case = db.session.get(FeedbackCase, case_id) if 0 < case_id <= s.INT32_MAX else None
-    if case is None:
-        return error_response(404, _("No such case."))
-    if not can(user, "handle_cases") or not (user.role == ADMIN or may_see_site(user, case.site)):
-        return error_response(403, _("You may not handle this case."))
+    case = load(
+        get_case_or_403,
+        case_id,
+        "handle_cases",
+        missing=_l("No such case."),
+        refused=_l("You may not handle this case."),
+    )
     body, _raw = json_body()
     with acting_as(f"api:{user.email}", user.id):
         try:
@@ -168,11 +159,8 @@ def case_close(case_id: int):
                 proposed_irritant=body.proposed_irritant,
             )
             db.session.commit()
-        except services.CaseConflict as conflict:
+        except Conflict:
             db.session.rollback()
-            return error_response(409, str(conflict))
-        except services.FeedbackRefused as refused:
-            db.session.rollback()
-            return invalid_response(_errors(refused))
+            return error_response(409, _("This case is already closed."))
     (row,) = queries.case_rows(db.session, user, case_id=case_id)
     return jsonify(_case_dict(row))

@@ -480,7 +480,7 @@ class ImpactQuery(Query):
     }
 
 
-# --- customer feedback and cases (issue 19) -------------------------------------------------------
+# --- customer feedback and cases --------------------------------------------------------------
 
 
 def _date_time_with_offset(value: Any) -> Any:
@@ -594,7 +594,7 @@ class CaseCloseInput(In):
     note: Annotated[Text, Field(max_length=5000)]
 
 
-# --- value (issue 18) ---------------------------------------------------------------------------
+# --- value ----------------------------------------------------------------------------------
 
 
 class UnitValue(In):

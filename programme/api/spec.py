@@ -1,7 +1,8 @@
 """How /api/v1 routes declare their contract, and how requests are held to it.
 
 A view is decorated with `@operation(...)`: its summary, its body and query models
-(programme/api/schemas.py) and the responses it returns itself (200/201, 403, 404).
+(programme/api/schemas.py), the responses it returns itself (200/201, 403, 404) and the
+action its caller's role needs (checked once the token is known, programme/api/base.py).
 The rest follows from the declaration, for the document and at run time alike:
 
 - every route but the document: 401 (token) and 429 (rate limit, with `Retry-After`);
@@ -11,8 +12,8 @@ The rest follows from the declaration, for the document and at run time alike:
 
 `json_body()` and `query_args()` validate against the declared models; `validation_errors`
 is the one place where pydantic's errors become `{"index", "field", "message"}` in the
-user's language. Views call them after their permission checks, so a role that may not
-act gets 403 whatever it sent."""
+user's language. The role is checked before the view runs, so a role that may not act gets
+403 whatever it sent."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ class Operation:
     responses: dict[int, tuple[Any, str]] = field(default_factory=dict)
     authenticated: bool = True
     max_items: int | None = None  # a list body: more items is 413
+    action: str | None = None  # the role's right the route needs (`auth.permissions.ACTIONS`)
+    refused: Any = None  # the 403's message when the role lacks `action`
 
     def all_responses(self) -> dict[int, tuple[Any, str]]:
         """Every status the route can return, with its body model and description."""

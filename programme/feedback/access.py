@@ -43,12 +43,15 @@ def may_reassign_case(user, case: FeedbackCase) -> bool:
 
 
 def get_case_or_403(case_id: int, action: str = "view_cases", user=None) -> FeedbackCase:
-    """404 when missing, 403 outside the user's perimeter or role (the API passes its user)."""
+    """403 unless `user` (default: the current user) may `action`, 404 when missing, 403
+    outside the user's perimeter (or, to reassign, their region). The API passes its user."""
     user = user if user is not None else current_user
+    if not can(user, action):
+        abort(403)
     case = db.session.get(FeedbackCase, case_id) if 0 < case_id < 2**31 else None
     if case is None:
         abort(404)
-    if not can(user, action) or not (user.role == ADMIN or may_see_site(user, case.site)):
+    if not (user.role == ADMIN or may_see_site(user, case.site)):
         abort(403)
     if action == "reassign_cases" and not may_reassign_case(user, case):
         abort(403)

@@ -1,4 +1,5 @@
-"""Read side of the cases: lists in a user's perimeter, with lateness computed in SQL."""
+"""Read side of the cases: lists in a user's perimeter, with lateness computed in SQL, and
+the lists a case's forms choose from."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from programme.auth.models import User
+from programme.auth.roles import ADMIN, SITE_MANAGER
 from programme.database import utcnow
+from programme.diagnostics.models import Irritant
 from programme.feedback.access import filter_cases
 from programme.feedback.models import FeedbackCase, FeedbackResponse, as_utc
 from programme.network.models import Site
@@ -522,3 +525,30 @@ def proposed_irritants(session: Session, since, until) -> list[tuple[str, int]]:
             .limit(100)
         )
     ]
+
+
+# --- the case forms' lists -------------------------------------------------------------------
+
+
+def irritants(session: Session) -> list[Irritant]:
+    """The irritants a closed case may point to, by name."""
+    return list(session.scalars(select(Irritant).order_by(Irritant.name)))
+
+
+def possible_assignees(session: Session, site: Site) -> list[User]:
+    """Who may handle a case of `site`: active admins, and the active site managers of the
+    site or of its region."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(
+                User.active.is_(True),
+                or_(
+                    User.role == ADMIN,
+                    (User.role == SITE_MANAGER)
+                    & or_(User.site_id == site.id, User.region_id == site.region_id),
+                ),
+            )
+            .order_by(User.name, User.email)
+        )
+    )

@@ -27,7 +27,7 @@ from programme.audit import record_event
 from programme.auth.roles import ADMIN, SITE_MANAGER
 from programme.database import utcnow
 from programme.diagnostics.models import CAUSES, Irritant
-from programme.errors import FieldError, Invalid
+from programme.errors import Conflict, FieldError, Invalid
 from programme.feedback.models import (
     OUTCOMES,
     SCALES,
@@ -68,10 +68,6 @@ class FeedbackRefused(Invalid):
     def __init__(self, errors: list[FieldError], forbidden: bool = False):
         super().__init__(errors)
         self.forbidden = forbidden
-
-
-class CaseConflict(ValueError):
-    """The case is not in a state that allows this (e.g. closed twice)."""
 
 
 @dataclass
@@ -585,8 +581,9 @@ def refresh_weekly_measures(session: Session, received: set[tuple[int, datetime]
 
 
 def mark_contacted(session: Session, case: FeedbackCase, now: datetime | None = None) -> None:
+    """Conflict(case) when it is no longer open."""
     if case.status != "open":
-        raise CaseConflict(_("This case was already contacted or closed."))
+        raise Conflict(case)
     case.status = "contacted"
     case.contacted_at = now or utcnow()
     session.flush()
@@ -604,11 +601,11 @@ def close_case(
     proposed_irritant: Any = None,
     now: datetime | None = None,
 ) -> None:
-    """Close with an outcome and a root cause (FeedbackRefused lists what is missing;
-    CaseConflict when the case is already closed). Closing an open case also counts as
+    """Close with an outcome and a root cause (Invalid lists what is missing;
+    Conflict(case) when the case is already closed). Closing an open case also counts as
     the first contact."""
     if case.status == "closed":
-        raise CaseConflict(_("This case is already closed."))
+        raise Conflict(case)
     errors: list[FieldError] = []
     outcome = _text(outcome)
     cause = _text(cause)
@@ -638,7 +635,7 @@ def close_case(
     elif proposal and (problem := _text_error(proposal, "comment")):
         errors.append(FieldError("proposed_irritant", problem))
     if errors:
-        raise FeedbackRefused(errors)
+        raise Invalid(errors)
     moment = now or utcnow()
     if case.contacted_at is None:
         case.contacted_at = moment
@@ -659,11 +656,11 @@ def reassign_case(session: Session, case: FeedbackCase, assignee_id: Any) -> Non
     ident = _as_int(assignee_id) if not _blank(assignee_id) else None
     user = session.get(User, ident) if ident and 0 < ident < 2**31 else None
     if user is None or not user.active or user.role not in (ADMIN, SITE_MANAGER):
-        raise FeedbackRefused([FieldError("assignee", _("Choose someone who handles cases."))])
+        raise Invalid([FieldError("assignee", _("Choose someone who handles cases."))])
     if user.role == SITE_MANAGER:
         site = session.get(Site, case.site_id)
         if not (user.site_id == site.id or user.region_id == site.region_id):
-            raise FeedbackRefused(
+            raise Invalid(
                 [FieldError("assignee", _("This person does not manage the case's site."))]
             )
     case.assignee_id = user.id

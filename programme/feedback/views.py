@@ -8,14 +8,10 @@ from datetime import date, datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
-from sqlalchemy import or_, select
-from sqlalchemy.orm.exc import StaleDataError
+from flask_login import current_user, login_required
 
-from programme.auth.models import User
 from programme.auth.permissions import require
-from programme.auth.roles import ADMIN, SITE_MANAGER
-from programme.diagnostics.models import CAUSES, Irritant, step_label
+from programme.diagnostics.models import CAUSES, step_label
 from programme.extensions import db
 from programme.feedback import importing, queries, services
 from programme.feedback.access import get_case_or_403, may_handle_case, may_reassign_case
@@ -31,7 +27,7 @@ from programme.kpis import file_import
 from programme.kpis.file_import import Mapping
 from programme.kpis.importing import FileRejected
 from programme.network.models import Site
-from programme.web.forms import attach_errors
+from programme.web.forms import attach_errors, save_or_conflict
 from programme.web.htmx import render
 from programme.web.parsing import date_arg, int_arg
 
@@ -101,25 +97,11 @@ def irritant_counts():
 
 
 def _irritant_choices() -> list[tuple[str, str]]:
-    irritants = db.session.scalars(select(Irritant).order_by(Irritant.name)).all()
-    return [("", _("None"))] + [(str(i.id), i.name) for i in irritants]
+    return [("", _("None"))] + [(str(i.id), i.name) for i in queries.irritants(db.session)]
 
 
 def _assignee_choices(case) -> list[tuple[str, str]]:
-    site = case.site
-    people = db.session.scalars(
-        select(User)
-        .where(
-            User.active.is_(True),
-            or_(
-                User.role == ADMIN,
-                (User.role == SITE_MANAGER)
-                & or_(User.site_id == site.id, User.region_id == site.region_id),
-            ),
-        )
-        .order_by(User.name, User.email)
-    ).all()
-    return [(str(u.id), u.display_name) for u in people]
+    return [(str(u.id), u.display_name) for u in queries.possible_assignees(db.session, case.site)]
 
 
 def _render_case(case, close_form=None, reassign_form=None, status=200, loose=()):
@@ -156,34 +138,33 @@ def _render_case(case, close_form=None, reassign_form=None, status=200, loose=()
 
 
 @bp.get("/cases/<int:case_id>")
-@require("view_cases")
+@login_required
 def case_detail(case_id: int):
     return _render_case(get_case_or_403(case_id))
 
 
 @bp.post("/cases/<int:case_id>/contacted")
-@require("handle_cases")
+@login_required
 def case_contacted(case_id: int):
     case = get_case_or_403(case_id, "handle_cases")
-    try:
-        services.mark_contacted(db.session, case)
-        db.session.commit()
-    except services.CaseConflict as conflict:
-        db.session.rollback()
-        return _render_case(case, status=409, loose=[str(conflict)])
+    saved = save_or_conflict(lambda: services.mark_contacted(db.session, case))
+    if saved.conflict:
+        return _render_case(
+            case, status=409, loose=[_("This case was already contacted or closed.")]
+        )
     flash(_("Marked as contacted."), "success")
     return redirect(url_for("feedback.case_detail", case_id=case.id))
 
 
 @bp.post("/cases/<int:case_id>/close")
-@require("handle_cases")
+@login_required
 def case_close(case_id: int):
     case = get_case_or_403(case_id, "handle_cases")
     form = CloseForm()
     form.irritant.choices = _irritant_choices()
     # CSRFProtect has checked the token; the service checks every value.
-    try:
-        services.close_case(
+    saved = save_or_conflict(
+        lambda: services.close_case(
             db.session,
             case,
             outcome=request.form.get("outcome"),
@@ -192,39 +173,30 @@ def case_close(case_id: int):
             note=request.form.get("note"),
             irritant_id=request.form.get("irritant"),
             proposed_irritant=request.form.get("proposed_irritant"),
-        )
-        db.session.commit()
-    except services.CaseConflict as conflict:
-        db.session.rollback()
-        return _render_case(db.session.get(type(case), case_id), status=409, loose=[str(conflict)])
-    except services.FeedbackRefused as refused:
-        db.session.rollback()
-        case = db.session.get(type(case), case_id)
-        form.outcome.errors, form.cause.errors = [], []
-        loose = attach_errors(form, refused)
-        return _render_case(case, close_form=form, status=422, loose=loose)
-    except StaleDataError:
-        db.session.rollback()
-        abort(409)
+        ),
+        form,
+    )
+    if saved.conflict:
+        if saved.current is None:  # a concurrent write of the same case
+            abort(409)
+        return _render_case(case, status=409, loose=[_("This case is already closed.")])
+    if not saved.ok:
+        return _render_case(case, close_form=form, status=422, loose=saved.loose)
     flash(_("Case closed."), "success")
     return redirect(url_for("feedback.case_detail", case_id=case.id))
 
 
 @bp.post("/cases/<int:case_id>/reassign")
-@require("reassign_cases")
+@login_required
 def case_reassign(case_id: int):
     case = get_case_or_403(case_id, "reassign_cases")
     form = ReassignForm()
     form.assignee.choices = _assignee_choices(case)
-    try:
-        services.reassign_case(db.session, case, request.form.get("assignee"))
-        db.session.commit()
-    except services.FeedbackRefused as refused:
-        db.session.rollback()
-        case = db.session.get(type(case), case_id)
-        form.assignee.errors = []
-        loose = attach_errors(form, refused)
-        return _render_case(case, reassign_form=form, status=422, loose=loose)
+    saved = save_or_conflict(
+        lambda: services.reassign_case(db.session, case, request.form.get("assignee")), form
+    )
+    if not saved.ok:
+        return _render_case(case, reassign_form=form, status=422, loose=saved.loose)
     flash(_("Case reassigned."), "success")
     return redirect(url_for("feedback.case_detail", case_id=case.id))
 

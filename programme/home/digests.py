@@ -1,5 +1,5 @@
 """E-mail digests: what a person's home lists, sent daily or weekly at the hour they chose
-in their time zone (issue 16, item 6).
+in their time zone.
 
 - Each person opts in on their account page (`save_preference`: daily or weekly, an hour
   0–23, an IANA time zone checked with zoneinfo).
@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from programme.auth.models import User
+from programme.errors import FieldError, Invalid
 from programme.home import services
 from programme.home.models import FREQUENCIES, DigestPreference, DigestSent
 
@@ -40,12 +41,6 @@ log = logging.getLogger(__name__)
 
 OFF = "off"
 WEEKLY_DAY = 0  # Monday
-
-
-class DigestInvalid(ValueError):
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
 
 
 def valid_time_zone(name: str) -> bool:
@@ -59,7 +54,7 @@ def valid_time_zone(name: str) -> bool:
 
 
 def validate(frequency: Any, hour: Any, time_zone: Any) -> tuple[str, int, str]:
-    """The cleaned (frequency, hour, time zone), or DigestInvalid with a message per field."""
+    """The cleaned (frequency, hour, time zone), or Invalid with a message per field."""
     errors: dict[str, str] = {}
     frequency = str(frequency or "").strip()
     if frequency not in (OFF, *FREQUENCIES):
@@ -75,7 +70,7 @@ def validate(frequency: Any, hour: Any, time_zone: Any) -> tuple[str, int, str]:
             "Unknown time zone “%(zone)s”: give a name such as Europe/Paris.", zone=zone[:64]
         )
     if errors:
-        raise DigestInvalid(errors)
+        raise Invalid(FieldError(name, message) for name, message in errors.items())
     return frequency, clean_hour, zone
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from programme.auth.permissions import require
+from programme.errors import Invalid
 from programme.extensions import db
 from programme.home import digests
 from programme.home import services as home_services
@@ -141,11 +142,10 @@ def digest_save():
         pref = digests.save_preference(
             db.session, current_user, values["frequency"], values["hour"], values["time_zone"]
         )
-    except digests.DigestInvalid as invalid:
+    except Invalid as invalid:
         db.session.rollback()
-        return render(
-            "home/digest_settings.html", status=422, **digest_context(values, invalid.errors)
-        )
+        errors = {e.field: e.message for e in invalid.errors}
+        return render("home/digest_settings.html", status=422, **digest_context(values, errors))
     db.session.commit()
     if pref is None:
         flash(_("You will no longer receive the e-mail digest."), "info")

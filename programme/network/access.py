@@ -31,13 +31,15 @@ def may_see_site(user, site) -> bool:
     )
 
 
-def get_site_or_403(site_id: int, action: str = "view_network"):
-    """Load a site, 404 if it does not exist, 403 if the user may not perform `action` on it."""
-    if not can(current_user, action):
+def get_site_or_403(site_id: int, action: str = "view_network", user=None):
+    """Load a site, 404 if it does not exist, 403 if `user` (default: the current user) may
+    not perform `action` on it. The API passes the token's user."""
+    user = user if user is not None else current_user
+    if not can(user, action):
         abort(403)
     site = db.session.get(Site, site_id)
     if site is None:
         abort(404)
-    if not may_see_site(current_user, site):
+    if not may_see_site(user, site):
         abort(403)
     return site

@@ -28,6 +28,7 @@ from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from programme.errors import Invalid
 from programme.kpis.models import Kpi
 from programme.network.models import Region, Site
 from programme.pilots.models import Package, Pilot
@@ -417,7 +418,7 @@ def _resolve(session, package_id, kpi_code, region_id, first, last):
     if first > last:
         errors["to"] = _("The last month must not be before the first.")
     if errors:
-        raise services.ValueRefused(errors)
+        raise Invalid.from_fields({k: [m] for k, m in errors.items()})
     return package, kpi, region
 
 
@@ -451,7 +452,7 @@ def value_report(session, *, package_id: int | None = None, kpi_code: str | None
     Returns the API shape (`currency`, `months`, `total`, `effect`, `reading`) plus
     `packages` [{"id", "name", "kpi", "total"}], `regions` [{"id", "name", "total"}] and
     `sites` [{"id", "code", "name", "go_live", "volume", "actual", "actual_low",
-    "actual_high"}] (ended months) for the drill-down. Raises services.ValueRefused for an
+    "actual_high"}] (ended months) for the drill-down. Raises Invalid for an
     unknown package, KPI or region or months out of order."""
     today = today or date.today()
     package, kpi, region = _resolve(session, package_id, kpi_code, region_id, first, last)
@@ -497,7 +498,7 @@ def monthly_value(session, package_id: int, kpi_code: str, first: str, last: str
                   window_weeks: int = impact.DEFAULT_WINDOW_WEEKS, today=None,
                   region_id: int | None = None) -> dict:  # fmt: skip
     """The API's value of one package on one KPI by month (`value_report`'s shape without
-    the breakdowns). Raises services.ValueRefused for unknown input or a missing driver."""
+    the breakdowns). Raises Invalid for unknown input or a missing driver."""
     errors = {}
     kpi = session.scalar(select(Kpi).where(Kpi.code == kpi_code.strip().upper()))
     if session.get(Package, package_id) is None:
@@ -509,7 +510,7 @@ def monthly_value(session, package_id: int, kpi_code: str, first: str, last: str
     ):  # fmt: skip
         errors["kpi"] = _("This package has no value driver for %(code)s.", code=kpi.code)
     if errors:
-        raise services.ValueRefused(errors)
+        raise Invalid.from_fields({k: [m] for k, m in errors.items()})
     body = value_report(session, package_id=package_id, kpi_code=kpi.code, region_id=region_id,
                         first=first, last=last, window_weeks=window_weeks, today=today)  # fmt: skip
     return {k: body[k] for k in ("currency", "months", "total", "effect", "reading")}

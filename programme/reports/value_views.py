@@ -1,20 +1,26 @@
-"""A package's stage gates (issue 18): the current gate, its history and the move form.
-
-It lives in the reports layer because signing off L5 reads the deployment-impact estimate
-(programme/reports/impact/): value → reports, never the other way round."""
+"""A package's stage gates (the current gate, its history and the move form) and the value
+page. They live in the reports layer because signing off L5 and the value read the
+deployment-impact estimate: value → reports, never the other way round."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from datetime import date
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import format_currency
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from programme.auth.permissions import require
+from programme.errors import Invalid
 from programme.extensions import db
 from programme.pilots.models import Package
+from programme.reports import impact, value_screens
 from programme.reports.value import effect_excludes_zero
-from programme.value import services
+from programme.value import queries, services
+from programme.value.access import get_package_or_403
 from programme.value.forms import GateForm
+from programme.web.forms import save_or_conflict
 from programme.web.htmx import render
 
 bp = Blueprint("value_gates", __name__)
@@ -32,18 +38,16 @@ def _page(package: Package, form: GateForm, status: int = 200):
 
 
 @bp.route("/value/packages/<int:package_id>/gate", methods=["GET", "POST"])
-@require("move_gates")
+@login_required
 def package_gate(package_id: int):
-    package = db.session.get(Package, package_id)
-    if package is None:
-        abort(404)
+    package = get_package_or_403(package_id, "move_gates")
     form = GateForm()
     if request.method == "GET":
         return _page(package, form)
     if form.validate():
         clear = form.to.data == "L5" and effect_excludes_zero(db.session, package)
-        try:
-            services.move_gate(
+        saved = save_or_conflict(
+            lambda: services.move_gate(
                 db.session,
                 current_user,
                 package,
@@ -52,13 +56,10 @@ def package_gate(package_id: int):
                 reason=form.reason.data or "",
                 evidence=form.evidence.data or "",
                 effect_excludes_zero=clear,
-            )
-            db.session.commit()
-        except services.ValueRefused as refused:
-            db.session.rollback()
-            for name, message in refused.errors.items():
-                getattr(form, name).errors = [*getattr(form, name).errors, message]
-        else:
+            ),
+            form,
+        )
+        if saved.ok:
             flash(_("Gate moved to %(gate)s.", gate=form.to.data), "success")
             return redirect(url_for("value_gates.package_gate", package_id=package.id))
     return _page(package, form, 422)
@@ -72,28 +73,18 @@ report_bp = Blueprint("value_report", __name__)
 @report_bp.app_template_filter("money")
 def money(amount) -> str:
     """Euros in the user's language (Babel): "1 260,00 €", "€1,260.00"; — when missing."""
-    from flask_babel import format_currency
-
     return "—" if amount is None else format_currency(amount, "EUR")
 
 
 @report_bp.get("/value/")
 @require("view_value")
 def value_page():
-    from datetime import date
-
-    from sqlalchemy import select
-
-    from programme.kpis.models import Kpi
-    from programme.network.models import Region
-    from programme.reports import impact, value_screens
-
     today = date.today()
     chosen, errors = value_screens.parse_filters(db.session, request.args, today)
     drivers = services.drivers(db.session)
     packages = sorted({d.package for d in drivers}, key=lambda p: impact.sort_key(p.name))
     kpis = sorted({d.kpi for d in drivers}, key=lambda k: k.code)
-    regions = sorted(db.session.scalars(select(Region)), key=lambda r: impact.sort_key(r.name))
+    regions = sorted(queries.regions(db.session), key=lambda r: impact.sort_key(r.name))
     body = chart = driver = None
     if drivers and not errors:
         try:
@@ -107,8 +98,8 @@ def value_page():
                 window_weeks=chosen["window_weeks"],
                 today=today,
             )
-        except services.ValueRefused as refused:
-            errors.update(refused.errors)
+        except Invalid as invalid:
+            errors.update((e.field, e.message) for e in invalid.errors)
         else:
             for month in body["months"]:
                 month["month_label"] = value_screens.month_label(month["month"])
@@ -119,7 +110,6 @@ def value_page():
                 if chosen["package"] in (None, d.package_id) and chosen["kpi"] in (None, d.kpi.code)
             ]
             driver = matching[0] if len(matching) == 1 else None
-    kpi_labels = {k.code: k for k in db.session.scalars(select(Kpi))}
     return render(
         "value/report.html",
         status=422 if errors else 200,
@@ -132,7 +122,7 @@ def value_page():
         body=body,
         value_chart=chart,
         driver=driver,
-        kpi_labels=kpi_labels,
+        kpi_labels=queries.kpis_by_code(db.session),
         period_first=value_screens.month_label(chosen["from"]),
         period_last=value_screens.month_label(chosen["to"]),
         region_name=next((r.name for r in regions if r.id == chosen["region"]), None),
@@ -145,25 +135,15 @@ def _value_home():
     `value_to_date()` (None when no value driver exists) and `value_gates()`."""
 
     def to_date():
-        from datetime import date
-
-        from programme.reports import value_screens
-
         if not value_screens.has_drivers(db.session):
             return None
         return value_screens.to_date(db.session, today=date.today())
 
     def gates():
-        from sqlalchemy import select
-
-        from programme.reports.impact import sort_key
-
-        packages = sorted(db.session.scalars(select(Package)), key=lambda p: sort_key(p.name))
+        packages = sorted(queries.packages(db.session), key=lambda p: impact.sort_key(p.name))
         return [(p, services.current_gate(db.session, p.id)) for p in packages]
 
     def pilot_projection(pilot_id: int):
-        from programme.reports import value_screens
-
         return value_screens.pilot_projection(db.session, pilot_id)
 
     return {

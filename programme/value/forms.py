@@ -1,4 +1,5 @@
-"""Forms of the value screens (the checks themselves are in services.py)."""
+"""Forms of the value screens and their mapping to the services' values (the checks
+themselves are in services.py)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,51 @@ class DriverForm(FlaskForm):
         ),
     )
     version = HiddenField()
+
+    FIELDS = (
+        "package",
+        "kpi",
+        "volume_kpi",
+        "lever",
+        "unit_low",
+        "unit_most_likely",
+        "unit_high",
+        "source",
+        "owner",
+        "explanation",
+        "attribution",
+    )
+
+    def set_choices(self, choices: dict[str, list[tuple[str, str]]]) -> None:
+        """The lists of `queries.driver_choices`."""
+        for name, options in choices.items():
+            getattr(self, name).choices = options
+
+    def values(self) -> dict:
+        """What `services.save_driver` takes."""
+        return {name: getattr(self, name).data for name in self.FIELDS}
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def driver_data(driver) -> dict:
+    """A saved driver as the form's data."""
+    return {
+        "package": str(driver.package_id),
+        "kpi": driver.kpi.code,
+        "volume_kpi": driver.volume_kpi.code,
+        "lever": driver.lever,
+        "unit_low": _number(driver.unit_low),
+        "unit_most_likely": _number(driver.unit_most_likely),
+        "unit_high": _number(driver.unit_high),
+        "source": driver.source,
+        "owner": driver.owner,
+        "explanation": driver.explanation,
+        "attribution": f"{driver.attribution:g}",
+        "version": str(driver.version),
+    }
 
 
 class GateForm(FlaskForm):

@@ -1,5 +1,5 @@
 """Planned and forecast volumes of a value driver, the pilot's effect, attribution shares and
-the freeze of the planned value at gate L3 (issue 18, item 3).
+the freeze of the planned value at gate L3.
 
 - Planned: the pilot's effect × the waves' go-lives × the sites' volumes. A site's volume in
   a month is its volume in the same month a year earlier (the latest such month that has

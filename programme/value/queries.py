@@ -1,4 +1,5 @@
-"""Read-side SQL for value: the volume Q of a package's deployed sites, per month."""
+"""Read-side SQL for value: the volume Q of a package's deployed sites, per month, and the
+lists the value screens choose from."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
 from programme.deployment.models import Wave, WaveSite
-from programme.kpis.models import Measurement
+from programme.kpis.models import Kpi, Measurement
+from programme.network.models import Region
+from programme.pilots.models import Package
 
 # A site is deployed (live) once its wave is deploying, stabilising or closed: a wave still
 # "planned" or "preparing" after its go-live date is late, its sites are not live yet.
@@ -127,3 +130,30 @@ def wave_calendar(session: Session, package_id: int) -> list[tuple[int, date, st
             .order_by(Wave.go_live, Wave.id)
         )
     ]
+
+
+# --- the screens' lists --------------------------------------------------------------------
+
+
+def driver_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
+    """The driver form's lists: packages, the KPIs whose effect is valued (not counts) and
+    the volume KPIs (counts)."""
+    packages = session.scalars(select(Package).order_by(Package.name)).all()
+    kpis = session.scalars(select(Kpi).order_by(Kpi.code)).all()
+    return {
+        "package": [(str(p.id), p.name) for p in packages],
+        "kpi": [(k.code, k.label) for k in kpis if k.kind != "count"],
+        "volume_kpi": [(k.code, k.label) for k in kpis if k.kind == "count"],
+    }
+
+
+def regions(session: Session) -> list[Region]:
+    return list(session.scalars(select(Region)))
+
+
+def packages(session: Session) -> list[Package]:
+    return list(session.scalars(select(Package)))
+
+
+def kpis_by_code(session: Session) -> dict[str, Kpi]:
+    return {k.code: k for k in session.scalars(select(Kpi))}

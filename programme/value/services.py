@@ -12,18 +12,24 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from programme.errors import Conflict, FieldError, Invalid
 from programme.kpis.models import Kpi
 from programme.pilots.models import Package
 from programme.value.models import GATE_ORDER, LEVERS, GateMove, ValueDriver
 
 
-class ValueRefused(ValueError):
-    """Refused input: field → message (422)."""
+def _refused(errors: dict[str, str]) -> Invalid:
+    return Invalid(FieldError(name, message) for name, message in errors.items())
 
-    def __init__(self, errors: dict[str, str], status: int = 422):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-        self.status = status
+
+def frozen_message(package: Package) -> str:
+    """Why a driver of a package past gate L3 cannot change (the 409 of `save_driver`)."""
+    return _(
+        "The planned value of %(package)s is frozen since gate L3: its KPI, volume, "
+        "lever, unit values and attribution share can no longer change. Move the "
+        "gate back below L3, with a reason, to plan again.",
+        package=package.name,
+    )
 
 
 def _number(raw: Any) -> float | None:
@@ -48,9 +54,10 @@ def save_driver(
     session: Session, values: dict[str, Any], driver: ValueDriver | None = None
 ) -> ValueDriver:
     """Check every field, then create or update the driver (flushes; the caller commits).
+    Raises Invalid, or Conflict(package) when the package's planned value is frozen.
 
     values: package (id), kpi (code), volume_kpi (code), lever, unit_low,
-    unit_most_likely, unit_high, source, owner, explanation."""
+    unit_most_likely, unit_high, source, owner, explanation, attribution."""
     errors: dict[str, str] = {}
     package = None
     try:
@@ -134,7 +141,7 @@ def save_driver(
                 "This package already has a value driver for %(code)s.", code=kpi.code
             )
     if errors:
-        raise ValueRefused(errors)
+        raise _refused(errors)
     planned_inputs = (kpi.id, volume.id, lever, units["unit_low"], units["unit_most_likely"],
                       units["unit_high"], attribution)  # fmt: skip
     frozen = [p for p in {package.id, driver.package_id if driver else package.id}
@@ -153,23 +160,13 @@ def save_driver(
         )  # fmt: skip
         or driver.package_id != package.id
     ):
-        raise ValueRefused(
-            {
-                "package": _(
-                    "The planned value of %(package)s is frozen since gate L3: its KPI, volume, "
-                    "lever, unit values and attribution share can no longer change. Move the "
-                    "gate back below L3, with a reason, to plan again.",
-                    package=package.name,
-                )
-            },
-            status=409,
-        )
+        raise Conflict(package)
     # One driver save per KPI at a time (PostgreSQL row lock; SQLite writes are serial): two
     # packages saved together cannot both pass the check on the shares of a shared site.
     session.execute(select(Kpi.id).where(Kpi.id == kpi.id).with_for_update())
     shared = _attribution_conflicts(session, package.id, kpi.id, attribution, driver)
     if shared:
-        raise ValueRefused({"attribution": shared})
+        raise Invalid.on("attribution", shared)
     if driver is None:
         driver = ValueDriver(package_id=package.id)
         session.add(driver)
@@ -276,7 +273,7 @@ def move_gate(
         (evidence or "").strip(),
     )
     if to not in GATE_ORDER:
-        raise ValueRefused({"to": _("Choose a gate from L0 to L5.")})
+        raise Invalid.on("to", _("Choose a gate from L0 to L5."))
     now = current_gate(session, package.id)
     if not comment:
         errors["comment"] = _("Say in a comment why the gate moves.")
@@ -299,7 +296,7 @@ def move_gate(
                 "The effect's interval includes 0: record the reason for confirming the value."
             )
     if errors:
-        raise ValueRefused(errors)
+        raise _refused(errors)
     move = GateMove(
         package_id=package.id,
         from_gate=now,

@@ -17,6 +17,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from programme.deployment.models import Visit
+from programme.errors import Invalid
 from programme.home import digests
 from programme.home.models import DigestPreference, DigestSent
 from tests.deployment_factories import assign, make_coach, make_package, make_sites, make_wave
@@ -239,9 +240,9 @@ def test_bad_preferences_are_refused_and_nothing_saved(app, session, frequency, 
     with (
         app.test_request_context(),
         force_locale("en"),
-        pytest.raises(digests.DigestInvalid) as refused,
+        pytest.raises(Invalid) as refused,
     ):
         digests.save_preference(session, user, frequency, hour, zone)
-    assert set(refused.value.errors) == {field}
+    assert set(refused.value.by_field) == {field}
     session.rollback()
     assert session.scalar(select(func.count()).select_from(DigestPreference)) == 0

@@ -10,9 +10,10 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from programme.audit import AuditEvent
+from programme.errors import Conflict, Invalid
 from programme.feedback import services
 from programme.feedback.models import FeedbackCase, FeedbackResponse, as_utc
-from programme.feedback.services import CaseConflict, FeedbackRefused, add_working_days
+from programme.feedback.services import FeedbackRefused, add_working_days
 from programme.network.models import Site
 from tests.factories import make_region, make_site, make_user
 
@@ -189,13 +190,13 @@ def test_contact_close_and_conflicts(session, world):
     session.commit()
     case = session.scalars(select(FeedbackCase)).one()
 
-    with pytest.raises(FeedbackRefused) as refused:
+    with pytest.raises(Invalid) as refused:
         services.close_case(session, case, outcome="", cause="")
     assert {e.field for e in refused.value.errors} == {"outcome", "cause"}
     assert case.status == "open"
 
     services.mark_contacted(session, case, now=NOW)
-    with pytest.raises(CaseConflict):
+    with pytest.raises(Conflict):
         services.mark_contacted(session, case)
     services.close_case(
         session,
@@ -212,7 +213,7 @@ def test_contact_close_and_conflicts(session, world):
         "relational",
         True,
     )
-    with pytest.raises(CaseConflict):
+    with pytest.raises(Conflict):
         services.close_case(session, case, outcome="resolved", cause="technical")
 
 
@@ -223,9 +224,9 @@ def test_reassigning_checks_the_assignee(session, world):
     services.reassign_case(session, case, world["regional"].id)
     assert case.assignee_id == world["regional"].id
     outsider = make_user("site_manager", site_id=world["other"])
-    with pytest.raises(FeedbackRefused):
+    with pytest.raises(Invalid):
         services.reassign_case(session, case, outsider.id)
-    with pytest.raises(FeedbackRefused):
+    with pytest.raises(Invalid):
         services.reassign_case(session, case, make_user("coach").id)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from programme.audit import AuditEvent
 from programme.database import utcnow
+from programme.errors import Invalid
 from programme.extensions import db
 from programme.pilots.models import Package
 from programme.value import services
@@ -27,10 +28,10 @@ def package(session):
 
 
 def _refused(call) -> dict:
-    with force_locale("en"), pytest.raises(services.ValueRefused) as refused:
+    with force_locale("en"), pytest.raises(Invalid) as refused:
         call()
     db.session.rollback()
-    return refused.value.errors
+    return {e.field: e.message for e in refused.value.errors}
 
 
 def test_gates_move_one_step_at_a_time_with_a_comment_and_history(session, package):

@@ -16,6 +16,7 @@ import pytest
 from scipy import integrate, optimize, stats
 from sqlalchemy import func, insert, select
 
+from programme.errors import Conflict, Invalid
 from programme.extensions import db
 from programme.kpis.models import Measurement
 from programme.pilots import services as pilots
@@ -178,18 +179,19 @@ def test_planned_is_frozen_at_l3_and_an_edit_of_it_is_refused_with_409(session, 
         values = {"package": w.package.id, "kpi": "WAIT", "volume_kpi": "VISITS", "lever": "cost",
                   "unit_low": U[0], "unit_most_likely": U[1], "unit_high": U[2], "source": "x"}  # fmt: skip
         values.update(change)
-        with pytest.raises(services.ValueRefused) as refused:
+        with pytest.raises(Conflict) as refused:
             services.save_driver(session, values, w.driver)
         session.rollback()
-        assert refused.value.status == 409 and "frozen" in refused.value.errors["package"]
+        assert refused.value.current.id == w.package.id
+        assert "frozen" in services.frozen_message(refused.value.current)
     assert session.get(ValueDriver, w.driver.id).version == version
     assert session.get(ValueDriver, w.driver.id).unit_most_likely == U[1]
     # a new driver for the frozen package: 409 too
-    with pytest.raises(services.ValueRefused) as refused:
+    with pytest.raises(Conflict) as refused:
         services.save_driver(session, {"package": w.package.id, "kpi": "FCR", "volume_kpi": "CONTACTS",
                                        "lever": "none"})  # fmt: skip
     session.rollback()
-    assert refused.value.status == 409
+    assert refused.value.current.id == w.package.id
     # its source and owner are not planned value: they may change
     services.save_driver(session, {"package": w.package.id, "kpi": "WAIT", "volume_kpi": "VISITS",
                                    "lever": "cost", "unit_low": U[0], "unit_most_likely": U[1],
@@ -216,25 +218,25 @@ def test_a_second_package_on_the_same_sites_needs_shares_summing_to_at_most_1(se
     values = {"package": other.id, "kpi": "WAIT", "volume_kpi": "VISITS", "lever": "cost",
               "unit_low": U[0], "unit_most_likely": U[1], "unit_high": U[2], "source": "x"}  # fmt: skip
     count = session.scalar(select(func.count()).select_from(ValueDriver))
-    with pytest.raises(services.ValueRefused) as refused:  # default share 1 + 1 > 1
+    with pytest.raises(Invalid) as refused:  # default share 1 + 1 > 1
         services.save_driver(session, values)
     session.rollback()
-    assert "DEP-1" in refused.value.errors["attribution"]
-    assert "Accueil au flux" in refused.value.errors["attribution"]
+    assert "DEP-1" in refused.value.by_field["attribution"][0]
+    assert "Accueil au flux" in refused.value.by_field["attribution"][0]
     for bad in (1.5, 0, -0.2, "beaucoup"):
-        with pytest.raises(services.ValueRefused) as refused:
+        with pytest.raises(Invalid) as refused:
             services.save_driver(session, {**values, "attribution": bad})
         session.rollback()
-        assert refused.value.errors["attribution"]
+        assert refused.value.by_field["attribution"][0]
     # first package's share 0.6: the second at 0.5 still breaks the sum, 0.4 fits
     first = {"package": w.package.id, "kpi": "WAIT", "volume_kpi": "VISITS", "lever": "cost",
              "unit_low": U[0], "unit_most_likely": U[1], "unit_high": U[2], "source": "x"}  # fmt: skip
     services.save_driver(session, {**first, "attribution": 0.6}, w.driver)
     session.commit()
-    with pytest.raises(services.ValueRefused) as refused:
+    with pytest.raises(Invalid) as refused:
         services.save_driver(session, {**values, "attribution": 0.5})
     session.rollback()
-    assert "0.4" in refused.value.errors["attribution"]
+    assert "0.4" in refused.value.by_field["attribution"][0]
     assert session.scalar(select(func.count()).select_from(ValueDriver)) == count
     services.save_driver(session, {**values, "attribution": 0.4})
     session.commit()

@@ -60,8 +60,6 @@ KNOWN_CLIMBS: set[tuple[str, str]] = {
     ("kpis.queries", "reports.services"),
     # reports/services.py and reports/snapshots.py import each other.
     ("reports.snapshots", "reports.services"),
-    # api/feedback.py adds its routes to api.views' blueprint, imported at the end of it.
-    ("api.views", "api.feedback"),
 }
 
 
