@@ -3,7 +3,7 @@ being typed, the results with their charts, and the addressed irritants' frequen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from typing import NamedTuple
 
@@ -103,6 +103,25 @@ def power_estimates(
         )
         for kpi in chosen
     ]
+
+
+# Panels that higher domains add to a pilot's results page (the value domain adds the
+# projected annual value): functions (session, pilot, user) -> template variables. The view
+# passes what they return, so this module imports nothing above pilots.
+_RESULTS_PANELS: list[Callable] = []
+
+
+def register_results_panel(panel: Callable) -> Callable:
+    if panel not in _RESULTS_PANELS:
+        _RESULTS_PANELS.append(panel)
+    return panel
+
+
+def results_panels(session: Session, pilot: Pilot, user) -> dict:
+    variables: dict = {}
+    for panel in _RESULTS_PANELS:
+        variables.update(panel(session, pilot, user))
+    return variables
 
 
 def results_context(session: Session, pilot: Pilot) -> dict:

@@ -251,7 +251,12 @@ def propose_controls():
 @login_required
 def pilot_results(pilot_id: int):
     pilot = get_pilot_or_403(pilot_id)
-    return render("pilots/results.html", pilot=pilot, **queries.results_context(db.session, pilot))
+    return render(
+        "pilots/results.html",
+        pilot=pilot,
+        **queries.results_context(db.session, pilot),
+        **queries.results_panels(db.session, pilot, current_user),
+    )
 
 
 # --- team feel ---------------------------------------------------------------------------------

@@ -11,10 +11,11 @@ from flask_babel import format_currency
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from programme.auth.permissions import require
+from programme.auth.permissions import can, require
 from programme.errors import Invalid
 from programme.extensions import db
 from programme.pilots.models import Package
+from programme.pilots.queries import register_results_panel
 from programme.reports import impact, value_screens
 from programme.reports.value import effect_excludes_zero
 from programme.value import queries, services
@@ -129,25 +130,10 @@ def value_page():
     )
 
 
-@report_bp.app_context_processor
-def _value_home():
-    """The home pages' value lines, computed only when a template asks for them:
-    `value_to_date()` (None when no value driver exists) and `value_gates()`."""
-
-    def to_date():
-        if not value_screens.has_drivers(db.session):
-            return None
-        return value_screens.to_date(db.session, today=date.today())
-
-    def gates():
-        packages = sorted(queries.packages(db.session), key=lambda p: impact.sort_key(p.name))
-        return [(p, services.current_gate(db.session, p.id)) for p in packages]
-
-    def pilot_projection(pilot_id: int):
-        return value_screens.pilot_projection(db.session, pilot_id)
-
-    return {
-        "value_to_date": to_date,
-        "value_gates": gates,
-        "pilot_projected_value": pilot_projection,
-    }
+@register_results_panel
+def _pilot_projection(session, pilot, user) -> dict:
+    """A pilot's results page: the projected annual value of going network-wide, for the
+    readers of the value."""
+    if not can(user, "view_value"):
+        return {"projected_value": None}
+    return {"projected_value": value_screens.pilot_projection(session, pilot.id)}
