@@ -444,6 +444,11 @@ class Impact(Out):
     n_sites: int
     waves: list[WaveImpact]
     reading: str
+    as_of: str | None = Field(
+        None,
+        description="When these figures were computed, if newer data has arrived since: "
+        "they are being recomputed in the background (null when they are up to date).",
+    )
 
 
 def _window_message():

@@ -3,6 +3,8 @@ deployment impact."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import g, jsonify
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -197,18 +199,18 @@ def impact():
     kpi_code = query.kpi.strip()
     if not kpi_code:
         raise Invalid.on("kpi", _("Give the KPI code, e.g. ?kpi=WAIT."))
-    try:
-        result = estimator.compute_impact(
-            db.session,
-            kpi_code,
-            query.package,
-            query.window_weeks,
-            with_regions=False,
-            with_chart=False,
-        )
-    except ValueError as refused:
-        # The estimator's own refusal (field → message), until it raises Invalid itself.
-        if isinstance(refused, Invalid) or not isinstance(getattr(refused, "errors", None), dict):
-            raise
-        raise Invalid.from_fields({k: [m] for k, m in refused.errors.items()}) from None
-    return jsonify(result.as_api())
+    result = estimator.compute_impact(
+        db.session,
+        kpi_code,
+        query.package,
+        query.window_weeks,
+        with_regions=False,
+        with_chart=False,
+        stale_ok=True,  # after a write: the last figures at once, recomputed in the background
+    )
+    as_of = g.get("report_as_of")
+    body = result.as_api()
+    body["as_of"] = (
+        datetime.fromtimestamp(as_of, UTC).isoformat(timespec="seconds") if as_of else None
+    )
+    return jsonify(body)

@@ -321,6 +321,46 @@ def test_after_a_data_change_the_previous_figures_come_at_once_then_fresh_ones(
     assert exported[-1].waves[0].att > fresh[-1].waves[0].att
 
 
+def test_the_api_after_a_data_change_answers_at_once_with_its_as_of_time(
+    session, client, background_refresh, monkeypatch
+):
+    """A network-scale recomputation never holds an integration's request: the API serves
+    the previous figures with `as_of` while one background refresh runs."""
+    from datetime import datetime
+
+    from programme.api.tokens import create_token
+
+    package, sites, live, rows = build(MONDAYS, sites_per_wave=6, never=12)
+    _row, token = create_token(session, make_user("executive"), "impact")
+    session.commit()
+    computed = []
+    real = impact.refresh._compute_impact
+    monkeypatch.setattr(
+        impact.refresh, "_compute_impact", lambda *a, **k: computed.append(1) or real(*a, **k)
+    )
+
+    def read():
+        response = client.get(
+            "/api/v1/impact",
+            query_string={"kpi": "WAIT", "window_weeks": "8"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200
+        return response.get_json()
+
+    first = read()  # nothing cached yet: computed in the request
+    assert first["as_of"] is None and len(computed) == 1
+    late_measurement(sites)
+    stale = read()
+    assert stale["waves"] == first["waves"]  # the previous figures at once...
+    assert datetime.fromisoformat(stale["as_of"]).tzinfo is not None  # ...saying when
+    assert impact.wait_for_refresh(60)
+    assert len(computed) == 2  # one background recomputation
+    fresh = read()
+    assert fresh["as_of"] is None
+    assert fresh["waves"][0]["att"] != pytest.approx(first["waves"][0]["att"])
+
+
 def test_only_one_refresh_runs_at_a_time_and_its_errors_are_logged(
     session, background_refresh, monkeypatch, caplog
 ):

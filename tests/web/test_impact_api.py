@@ -49,7 +49,9 @@ def test_round_trip(client, session, network):
         "n_sites",
         "waves",
         "reading",
+        "as_of",
     }
+    assert body["as_of"] is None  # up to date
     assert body["kpi"] == "WAIT" and body["window_weeks"] == 8
     assert body["ci_low"] < EFFECT < body["ci_high"]
     assert body["n_sites"] == 9  # 5 + 5 deployed, one stopped reporting
