@@ -46,7 +46,10 @@ def register_cli(app: Flask) -> None:
             # worker_ttl 60: the blocking dequeue wakes up every 45 s, so the maintenance
             # loop (every maintenance_interval seconds) really runs about once a minute.
             Worker(
-                [Queue(schedule.QUEUE, connection=connection)],
+                [
+                    Queue(schedule.QUEUE, connection=connection),
+                    Queue(schedule.REFRESH_QUEUE, connection=connection),
+                ],
                 connection=connection,
                 worker_ttl=60,
                 maintenance_interval=60,

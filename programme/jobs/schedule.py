@@ -32,6 +32,9 @@ from rq.utils import now
 log = logging.getLogger(__name__)
 
 QUEUE = "programme"
+# Recomputations of cached figures after writes: a worker takes the jobs of QUEUE (imports,
+# exports, scheduled commands) first, so a stream of writes never holds an import back.
+REFRESH_QUEUE = "programme-refresh"
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,9 @@ def start(job_id: int) -> None:
         if how == "rq":
             from rq import Queue
 
-            queue = Queue("programme", connection=redis_connection(app.config["REDIS_URL"]))
+            from programme.jobs.schedule import QUEUE
+
+            queue = Queue(QUEUE, connection=redis_connection(app.config["REDIS_URL"]))
             queue.enqueue(
                 "programme.jobs.services.run_job_in_worker",
                 job_id,

@@ -142,7 +142,9 @@ def schedule_refresh(app: Flask) -> str | None:
             from redis import Redis
             from rq import Queue
 
-            queue = Queue("programme", connection=Redis.from_url(app.config["REDIS_URL"]))
+            from programme.jobs.schedule import REFRESH_QUEUE
+
+            queue = Queue(REFRESH_QUEUE, connection=Redis.from_url(app.config["REDIS_URL"]))
             queue.enqueue(
                 "programme.reports.freshness.refresh_in_worker",
                 job_timeout=report_cache.RUN_TTL,

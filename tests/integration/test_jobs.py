@@ -98,6 +98,42 @@ def test_rq_runner_queues_on_redis_and_the_worker_runs_it(app, session, test_kin
     assert len(queue) == 0
 
 
+def test_the_worker_takes_an_import_before_a_refresh_queued_earlier(
+    app, session, test_kind, runner_config, monkeypatch
+):
+    """Writes queue recomputations all day: a job somebody waits for (an import) goes first."""
+    from redis import Redis
+    from rq import Queue
+
+    from programme.jobs.schedule import QUEUE, REFRESH_QUEUE
+    from programme.reports import freshness
+
+    runner_config.update({"JOB_RUNNER": "rq", "REDIS_URL": REDIS_TEST_URL})
+    connection = Redis.from_url(REDIS_TEST_URL)
+    refreshes = Queue(REFRESH_QUEUE, connection=connection)
+    Queue(QUEUE, connection=connection).empty()
+    refreshes.empty()
+    order = []
+    monkeypatch.setattr(
+        freshness, "refresh_headlines", lambda app, wait=None: order.append("refresh")
+    )
+    refreshes.enqueue("programme.reports.freshness.refresh_in_worker", result_ttl=0)
+    job_id = _queue_job(session, test_kind)
+    jobs.start(job_id)
+    real_run = jobs.run_job
+
+    def run(app_, job_id_):
+        order.append("import")
+        return real_run(app_, job_id_)
+
+    monkeypatch.setattr(jobs, "run_job", run)
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert order == ["import", "refresh"]
+    assert _job(session, job_id).status == "done"
+    assert len(refreshes) == 0
+
+
 def test_worker_refuses_to_start_without_redis(app, runner_config):
     runner_config["REDIS_URL"] = None
     result = app.test_cli_runner().invoke(args=["worker", "--burst"])
