@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from programme.auth.permissions import can
 from programme.auth.roles import ADMIN, COACH, SITE_MANAGER
-from programme.deployment.models import Wave, WaveSite
+from programme.deployment.models import ChecklistItem, Coach, Milestone, Wave, WaveSite
 from programme.deployment.services import coach_site_ids
 from programme.extensions import db
-from programme.network.access import may_see_site
+from programme.network.access import get_site_or_403, may_see_site
 
 
 def may_edit_progress(session, user, site_id: int) -> bool:
@@ -45,17 +45,56 @@ def get_wave_or_403(wave_id: int, action: str = "view_deployment", user=None):
     return wave
 
 
-def get_wave_site_or_403(wave_id: int, site_id: int, action: str = "view_deployment"):
+def get_milestone_or_403(wave_id: int, milestone_id: int, action: str = "plan_waves", user=None):
+    """A milestone of a wave: 404 unless it belongs to the wave."""
+    wave = get_wave_or_403(wave_id, action, user)
+    milestone = db.session.get(Milestone, milestone_id)
+    if milestone is None or milestone.wave_id != wave.id:
+        abort(404)
+    return wave, milestone
+
+
+def get_wave_site_or_403(wave_id: int, site_id: int, action: str = "view_deployment", user=None):
     """A site of a wave: 404 unless the site is in the wave; 403 outside the user's
-    perimeter, or, to edit, unless `may_edit_progress` / `may_record_engagement`."""
-    wave = get_wave_or_403(wave_id, action)
+    perimeter, or, to edit, unless `may_edit_progress`."""
+    user = user if user is not None else current_user
+    wave = get_wave_or_403(wave_id, action, user)
     link = db.session.scalar(
         select(WaveSite).where(WaveSite.wave_id == wave.id, WaveSite.site_id == site_id)
     )
     if link is None:
         abort(404)
-    if not may_see_site(current_user, link.site):
+    if not may_see_site(user, link.site):
         abort(403)
-    if action == "edit_progress" and not may_edit_progress(db.session, current_user, site_id):
+    if action == "edit_progress" and not may_edit_progress(db.session, user, site_id):
         abort(403)
     return wave, link.site
+
+
+def get_item_or_403(
+    wave_id: int, site_id: int, item_id: int, action: str = "edit_progress", user=None
+):
+    """A checklist item of a site of a wave: 404 unless it belongs to both."""
+    wave, site = get_wave_site_or_403(wave_id, site_id, action, user)
+    item = db.session.get(ChecklistItem, item_id)
+    if item is None or item.wave_id != wave.id or item.site_id != site.id:
+        abort(404)
+    return wave, site, item
+
+
+def get_engagement_site_or_403(site_id: int):
+    """A site whose engagement the current user may record (`may_record_engagement`)."""
+    site = get_site_or_403(site_id, "record_engagement")
+    if not may_record_engagement(db.session, current_user, site.id):
+        abort(403)
+    return site
+
+
+def get_coach_or_403(coach_id: int, action: str = "assign_coaches", user=None):
+    user = user if user is not None else current_user
+    if not can(user, action):
+        abort(403)
+    coach = db.session.get(Coach, coach_id)
+    if coach is None:
+        abort(404)
+    return coach

@@ -1,5 +1,6 @@
-"""Forms of the deployment screens. The wave's sites and the checklist toggles are read by
-the views from the request (their number depends on the data)."""
+"""Forms of the deployment screens and their mappers to the services' inputs. The wave's
+sites and the checklist toggles are read from the request (their number depends on the
+data)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from programme.deployment import services
 from programme.deployment.models import BLOCKER_CATEGORIES, DEFAULT_CAPACITY, WAVE_STATUSES
 from programme.network.forms import MultiCheckboxField
 from programme.web.forms import BLANK_LABEL, optional_int
+from programme.web.parsing import parse_int
 
 
 class WaveForm(FlaskForm):
@@ -104,3 +107,78 @@ class CoachForm(FlaskForm):
     regions = MultiCheckboxField(_l("Regions covered"), coerce=int)
     trainings = FieldList(FormField(TrainingRow), min_entries=1)
     version = HiddenField()
+
+
+def wave_plan(form: WaveForm, site_codes: list[str]) -> services.WavePlan:
+    return services.WavePlan(
+        name=form.name.data,
+        package_id=form.package.data,
+        start=form.start.data,
+        go_live=form.go_live.data,
+        site_codes=site_codes,
+        status=form.status.data,
+    )
+
+
+def checklist_updates(formdata) -> dict[int, tuple[str, int | None, str | None]] | None:
+    """The checklist states sent with a visit, by package element: `element-<id>` (the new
+    state, blank for unchanged), `version-<id>` and `note-<id>`. None when an element id
+    cannot be read."""
+    updates: dict[int, tuple[str, int | None, str | None]] = {}
+    for key in formdata:
+        if not key.startswith("element-"):
+            continue
+        element_id = parse_int(key.removeprefix("element-"))
+        if element_id is None:
+            return None
+        state = formdata.get(key) or ""
+        if state:
+            updates[element_id] = (
+                state,
+                parse_int(formdata.get(f"version-{element_id}")),
+                formdata.get(f"note-{element_id}"),
+            )
+    return updates
+
+
+def visit_input(form: VisitForm, updates: dict) -> services.VisitInput:
+    return services.VisitInput(
+        visited_on=form.visited_on.data,
+        duration_minutes=form.duration_minutes.data,
+        worked_on=form.worked_on.data,
+        blocker_category=form.blocker_category.data or None,
+        blockers=form.blockers.data,
+        next_visit_on=form.next_visit_on.data,
+        updates=updates,
+    )
+
+
+def coach_form(coach) -> CoachForm:
+    """The edit form holding the coach as saved (its version: `services.coach_fingerprint`)."""
+    return CoachForm(
+        formdata=None,
+        email=coach.person.email or "",
+        full_name=coach.person.full_name,
+        user=coach.user_id or 0,
+        home_site=coach.home_site.code if coach.home_site else "",
+        secondment_start=coach.secondment_start,
+        secondment_end=coach.secondment_end,
+        capacity=coach.capacity,
+        regions=[r.id for r in coach.regions],
+        trainings=[*coach.trainings, None],
+        version=services.coach_fingerprint(coach),
+    )
+
+
+def coach_input(form: CoachForm) -> services.CoachInput:
+    return services.CoachInput(
+        email=form.email.data,
+        full_name=form.full_name.data,
+        home_site_code=form.home_site.data,
+        secondment_start=form.secondment_start.data,
+        secondment_end=form.secondment_end.data,
+        capacity=form.capacity.data,
+        user_id=form.user.data or None,
+        region_ids=list(form.regions.data or []),
+        trainings=[(row.module.data, row.completed_on.data) for row in form.trainings],
+    )

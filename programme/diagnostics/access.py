@@ -9,7 +9,7 @@ from programme.auth.permissions import can
 from programme.auth.roles import ADMIN, DIAGNOSTICIAN
 from programme.diagnostics.models import Campaign, Irritant, ObservationSession
 from programme.extensions import db
-from programme.network.access import may_see_site
+from programme.network.access import get_site_or_403, may_see_site
 
 
 def may_work_in_campaign(user, campaign) -> bool:
@@ -41,43 +41,64 @@ def may_edit_observation(user, observation) -> bool:
 CAMPAIGN_WORK = frozenset(
     {"record_sessions", "assess_determinants", "record_customer_voice", "manage_irritants"}
 )
+CAMPAIGN_LEAD = frozenset({"edit_synthesis", "complete_campaign"})
 
 
-def get_campaign_or_403(campaign_id: int, action: str):
-    if not can(current_user, action):
+def may_in_campaign(user, campaign, action: str) -> bool:
+    """The role may `action`, and the campaign allows it: recording needs
+    `may_work_in_campaign`, the synthesis and the completion `may_lead_campaign`."""
+    if not can(user, action):
+        return False
+    if action in CAMPAIGN_WORK:
+        return may_work_in_campaign(user, campaign)
+    if action in CAMPAIGN_LEAD:
+        return may_lead_campaign(user, campaign)
+    return True
+
+
+def get_campaign_or_403(campaign_id: int, action: str, user=None):
+    user = user if user is not None else current_user
+    if not can(user, action):
         abort(403)
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None:
         abort(404)
-    if action in CAMPAIGN_WORK and not may_work_in_campaign(current_user, campaign):
-        abort(403)
-    if action in {"edit_synthesis", "complete_campaign"} and not may_lead_campaign(
-        current_user, campaign
-    ):
+    if not may_in_campaign(user, campaign, action):
         abort(403)
     return campaign
 
 
-def get_observation_or_403(observation_id: int, action: str = "view_diagnostics"):
+def get_campaign_site_or_403(campaign_id: int, site_id: int, action: str):
+    """A site sampled by the campaign: 404 unless it is one of the campaign's sites."""
+    campaign = get_campaign_or_403(campaign_id, action)
+    site = get_site_or_403(site_id, action)
+    if site not in campaign.sites:
+        abort(404)
+    return campaign, site
+
+
+def get_observation_or_403(observation_id: int, action: str = "view_diagnostics", user=None):
     """A session of a site the user may see; editing it needs `may_edit_observation`."""
-    if not can(current_user, action):
+    user = user if user is not None else current_user
+    if not can(user, action):
         abort(403)
     observation = db.session.get(ObservationSession, observation_id)
     if observation is None:
         abort(404)
-    if not may_see_site(current_user, observation.site):
+    if not may_see_site(user, observation.site):
         abort(403)
-    if action == "record_sessions" and not may_edit_observation(current_user, observation):
+    if action == "record_sessions" and not may_edit_observation(user, observation):
         abort(403)
     return observation
 
 
-def get_irritant_or_403(irritant_id: int, action: str):
-    if not can(current_user, action):
+def get_irritant_or_403(irritant_id: int, action: str, user=None):
+    user = user if user is not None else current_user
+    if not can(user, action):
         abort(403)
     irritant = db.session.get(Irritant, irritant_id)
     if irritant is None:
         abort(404)
-    if action == "manage_irritants" and not may_work_in_campaign(current_user, irritant.campaign):
+    if not may_in_campaign(user, irritant.campaign, action):
         abort(403)
     return irritant

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Float, and_, case, cast, distinct, false, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from programme.auth.models import User
+from programme.auth.roles import ADMIN, DIAGNOSTICIAN
 from programme.diagnostics.models import (
     DETERMINANTS,
     Campaign,
@@ -283,6 +285,16 @@ def sampled_sites(session: Session, campaign: Campaign, user) -> list[Site]:
         .order_by(Site.code)
     )
     return list(session.scalars(filter_sites(stmt, user)))
+
+
+def lead_choices(session: Session) -> list[tuple[str, str]]:
+    """The active accounts that may lead a campaign (admins and diagnosticians)."""
+    leads = session.execute(
+        select(User.id, User.name, User.email)
+        .where(User.role.in_((ADMIN, DIAGNOSTICIAN)), User.active.is_(True))
+        .order_by(User.name, User.email)
+    ).all()
+    return [(str(i), n or e) for i, n, e in leads]
 
 
 # --- irritant ranking ------------------------------------------------------------------------

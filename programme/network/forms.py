@@ -66,6 +66,44 @@ class SiteForm(FlaskForm):
     version = HiddenField()
 
 
+def site_values(form: SiteForm) -> dict:
+    """The form's fields as `services.save_site_choosing_region` reads them."""
+    return {
+        "code": form.code.data,
+        "name": form.name.data,
+        "type": form.type.data,
+        "region": form.region.data,
+        "country": form.country.data,
+        "city": form.city.data,
+        "time_zone": form.time_zone.data,
+        "operator": form.operator.data,
+        "provider": form.provider.data,
+        "channels": ";".join(form.channels.data or []),
+        "manager_name": form.manager_name.data,
+        "manager_email": form.manager_email.data,
+    }
+
+
+def site_data(site) -> dict:
+    """A saved site as the edit form's initial data."""
+    manager = site.manager
+    return {
+        "code": site.code,
+        "name": site.name,
+        "type": site.type,
+        "region": site.region.name,
+        "country": site.country,
+        "city": site.city,
+        "time_zone": site.time_zone,
+        "operator": site.operator,
+        "provider": site.provider,
+        "channels": site.channels,
+        "manager_name": manager.full_name if manager else "",
+        "manager_email": (manager.email or "") if manager else "",
+        "version": site.version,
+    }
+
+
 class RegionForm(FlaskForm):
     name = StringField(_l("Region name"), validators=[DataRequired(), Length(max=120)])
 

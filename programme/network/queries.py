@@ -8,7 +8,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from programme.network.access import filter_sites
-from programme.network.models import Region, Site
+from programme.network.models import Person, Region, Site
 
 
 @dataclass
@@ -105,3 +105,9 @@ def visible_sites(session: Session, user, limit: int = 20) -> list[Site]:
 
 def all_regions(session: Session) -> list[Region]:
     return list(session.scalars(select(Region).order_by(Region.name)))
+
+
+def site_staff(session: Session, site_id: int) -> list[Person]:
+    """The people working at a site, by name."""
+    stmt = select(Person).where(Person.site_id == site_id).order_by(Person.full_name)
+    return list(session.scalars(stmt))

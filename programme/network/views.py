@@ -5,17 +5,23 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from flask_login import current_user
-from sqlalchemy import select
+from flask_login import current_user, login_required
 
 from programme.auth.permissions import can, require
 from programme.errors import Invalid
 from programme.extensions import db
 from programme.network import queries
 from programme.network.access import get_site_or_403
-from programme.network.forms import RegionForm, SiteForm, SiteImportForm, region_choices
+from programme.network.forms import (
+    RegionForm,
+    SiteForm,
+    SiteImportForm,
+    region_choices,
+    site_data,
+    site_values,
+)
 from programme.network.importing import FileRejected, site_rows
-from programme.network.models import OPERATORS, SITE_TYPES, Person, Site
+from programme.network.models import OPERATORS, SITE_TYPES, Site
 from programme.network.services import (
     find_region,
     get_or_create_region,
@@ -56,39 +62,18 @@ def site_list():
 
 
 @bp.get("/sites/<int:site_id>")
-@require("view_network")
+@login_required
 def site_detail(site_id: int):
     site = get_site_or_403(site_id)
-    managers = []
-    if site.manager_id:
-        managers.append(site.manager)
-    staff = db.session.scalars(
-        select(Person).where(Person.site_id == site.id).order_by(Person.full_name)
-    ).all()
+    managers = [site.manager] if site.manager_id else []
+    staff = queries.site_staff(db.session, site.id)
     return render("network/site_detail.html", site=site, managers=managers, staff=staff)
 
 
-def _form_values(form: SiteForm) -> dict:
-    return {
-        "code": form.code.data,
-        "name": form.name.data,
-        "type": form.type.data,
-        "region": form.region.data,
-        "country": form.country.data,
-        "city": form.city.data,
-        "time_zone": form.time_zone.data,
-        "operator": form.operator.data,
-        "provider": form.provider.data,
-        "channels": ";".join(form.channels.data or []),
-        "manager_name": form.manager_name.data,
-        "manager_email": form.manager_email.data,
-    }
-
-
-def _save_from_form(form: SiteForm, site: Site | None = None) -> Site:
+def _save(form: SiteForm, site: Site | None = None) -> Site:
     return save_site_choosing_region(
         db.session,
-        _form_values(form),
+        site_values(form),
         site,
         choice=form.region.data or "",
         new_region=form.new_region.data or "",
@@ -96,88 +81,61 @@ def _save_from_form(form: SiteForm, site: Site | None = None) -> Site:
     )
 
 
-def _region_choices(form: SiteForm) -> None:
+def _site_form(form: SiteForm, site: Site | None, status: int = 200, conflict: bool = False):
+    return render(
+        "network/site_form.html",
+        form=form,
+        site=site,
+        conflict=conflict,
+        regions=queries.all_regions(db.session),
+        status=status,
+    )
+
+
+def _new_form() -> SiteForm:
+    form = SiteForm()
     form.region.choices = region_choices(queries.all_regions(db.session))
+    return form
 
 
 @bp.route("/sites/new", methods=["GET", "POST"])
 @require("edit_network")
 def site_new():
-    form = SiteForm()
-    _region_choices(form)
+    form = _new_form()
     if request.method == "GET":
         form.channels.data = ["in_person"]
+        return _site_form(form, None)
     if form.validate_on_submit():
-        saved = save_or_conflict(lambda: _save_from_form(form), form)
+        saved = save_or_conflict(lambda: _save(form), form)
         if saved.ok:
-            site = saved.result
-            flash(_("Site %(code)s created.", code=site.code), "success")
-            return redirect(url_for("network.site_detail", site_id=site.id))
-    status = 422 if request.method == "POST" else 200
-    return render(
-        "network/site_form.html",
-        form=form,
-        site=None,
-        regions=queries.all_regions(db.session),
-        status=status,
-    )
+            flash(_("Site %(code)s created.", code=saved.result.code), "success")
+            return redirect(url_for("network.site_detail", site_id=saved.result.id))
+    return _site_form(form, None, status=422)
 
 
 @bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
-@require("edit_network")
+@login_required
 def site_edit(site_id: int):
     site = get_site_or_403(site_id, "edit_network")
-    form = SiteForm()
-    _region_choices(form)
-    conflict = False
+    form = _new_form()
     if request.method == "GET":
-        form.process(
-            data={
-                "code": site.code,
-                "name": site.name,
-                "type": site.type,
-                "region": site.region.name,
-                "country": site.country,
-                "city": site.city,
-                "time_zone": site.time_zone,
-                "operator": site.operator,
-                "provider": site.provider,
-                "channels": site.channels,
-                "manager_name": site.manager.full_name if site.manager else "",
-                "manager_email": (site.manager.email or "") if site.manager else "",
-                "version": site.version,
-            }
-        )
-    elif form.validate_on_submit():
+        form.process(data=site_data(site))
+        return _site_form(form, site)
+    if form.validate_on_submit():
         saved = save_or_conflict(
-            lambda: _save_from_form(form, site),
+            lambda: _save(form, site),
             form,
             sent_version=form.version.data,
             current_version=site.version,
         )
-        conflict = saved.conflict
         if saved.ok:
             flash(_("Site %(code)s saved.", code=site.code), "success")
             return redirect(url_for("network.site_detail", site_id=site.id))
-    if conflict:
-        site = db.session.get(Site, site_id)
-        form.version.data = str(site.version)
-        return render(
-            "network/site_form.html",
-            form=form,
-            site=site,
-            conflict=True,
-            regions=queries.all_regions(db.session),
-            status=409,
-        )
-    status = 422 if request.method == "POST" else 200
-    return render(
-        "network/site_form.html",
-        form=form,
-        site=site,
-        regions=queries.all_regions(db.session),
-        status=status,
-    )
+        if saved.conflict:
+            site = db.session.get(Site, site_id)
+            form.version.data = str(site.version)
+            return _site_form(form, site, status=409, conflict=True)
+    return _site_form(form, site, status=422)
 
 
 @bp.route("/sites/import", methods=["GET", "POST"])
