@@ -7,7 +7,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, request
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from programme.auth.permissions import require
 from programme.extensions import db
@@ -112,7 +112,7 @@ def wave(wave_id: int):
 
 
 @bp.get("/sites/<int:site_id>")
-@require("view_site_story")
+@login_required
 def site(site_id: int):
     site = get_site_or_403(site_id, "view_site_story")
     story = services.site_story(db.session, site.id, current_user, date.today())
