@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 from flask_babel import get_timezone, pgettext
-from sqlalchemy import func, select
 
-from programme.audit import AuditEvent
+from programme.audit import queries
 from programme.auth.permissions import require
 from programme.extensions import db
 from programme.web.htmx import render
@@ -19,52 +18,26 @@ from programme.web.parsing import int_arg, parse_date
 bp = Blueprint("audit", __name__)
 
 
-def _filtered():
-    stmt = select(AuditEvent)
-    filters = {
-        "entity": request.args.get("entity", "")[:60],
-        "action": request.args.get("action", "")[:30],
-        "actor": request.args.get("actor", "")[:200],
-        "entity_id": request.args.get("entity_id", "")[:60],
-        "start": parse_date(request.args.get("start")),
-        "end": parse_date(request.args.get("end")),
-    }
-    if filters["entity"]:
-        stmt = stmt.where(AuditEvent.entity == filters["entity"])
-    if filters["action"]:
-        stmt = stmt.where(AuditEvent.action == filters["action"])
-    if filters["actor"]:
-        stmt = stmt.where(func.lower(AuditEvent.actor).like(f"%{filters['actor'].lower()}%"))
-    if filters["entity_id"]:
-        stmt = stmt.where(AuditEvent.entity_id == filters["entity_id"])
-    tz = get_timezone()
-    if filters["start"]:
-        stmt = stmt.where(AuditEvent.at >= datetime.combine(filters["start"], time(), tz))
-    if filters["end"]:
-        stmt = stmt.where(
-            AuditEvent.at < datetime.combine(filters["end"] + timedelta(days=1), time(), tz)
-        )
-    return stmt, filters
+def _filters() -> queries.AuditFilters:
+    return queries.AuditFilters(
+        entity=request.args.get("entity", "")[:60],
+        action=request.args.get("action", "")[:30],
+        actor=request.args.get("actor", "")[:200],
+        entity_id=request.args.get("entity_id", "")[:60],
+        start=parse_date(request.args.get("start")),
+        end=parse_date(request.args.get("end")),
+    )
 
 
 @bp.get("/audit")
 @require("view_audit")
 def event_list():
-    stmt, filters = _filtered()
+    filters = _filters()
     page_size = current_app.config["AUDIT_PAGE_SIZE"]
     page = int_arg("page") or 1
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    events = db.session.scalars(
-        stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    entities = db.session.scalars(
-        select(AuditEvent.entity).distinct().order_by(AuditEvent.entity)
-    ).all()
-    actions = db.session.scalars(
-        select(AuditEvent.action).distinct().order_by(AuditEvent.action)
-    ).all()
+    stmt = queries.filtered(filters, get_timezone())
+    events, total = queries.page_of(db.session, stmt, page, page_size)
+    entities, actions = queries.choices(db.session)
     pages = max(1, -(-total // page_size))
     return render(
         "audit/event_list.html",
@@ -90,7 +63,7 @@ def neutralise(value) -> str:
 @bp.get("/audit/export.csv")
 @require("view_audit")
 def event_export():
-    stmt, _filters = _filtered()
+    stmt = queries.filtered(_filters(), get_timezone())
 
     def rows():
         buffer = io.StringIO()
@@ -99,10 +72,7 @@ def event_export():
             ["at", "actor", "entity", "entity_id", "action", "field", "old", "new", "summary"]
         )
         yield "\ufeff" + buffer.getvalue()
-        result = db.session.execute(
-            stmt.order_by(AuditEvent.at, AuditEvent.id).execution_options(yield_per=1000)
-        ).scalars()
-        for event in result:
+        for event in queries.oldest_first(db.session, stmt):
             changes = event.changes or {}
             items = list(changes.items()) or [(None, [None, None])]
             buffer.seek(0)
