@@ -8,7 +8,6 @@ from datetime import date
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from programme.auth.permissions import require
 from programme.errors import Invalid
@@ -18,10 +17,10 @@ from programme.home import services as home_services
 from programme.home.models import FREQUENCIES
 from programme.network import queries as network_queries
 from programme.network.models import SITE_TYPES
-from programme.pilots.models import Package
 from programme.reports import services as report_services
 from programme.reports import value_screens
 from programme.reports.impact import sort_key
+from programme.value import queries as value_queries
 from programme.value import services as value_services
 from programme.web.htmx import render
 
@@ -74,7 +73,7 @@ def _value_to_date() -> dict | None:
 
 def _value_gates() -> list:
     """Finance's home: every package with its current stage gate."""
-    packages = sorted(db.session.scalars(select(Package)), key=lambda p: sort_key(p.name))
+    packages = sorted(value_queries.packages(db.session), key=lambda p: sort_key(p.name))
     return [(p, value_services.current_gate(db.session, p.id)) for p in packages]
 
 
