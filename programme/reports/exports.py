@@ -1,10 +1,10 @@
 """Excel and PDF exports of the leadership report.
 
 Both are built from one `ReportData`, gathered from the SAME service functions as the
-screens: `services.overview` (funnel, waves and RAG, alerts, coaches, regions, pilot results,
-`impact.headline_impacts`, headline figures), the deltas the at-a-glance page shows
-(`services.deltas_for` → `snapshots.compare`), and the pieces the region report is made of
-(`services.site_rows`, `coaches_working`, `completeness`). No query of their own, so an
+screens: `screens.glance.overview` (funnel, waves and RAG, alerts, coaches, regions, pilot
+results, `impact.headline_impacts`, headline figures), the deltas the at-a-glance page shows
+(`dashboard.deltas_for` → `snapshots.compare`), and the pieces the region report is made of
+(`sections.sites.site_rows`, `coaches_working`, `completeness`). No query of their own, so an
 export never disagrees with the page it prints.
 
 - Excel (XlsxWriter): one sheet per section, numbers written as numbers with number formats
@@ -34,7 +34,13 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from programme.reports import services
+from programme.network.access import Scope
+from programme.reports.dashboard import deltas_for
+from programme.reports.screens.glance import overview
+from programme.reports.sections.coaches import coaches_working
+from programme.reports.sections.completeness import completeness as scope_completeness
+from programme.reports.sections.sites import site_rows
+from programme.reports.snapshots import figure_meta
 
 # --- Excel: one table per sheet ----------------------------------------------------------------
 
@@ -212,21 +218,23 @@ def _yes_no(value: bool) -> str:
 @dataclass
 class SiteLine:
     region: str
-    row: Any  # services.SiteRow
+    row: Any  # sections.sites.SiteRow
 
 
 @dataclass
 class ReportData:
     """Everything both exports show, gathered once from the screens' services."""
 
-    scope: Any  # services.Scope
+    scope: Any  # network.access.Scope
     today: date
     locale: str
-    overview: Any  # services.Overview (funnel, waves, alerts, coaches, regions, impacts, headline)
+    overview: (
+        Any  # screens.glance.Overview (funnel, waves, alerts, coaches, regions, impacts, headline)
+    )
     deltas: list  # snapshots.Delta: this month against the last monthly snapshot
     sites: list[SiteLine]
-    coaches: list  # services.CoachRow
-    completeness: list[tuple[str, Any]]  # (scope label, services.Completeness)
+    coaches: list  # sections.coaches.CoachRow
+    completeness: list[tuple[str, Any]]  # (scope label, kpis.completeness.Completeness)
     site_codes: dict[int, str] = field(default_factory=dict)
     loop: Any = None  # feedback.queries.LoopSummary of the scope (counts only, issue 19)
     value: dict | None = None  # reports.value_screens.report, for the readers of the value
@@ -255,29 +263,24 @@ def _file_word(text: str) -> str:
 def gather(session: Session, scope, user, today: date) -> ReportData:
     """Collect the report from the services the screens use: the at-a-glance overview, the
     deltas since the last snapshot, the region reports' site tables and coaches."""
-    ov = services.overview(session, scope, user, today, fresh_impacts=True)
-    deltas = services.deltas_for(session, scope, ov.headline, today)
+    ov = overview(session, scope, user, today, fresh_impacts=True)
+    deltas = deltas_for(session, scope, ov.headline, today)
     sites: list[SiteLine] = []
     completeness = [(scope.label, ov.completeness)]
     if scope.key.startswith("site:"):
         # A site manager's one site: its row, as the region report shows it.
         region = ov.regions[0].name if len(ov.regions) == 1 else ""
-        sites = [SiteLine(region, row) for row in services.site_rows(session, scope, ov.alerts)]
+        sites = [SiteLine(region, row) for row in site_rows(session, scope, ov.alerts)]
     else:
         for region in ov.regions:
-            region_scope = services.Scope(
-                f"region:{region.region_id}", region.name, region.region_id, None
-            )
+            region_scope = Scope(f"region:{region.region_id}", region.name, region.region_id, None)
             if scope.region_id is not None and region.region_id != scope.region_id:
                 continue
             sites += [
-                SiteLine(region.name, row)
-                for row in services.site_rows(session, region_scope, ov.alerts)
+                SiteLine(region.name, row) for row in site_rows(session, region_scope, ov.alerts)
             ]
             if scope.whole_network:
-                completeness.append(
-                    (region.name, services.completeness(session, region_scope, today))
-                )
+                completeness.append((region.name, scope_completeness(session, region_scope, today)))
     return ReportData(
         scope=scope,
         today=today,
@@ -285,7 +288,7 @@ def gather(session: Session, scope, user, today: date) -> ReportData:
         overview=ov,
         deltas=deltas,
         sites=sites,
-        coaches=services.coaches_working(session, today, scope),
+        coaches=coaches_working(session, today, scope),
         completeness=completeness,
         site_codes={line.row.site_id: line.row.code for line in sites},
         loop=loop_for_scope(session, scope, user),
@@ -339,8 +342,6 @@ def _change_cell(delta, unit: str) -> Cell:
 
 def workbook_sheets(session: Session, data: ReportData) -> list[Sheet]:
     """The workbook's sheets, one per section of the report."""
-    from programme.reports.snapshots import figure_meta
-
     ov = data.overview
     note = _("%(scope)s · %(date)s", scope=data.scope.label, date=format_date(data.today, "long"))
     compared = {d.key: d for d in data.deltas}

@@ -27,7 +27,7 @@ def home():
 
     if current_user.role == "executive":
         # Whole network: the summary and campaigns come cached (plain data).
-        from programme.reports.services import home_sections
+        from programme.reports.screens.home import home_sections
 
         cached = home_sections(db.session, current_user)
         summary = cached["summary"]
@@ -41,7 +41,7 @@ def home():
     glance = {}
     if current_user.role == "executive":
         # The executive's home is the programme at a glance (the same partials as /reports/).
-        from programme.reports.services import dashboard
+        from programme.reports.dashboard import dashboard
 
         glance = dashboard(db.session, current_user, None, date.today())
     today = home_services.today(db.session, current_user, date.today())
