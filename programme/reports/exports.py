@@ -34,8 +34,12 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from programme.auth.permissions import can
+from programme.feedback.queries import LoopSummary, loop_figures
 from programme.network.access import Scope
+from programme.reports import charts, render, value_screens
 from programme.reports.dashboard import deltas_for
+from programme.reports.impact import impact_chart
 from programme.reports.screens.glance import overview
 from programme.reports.sections.coaches import coaches_working
 from programme.reports.sections.completeness import completeness as scope_completeness
@@ -236,7 +240,7 @@ class ReportData:
     coaches: list  # sections.coaches.CoachRow
     completeness: list[tuple[str, Any]]  # (scope label, kpis.completeness.Completeness)
     site_codes: dict[int, str] = field(default_factory=dict)
-    loop: Any = None  # feedback.queries.LoopSummary of the scope (counts only, issue 19)
+    loop: Any = None  # feedback.queries.LoopSummary of the scope (counts only)
     value: dict | None = None  # reports.value_screens.report, for the readers of the value
 
     @property
@@ -297,11 +301,9 @@ def gather(session: Session, scope, user, today: date) -> ReportData:
 
 
 def loop_for_scope(session: Session, scope, user):
-    """The close-the-loop figures of the report's scope (issue 19): its total, then per
+    """The close-the-loop figures of the report's scope: its total, then per
     region (whole network) or per site. Counts and durations only: no case, no customer,
     never a contact reference."""
-    from programme.feedback.queries import LoopSummary, loop_figures
-
     restrict = {"region_id": scope.region_id, "site_ids": scope.site_ids}
     total = loop_figures(session, user, by="network", **restrict)
     by = "region" if scope.whole_network else "site"
@@ -312,9 +314,6 @@ def loop_for_scope(session: Session, scope, user):
 def _value(session: Session, scope, user, today: date) -> dict | None:
     """The value report of the scope (network or region) over the value page's default
     period, for the people who read the value, once a value driver exists."""
-    from programme.auth.permissions import can
-    from programme.reports import value_screens
-
     if not can(user, "view_value") or scope.key.startswith("site:"):
         return None
     if not value_screens.has_drivers(session):
@@ -536,7 +535,7 @@ def workbook_sheets(session: Session, data: ReportData) -> list[Sheet]:
 
 
 def _loop_sheet(data: ReportData, note: str) -> Sheet:
-    """Close the loop (issue 19): the scope's total, then its regions or sites."""
+    """Close the loop: the scope's total, then its regions or sites."""
     loop = data.loop
     rows = []
     if loop is not None and loop.total is not None:
@@ -609,7 +608,7 @@ def _pilot_sheet(data: ReportData, note: str) -> Sheet:
 
 
 def _value_sheet(value: dict, note: str) -> Sheet:
-    """Value per month, then the total (issue 18): money in euros, unrounded; P10–P90 from
+    """Value per month, then the total: money in euros, unrounded; P10–P90 from
     seeded draws, the actual's interval from the effect's 95 % interval."""
     figures = ("planned", "forecast", "actual", "actual_low", "actual_high", "estimate",
                "p10", "p50", "p90")  # fmt: skip
@@ -742,9 +741,6 @@ PDF_ALERT_LIMIT = 40
 def pdf_charts(data: ReportData) -> dict[str, Any]:
     """The report's charts as inline SVG: the same specs the screens hand to vega-embed
     (`charts.funnel_spec`, `charts.waves_timeline_spec`, `impact.impact_chart`)."""
-    from programme.reports import charts, render
-    from programme.reports.impact import impact_chart
-
     ov = data.overview
     rendered: dict[str, Any] = {"impact": {}}
     rendered["funnel"] = Markup(render.svg(charts.funnel_spec(ov.funnel), data.locale))
@@ -752,9 +748,7 @@ def pdf_charts(data: ReportData) -> dict[str, Any]:
         spec = charts.waves_timeline_spec(ov.waves, data.today)
         rendered["waves"] = Markup(render.svg(spec, data.locale))
     if data.value is not None:
-        from programme.reports.value_screens import chart_spec
-
-        spec = chart_spec(data.value)
+        spec = value_screens.chart_spec(data.value)
         if spec:
             rendered["value"] = Markup(render.svg(spec, data.locale))
     for result in data.impacts:

@@ -1,4 +1,4 @@
-"""What the value screens read (issue 18): the value report of the value page, the value to
+"""What the value screens read: the value report of the value page, the value to
 date of the executive home and a pilot's projected annual value.
 
 The figures come from programme/reports/value.py (`value_report`, `value_to_date`,

@@ -279,7 +279,7 @@ def sections(session: Session, scope: Scope, today: date) -> Sections:
 
 
 def headline_figures(session: Session, scope: Scope, today: date) -> dict[str, int | float | None]:
-    """The flat figures monthly snapshots store and compare (stable keys; see `_headline`).
+    """The flat figures monthly snapshots store and compare (stable keys; see `headline`).
     Deployment impact (network-wide) is added for the whole-network scope only."""
     parts = sections(session, scope, today)
     impacts = deployed_impacts(session, fresh=True) if scope.whole_network else None
@@ -296,7 +296,7 @@ def overview(
     show the previous ones, marked stale, while they are recomputed (screens)."""
     parts = sections(session, scope, today)
     impacts = deployed_impacts(session, fresh_impacts) if can(user, "view_impact") else None
-    headline_impacts = impacts if scope.whole_network else None
+    network_impacts = impacts if scope.whole_network else None
     return Overview(
         scope=scope,
         today=today,
@@ -314,7 +314,7 @@ def overview(
             parts.alerts,
             parts.coaches,
             parts.completeness,
-            headline_impacts,
+            network_impacts,
         ),
         kpis=parts.kpis if impacts else None,
     )
