@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 from programme.auth.permissions import ADMIN, WHOLE_NETWORK
 from programme.kpis.completeness import CompletenessRow, by_site
 from programme.kpis.models import Kpi, KpiWeekRollup, Measurement, MeasurementRevision
+from programme.kpis.stamps import kpi_page_stamp
 from programme.network.access import filter_sites
 from programme.network.models import Site
+from programme.reports import cache as report_cache
 from programme.weeks import week_start
 
 
@@ -99,12 +101,10 @@ def kpi_page_figures(
     session: Session, user, kpi: Kpi, weeks: int
 ) -> tuple[list[dict], tuple[list[CompletenessRow], list[CompletenessRow], date, date]]:
     """The KPI page's weekly series and completeness, kept in the shared report cache
-    (Redis when configured) per KPI, period, perimeter and day against the programme's
-    data stamp: at network scale they read hundreds of thousands of rollup rows, so a
+    (Redis when configured) per KPI, period, perimeter and day against the KPI data and
+    the sites (`kpis.stamps.kpi_page_stamp`): at network scale they read hundreds of thousands of rollup rows, so a
     reader gets the last result (its "as of" time noted) while one background refresh
     recomputes them after a write (`programme.reports.cache.cached`)."""
-    from programme.reports import cache as report_cache
-
     perimeter = Perimeter.of(user)
     kpi_id = kpi.id
     key = ("kpi-page", str(session.get_bind().url), kpi_id, weeks, perimeter.key, date.today())
@@ -113,7 +113,7 @@ def kpi_page_figures(
         current = s.get(Kpi, kpi_id)
         return weekly_series(s, perimeter, current, weeks), by_site(s, perimeter, current)
 
-    return report_cache.cached(session, key, compute, report_cache.programme_stamp)
+    return report_cache.cached(session, key, compute, kpi_page_stamp)
 
 
 def site_kpis(session: Session, site_id: int) -> list[Kpi]:

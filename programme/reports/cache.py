@@ -1,10 +1,10 @@
 """The cache of report sections and deployment-impact results: one API for both.
 
 An entry is a value with the data stamp it was computed against and the time its data was
-read (`Entry`). The stamp is `stamp(session, source)`: one round trip reading the newest
-rows of what a source's figures are computed from (`KPI_DATA`, `PROGRAMME`, `IMPACT`;
-`data_stamp`, `programme_stamp` and `impact_stamp` are the three, ready to pass to
-`cached`). Where an entry lives:
+read (`Entry`). Every stamp is made by `stamp(session, source, columns)`: one round trip
+reading the newest rows of what a source's figures are computed from. This module knows no
+domain: each layer lists its columns (`kpis.stamps`, `reports.stamps`). Where an entry
+lives:
 
 - with `REDIS_URL`, in Redis (pickled plain data: dataclasses of text, numbers and dates),
   so every web worker reuses what one worker computed, and a fresh worker starts warm;
@@ -36,23 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select
-
-from programme.audit import AuditEvent
-from programme.database import newest_value
-from programme.deployment.models import (
-    Assignment,
-    ChecklistItem,
-    Engagement,
-    Visit,
-    Wave,
-    WaveSite,
-    coach_region,
-)
-from programme.diagnostics.models import ObservationSession
-from programme.kpis.models import Kpi, Measurement, MeasurementRevision
-from programme.network.models import Site
-from programme.pilots.models import PilotDecision, PilotSite
+from sqlalchemy import select
 
 log = logging.getLogger(__name__)
 
@@ -480,101 +464,12 @@ def _refresh(app, engine, cache, key, compute, stamp, locale, gate) -> None:
 
 # --- stamps ----------------------------------------------------------------------------------
 
-KPI_DATA = "kpi"  # measurements, corrections, the KPI catalogue
-PROGRAMME = "programme"  # KPI data, and every audited write the leadership sections read
-IMPACT = "impact"  # KPI data, waves and their sites, and the audited records impact reads
 
-# Audit events that change nothing a cached section shows: logins and account changes (the
-# reader's perimeter is worked out per request, never cached) and monthly snapshots (the
-# deltas are compared per request).
-PROGRAMME_IGNORES = ("user", "snapshot")
-IMPACT_AUDITED = ("wave", "wave_site", "site", "region", "kpi", "package")
-
-
-def _top(column):
-    return select(func.max(column)).scalar_subquery()
-
-
-def _measurements() -> list:
-    return [
-        newest_value(Measurement.id, Measurement.id),
-        newest_value(Measurement.entered_at, Measurement.id),
-        newest_value(MeasurementRevision.id, MeasurementRevision.id),
-        newest_value(MeasurementRevision.replaced_at, MeasurementRevision.id),
-    ]
-
-
-def _kpi_columns() -> list:
-    return [
-        *_measurements(),
-        select(func.count(Kpi.id)).scalar_subquery(),
-        select(func.max(Kpi.updated_at)).scalar_subquery(),
-    ]
-
-
-def _programme_columns() -> list:
-    """The KPI stamp plus the latest audit event: every ORM write to waves, wave sites,
-    checklists, milestones, coaches, assignments, visits, engagement, diagnostics, pilots,
-    sites and regions adds one in the same transaction. Also the highest id of the tables
-    the sections count (rows written without the ORM, e.g. bulk seeding) and the coach ↔
-    region links (a relationship change adds no audit event)."""
-    kept = AuditEvent.entity.notin_(PROGRAMME_IGNORES)
-    links = select(
-        func.count(),
-        func.coalesce(func.sum(coach_region.c.coach_id * 1000 + coach_region.c.region_id), 0),
-    ).subquery()
-    return [
-        *_kpi_columns(),
-        newest_value(AuditEvent.id, AuditEvent.id, kept),
-        newest_value(AuditEvent.at, AuditEvent.id, kept),
-        _top(WaveSite.id),
-        _top(ChecklistItem.id),
-        _top(Assignment.id),
-        _top(Visit.id),
-        _top(Engagement.id),
-        _top(ObservationSession.id),
-        _top(PilotSite.id),
-        _top(PilotDecision.id),
-        _top(Site.id),
-        select(links.c[0]).scalar_subquery(),
-        select(links.c[1]).scalar_subquery(),
-    ]
-
-
-def _impact_columns() -> list:
-    audited = AuditEvent.entity.in_(IMPACT_AUDITED)
-    return [
-        *_measurements(),
-        newest_value(AuditEvent.id, AuditEvent.id, audited),
-        newest_value(AuditEvent.at, AuditEvent.id, audited),
-        newest_value(Wave.id, Wave.id),
-        newest_value(Wave.updated_at, Wave.id),
-        newest_value(WaveSite.id, WaveSite.id),
-    ]
-
-
-SOURCES = {KPI_DATA: _kpi_columns, PROGRAMME: _programme_columns, IMPACT: _impact_columns}
-
-
-def stamp(session, source: str) -> tuple:
-    """A cheap stamp of what `source`'s figures read, in one round trip: the newest rows
-    (primary-key lookups, with their times so that a database emptied and refilled does not
-    match). Measurements are immutable and corrections add a revision, so any change to the
-    rollups changes every stamp."""
-    row = session.execute(select(*SOURCES[source]())).one()
+def stamp(session, source: str, columns: list) -> tuple:
+    """The one stamp function: the values of `columns` (scalar SQL expressions reading the
+    newest rows of what `source`'s figures are computed from) in one round trip, with the
+    database and the source's name. Each layer lists its own columns:
+    `kpis.stamps.data_stamp`, `kpis.stamps.kpi_page_stamp`, `reports.stamps.programme_stamp`,
+    `reports.stamps.impact_stamp`."""
+    row = session.execute(select(*columns)).one()
     return (str(session.get_bind().url), source, tuple(row))
-
-
-def data_stamp(session) -> tuple:
-    """The stamp of the KPI data (sections read from the rollups)."""
-    return stamp(session, KPI_DATA)
-
-
-def programme_stamp(session) -> tuple:
-    """The stamp of everything the leadership sections read."""
-    return stamp(session, PROGRAMME)
-
-
-def impact_stamp(session) -> tuple:
-    """The stamp of what the deployment-impact estimate reads."""
-    return stamp(session, IMPACT)

@@ -135,6 +135,7 @@ def report(session: Session, **kwargs) -> dict:
     from flask_babel import get_locale
 
     from programme.reports import cache as report_cache
+    from programme.reports.stamps import programme_stamp
 
     key = (
         "value-report",
@@ -142,10 +143,7 @@ def report(session: Session, **kwargs) -> dict:
         str(get_locale() or "en"),
     )
     body = report_cache.cached(
-        session,
-        key,
-        lambda s: value_service.value_report(s, **kwargs),
-        report_cache.programme_stamp,
+        session, key, lambda s: value_service.value_report(s, **kwargs), programme_stamp
     )
     return copy.deepcopy(body)
 
@@ -157,6 +155,7 @@ def to_date(session: Session, *, region_id: int | None = None, today: date | Non
     from flask_babel import get_locale
 
     from programme.reports import cache as report_cache
+    from programme.reports.stamps import programme_stamp
 
     today = today or date.today()
     key = ("value-to-date", region_id, today.isoformat(), str(get_locale() or "en"))
@@ -165,7 +164,7 @@ def to_date(session: Session, *, region_id: int | None = None, today: date | Non
             session,
             key,
             lambda s: value_service.value_to_date(s, region_id=region_id, today=today),
-            report_cache.programme_stamp,
+            programme_stamp,
         )
     )
 

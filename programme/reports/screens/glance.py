@@ -33,6 +33,7 @@ from programme.reports.sections.waves import (
     rag_rule_text,
     wave_statuses,
 )
+from programme.reports.stamps import data_stamp, programme_stamp
 from programme.web import words
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def go_pilots(session: Session, scope: Scope | None = None) -> list[PilotImpact]
         scope.site_ids if scope else None,
         pilots_state,
     )
-    return cache.cached(session, key, lambda s: compute_go_pilots(s, scope), cache.data_stamp)
+    return cache.cached(session, key, lambda s: compute_go_pilots(s, scope), data_stamp)
 
 
 def compute_go_pilots(session: Session, scope: Scope | None = None) -> list[PilotImpact]:
@@ -275,7 +276,7 @@ def sections(session: Session, scope: Scope, today: date) -> Sections:
             },
         )
 
-    return cache.cached(session, key, compute, cache.programme_stamp)
+    return cache.cached(session, key, compute, programme_stamp)
 
 
 def headline_figures(session: Session, scope: Scope, today: date) -> dict[str, int | float | None]:

@@ -10,6 +10,7 @@ from programme.auth.models import User
 from programme.diagnostics import queries as diagnostics_queries
 from programme.network import queries as network_queries
 from programme.reports import cache
+from programme.reports.stamps import programme_stamp
 
 
 @dataclass(frozen=True)
@@ -37,4 +38,4 @@ def home_sections(session: Session, user) -> dict:
             ],
         }
 
-    return cache.cached(session, ("home", user.role), compute, cache.programme_stamp)
+    return cache.cached(session, ("home", user.role), compute, programme_stamp)

@@ -24,6 +24,7 @@ from programme.reports.sections.sites import (
 )
 from programme.reports.sections.trends import KpiTrend, kpi_trends
 from programme.reports.sections.waves import WaveStatus, wave_statuses
+from programme.reports.stamps import data_stamp, programme_stamp
 from programme.weeks import week_start
 
 
@@ -63,7 +64,7 @@ def region_report(session: Session, region_id: int, today: date) -> RegionReport
                 session,
                 ("trends", scope.key, week_start(today)),
                 lambda s: kpi_trends(s, today, scope=scope),
-                cache.data_stamp,
+                data_stamp,
             ),
             "coaches": coaches_working(session, today, scope),
             "completeness": completeness(session, scope, today),
@@ -72,5 +73,5 @@ def region_report(session: Session, region_id: int, today: date) -> RegionReport
 
     # Plain data only (the region itself is read per request): cached against the
     # programme stamp and the day (words are applied when rendered).
-    sections = cache.cached(session, key, compute, cache.programme_stamp)
+    sections = cache.cached(session, key, compute, programme_stamp)
     return RegionReport(region=region, scope=scope, today=today, **sections)

@@ -23,6 +23,7 @@ from programme.reports.sections.sites import (
 )
 from programme.reports.sections.trends import EventTimeTrend, event_time_trends
 from programme.reports.sections.waves import WaveStatus, wave_statuses
+from programme.reports.stamps import data_stamp, programme_stamp
 from programme.weeks import week_start
 
 
@@ -66,12 +67,12 @@ def wave_report(session: Session, wave_id: int, scope: Scope, today: date) -> Wa
                 session,
                 ("event_time", wave.go_live, frozenset(site_ids), week_start(today)),
                 lambda s: event_time_trends(s, wave, site_ids, today),
-                cache.data_stamp,
+                data_stamp,
             ),
             "coaches": coaches_working(session, today, wave_scope, wave.id),
         }
 
     # Plain data only (the wave itself is read per request): cached against the programme
     # stamp and the day (words are applied when rendered).
-    sections = cache.cached(session, key, compute, cache.programme_stamp)
+    sections = cache.cached(session, key, compute, programme_stamp)
     return WaveReport(wave=wave, scope=scope, today=today, **sections)

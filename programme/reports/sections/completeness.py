@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from programme.kpis import completeness as kpi_completeness
 from programme.kpis.completeness import Completeness
+from programme.kpis.stamps import data_stamp
 from programme.network.access import Scope, scope_clause
 from programme.reports import cache
 from programme.weeks import week_start
@@ -20,5 +21,5 @@ def completeness(session: Session, scope: Scope, today: date) -> Completeness:
         session,
         key,
         lambda s: kpi_completeness.recent(s, scope_clause(scope), today),
-        cache.data_stamp,
+        data_stamp,
     )
