@@ -24,14 +24,10 @@ from contextlib import contextmanager
 from datetime import date
 
 from flask import Flask, current_app, has_app_context
-from flask_babel import force_locale
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from programme.extensions import db
-from programme.jobs.services import runner
 from programme.reports import cache as report_cache
-from programme.reports import impact
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +135,8 @@ def schedule_refresh(app: Flask) -> str | None:
     cache = report_cache.get_cache()
     if not cache.claim(SCHEDULED, report_cache.RUN_TTL):
         return None  # one is already waiting: it will read this write too
+    from programme.jobs.services import runner
+
     if runner(app) == "rq" and cache.shared:
         try:
             from redis import Redis
@@ -170,6 +168,11 @@ def refresh_headlines(app: Flask, wait: float | None = None) -> bool:
     """Recompute the headline impacts once the refresh gate opens (waiting at most `wait`
     seconds, default the refresh window plus a run), unless they are up to date. One
     computation serves every language (results hold `Words`). True when recomputed."""
+    from flask_babel import force_locale
+
+    from programme.extensions import db
+    from programme.reports import impact
+
     with app.app_context():
         cache = report_cache.get_cache()
         deadline = time.monotonic() + (

@@ -1,4 +1,4 @@
-"""A package's stage gates: the current gate, its history and the move form.
+"""A package's stage gates (issue 18): the current gate, its history and the move form.
 
 It lives in the reports layer because signing off L5 reads the deployment-impact estimate
 (programme/reports/impact.py): value → reports, never the other way round."""
