@@ -12,7 +12,7 @@ from programme.auth.roles import ADMIN, COACH, SITE_MANAGER
 from programme.deployment.models import ChecklistItem, Coach, Milestone, Wave, WaveSite
 from programme.deployment.services import coach_site_ids
 from programme.extensions import db
-from programme.network.access import get_site_or_403, may_see_site
+from programme.network.access import Scope, get_site_or_403, may_see_site, restrict
 
 
 def may_edit_progress(session, user, site_id: int) -> bool:
@@ -98,3 +98,16 @@ def get_coach_or_403(coach_id: int, action: str = "assign_coaches", user=None):
     if coach is None:
         abort(404)
     return coach
+
+
+def get_wave_in_scope_or_403(session, wave_id: int, scope: Scope) -> tuple[Wave, list[int]]:
+    """A wave and the ids of its sites in `scope`: 404 for an unknown wave, 403 when a
+    restricted scope holds none of its sites."""
+    wave = session.get(Wave, wave_id)
+    if wave is None:
+        abort(404)
+    in_wave = select(WaveSite.site_id).where(WaveSite.wave_id == wave.id)
+    site_ids = list(session.scalars(restrict(in_wave, WaveSite.site_id, scope)))
+    if not scope.whole_network and not site_ids:
+        abort(403)
+    return wave, site_ids

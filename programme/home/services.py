@@ -49,7 +49,7 @@ from programme.network.access import filter_sites
 from programme.network.models import Site
 from programme.pilots import services as pilot_services
 from programme.pilots.models import Pilot, PilotKpi, PilotMember, PilotSite
-from programme.reports import services as report_services
+from programme.reports.screens import site as site_screen
 from programme.weeks import week_start
 
 OVERDUE, NOW, THIS_WEEK, INFO = 0, 1, 2, 3
@@ -455,7 +455,7 @@ def site_panel(session: Session, site: Site, today: date) -> SitePanel:
             )
         }
     better = dict(session.execute(select(Kpi.id, Kpi.better)).all())
-    summaries = report_services.kpi_summaries(
+    summaries = site_screen.kpi_summaries(
         session, site.id, today, wave.go_live if wave is not None else None
     )
     kpis = []

@@ -17,9 +17,10 @@ from programme.home import services as home_services
 from programme.home.models import FREQUENCIES
 from programme.network import queries as network_queries
 from programme.network.models import SITE_TYPES
-from programme.reports import services as report_services
 from programme.reports import value_screens
+from programme.reports.dashboard import dashboard
 from programme.reports.impact import sort_key
+from programme.reports.screens.home import home_sections
 from programme.value import queries as value_queries
 from programme.value import services as value_services
 from programme.web.htmx import render
@@ -36,7 +37,7 @@ def index():
     network."""
     if current_user.role == "executive":
         # Whole network: the summary and campaigns come cached (plain data).
-        cached = report_services.home_sections(db.session, current_user)
+        cached = home_sections(db.session, current_user)
         summary = cached["summary"]
         campaigns = cached["campaigns"][:HOME_CAMPAIGNS]
     else:
@@ -48,7 +49,7 @@ def index():
     glance = {}
     if current_user.role == "executive":
         # The executive's home is the programme at a glance (the same partials as /reports/).
-        glance = report_services.dashboard(db.session, current_user, None, date.today())
+        glance = dashboard(db.session, current_user, None, date.today())
     today = home_services.today(db.session, current_user, date.today())
     return render(
         f"home/{current_user.role}.html",

@@ -12,6 +12,7 @@ from programme.auth.models import User
 from programme.auth.permissions import ADMIN, WHOLE_NETWORK
 from programme.auth.roles import PILOT_TEAM
 from programme.kpis.access import writable_site_ids
+from programme.kpis.completeness import CompletenessRow, by_site
 from programme.kpis.models import (
     Kpi,
     KpiWeekRollup,
@@ -19,8 +20,10 @@ from programme.kpis.models import (
     MeasurementRevision,
     PilotSiteAssignment,
 )
+from programme.kpis.stamps import kpi_page_stamp
 from programme.network.access import filter_sites
-from programme.network.models import Region, Site
+from programme.network.models import Site
+from programme.reports import cache as report_cache
 from programme.weeks import week_start
 
 
@@ -83,91 +86,6 @@ def weekly_series(
     return points
 
 
-@dataclass
-class CompletenessRow:
-    label: str
-    expected: int
-    present: int
-    site_id: int | None = None
-
-    @property
-    def share(self) -> float | None:
-        return self.present / self.expected if self.expected else None
-
-
-def completeness(
-    session: Session, user, kpi: Kpi, days: int = 91
-) -> tuple[list[CompletenessRow], list[CompletenessRow], date, date]:
-    """Expected vs present site-days (site-weeks for a weekly KPI) over the last `days`.
-
-    A site is expected to report a KPI once it has reported it at least once (PICKUP is
-    not expected from a branch that never had a phone line measured)."""
-    end = date.today() - timedelta(days=1)
-    start = end - timedelta(days=days - 1)
-    periods = (
-        days
-        if kpi.period == "day"
-        else len({week_start(start + timedelta(days=i)) for i in range(days)})
-    )
-    # Site by site through the rollups' primary key (site, KPI, week): the first week with
-    # a measurement answers, never the KPI's whole history.
-    reporting = (
-        select(KpiWeekRollup.site_id)
-        .where(
-            KpiWeekRollup.site_id == Site.id,
-            KpiWeekRollup.kpi_id == kpi.id,
-            KpiWeekRollup.count > 0,
-        )
-        .exists()
-    )
-    visible = filter_sites(select(Site.id), user)
-    # Present periods per site: the whole ISO weeks of the window from the weekly rollups
-    # (their `count` is the number of days measured: one value per site, KPI and date),
-    # read through the (KPI, week) index that carries the counts; the days of the partial
-    # weeks at either edge from the measurement table, site by site through its unique key
-    # (site, KPI, date). Never a scan of the KPI's whole history, nor of its 91 days of
-    # measurements at every site.
-    whole, partial = _whole_weeks(start, end + timedelta(days=1))
-    r = KpiWeekRollup
-    in_weeks = (
-        select(r.site_id.label("site_id"), func.sum(r.count).label("present"))
-        .where(r.kpi_id == kpi.id, r.week_start >= whole[0], r.week_start < whole[1])
-        .group_by(r.site_id)
-        .subquery("in_weeks")
-    )
-    present = func.coalesce(in_weeks.c.present, 0)
-    for lo, hi in partial:  # one range per edge: a plain range on the unique key
-        in_days = (
-            select(func.count())
-            .where(
-                Measurement.site_id == Site.id,
-                Measurement.kpi_id == kpi.id,
-                Measurement.period_date >= lo,
-                Measurement.period_date < hi,
-            )
-            .scalar_subquery()
-        )
-        present = present + in_days
-    present = present.label("present")
-    rows = session.execute(
-        select(Site.id, Site.code, Site.name, Region.name, present)
-        .join(Region, Region.id == Site.region_id)
-        .outerjoin(in_weeks, in_weeks.c.site_id == Site.id)
-        .where(Site.id.in_(visible.scalar_subquery()), reporting)
-        .order_by(present, Site.code)
-    ).all()
-    sites = [
-        CompletenessRow(f"{code} – {name}", periods, min(periods, int(p)), site_id)
-        for site_id, code, name, _region, p in rows
-    ]
-    regions: dict[str, CompletenessRow] = {}
-    for (_id, _code, _name, region, p), _row in zip(rows, sites, strict=True):
-        agg = regions.setdefault(region, CompletenessRow(region, 0, 0))
-        agg.expected += periods
-        agg.present += min(periods, int(p))
-    return sorted(regions.values(), key=lambda r: r.label), sites, start, end
-
-
 @dataclass(frozen=True)
 class Perimeter:
     """What `filter_sites` reads of a person: enough to compute their KPI figures in a
@@ -192,35 +110,19 @@ def kpi_page_figures(
     session: Session, user, kpi: Kpi, weeks: int
 ) -> tuple[list[dict], tuple[list[CompletenessRow], list[CompletenessRow], date, date]]:
     """The KPI page's weekly series and completeness, kept in the shared report cache
-    (Redis when configured) per KPI, period, perimeter and day against the programme's
-    data stamp: at network scale they read hundreds of thousands of rollup rows, so a
+    (Redis when configured) per KPI, period, perimeter and day against the KPI data and
+    the sites (`kpis.stamps.kpi_page_stamp`): at network scale they read hundreds of thousands of rollup rows, so a
     reader gets the last result (its "as of" time noted) while one background refresh
     recomputes them after a write (`programme.reports.cache.cached`)."""
-    from programme.reports import cache as report_cache
-    from programme.reports.services import programme_stamp
-
     perimeter = Perimeter.of(user)
     kpi_id = kpi.id
     key = ("kpi-page", str(session.get_bind().url), kpi_id, weeks, perimeter.key, date.today())
 
     def compute(s: Session):
         current = s.get(Kpi, kpi_id)
-        return weekly_series(s, perimeter, current, weeks), completeness(s, perimeter, current)
+        return weekly_series(s, perimeter, current, weeks), by_site(s, perimeter, current)
 
-    return report_cache.cached(session, key, compute, programme_stamp)
-
-
-def _whole_weeks(first: date, end: date) -> tuple[tuple[date, date], list[tuple[date, date]]]:
-    """Split the days [first, end) into whole ISO weeks [monday, monday') (possibly empty)
-    and the partial ranges left at either edge."""
-    monday = week_start(first)
-    if monday < first:
-        monday += timedelta(weeks=1)
-    last = week_start(end)
-    if monday >= last:
-        return (first, first), [(first, end)]
-    partial = [(lo, hi) for lo, hi in ((first, monday), (last, end)) if lo < hi]
-    return (monday, last), partial
+    return report_cache.cached(session, key, compute, kpi_page_stamp)
 
 
 def site_kpis(session: Session, site_id: int) -> list[Kpi]:

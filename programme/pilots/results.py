@@ -24,6 +24,7 @@ from scipy import stats
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from programme.kpis.completeness import expected_periods, share
 from programme.kpis.models import Kpi, KpiWeekRollup, Measurement
 from programme.network.models import Site
 from programme.pilots import randomization as rz
@@ -84,17 +85,6 @@ class Periods:
 def aligned(start: date, end: date) -> bool:
     """True when [start, end] is made of whole ISO weeks (Monday to Sunday)."""
     return start.weekday() == 0 and end.weekday() == 6 and end >= start
-
-
-def expected_periods(kpi_period: str, start: date, end: date) -> int:
-    """Days (daily KPI) or ISO weeks touched (weekly KPI) in [start, end]."""
-    if end < start:
-        return 0
-    if kpi_period == "week":
-        first = week_start(start)
-        last = week_start(end)
-        return (last - first).days // 7 + 1
-    return (end - start).days + 1
 
 
 def phase_means(
@@ -457,7 +447,7 @@ def summarise(
     customers = sum(
         (s.baseline.sum_n if s.baseline else 0) + (s.pilot.sum_n if s.pilot else 0) for s in sites
     )
-    completeness = min(1.0, present / expected) if expected else None
+    completeness = share(present, expected)
     sign = -1 if kpi.better == "lower" else 1
     clear = lead.ci_low is not None and (lead.ci_low > 0 or lead.ci_high < 0)  # type: ignore[operator]
     favourable = clear and (

@@ -1,7 +1,10 @@
 """The cache of report sections and deployment-impact results: one API for both.
 
 An entry is a value with the data stamp it was computed against and the time its data was
-read (`Entry`). Where it lives:
+read (`Entry`). Every stamp is made by `stamp(session, source, columns)`: one round trip
+reading the newest rows of what a source's figures are computed from. This module knows no
+domain: each layer lists its columns (`kpis.stamps`, `reports.stamps`). Where an entry
+lives:
 
 - with `REDIS_URL`, in Redis (pickled plain data: dataclasses of text, numbers and dates),
   so every web worker reuses what one worker computed, and a fresh worker starts warm;
@@ -33,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, has_app_context
+from sqlalchemy import select
 
 log = logging.getLogger(__name__)
 
@@ -456,3 +460,16 @@ def _refresh(app, engine, cache, key, compute, stamp, locale, gate) -> None:
         log.exception("background refresh of a report section failed")
     finally:
         gate.__exit__(type(failure) if failure else None, failure, None)
+
+
+# --- stamps ----------------------------------------------------------------------------------
+
+
+def stamp(session, source: str, columns: list) -> tuple:
+    """The one stamp function: the values of `columns` (scalar SQL expressions reading the
+    newest rows of what `source`'s figures are computed from) in one round trip, with the
+    database and the source's name. Each layer lists its own columns:
+    `kpis.stamps.data_stamp`, `kpis.stamps.kpi_page_stamp`, `reports.stamps.programme_stamp`,
+    `reports.stamps.impact_stamp`."""
+    row = session.execute(select(*columns)).one()
+    return (str(session.get_bind().url), source, tuple(row))

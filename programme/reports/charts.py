@@ -1,6 +1,6 @@
 """Vega-Lite specs (plain dicts) of the leadership reports: the funnel, the waves' timeline
 coloured by RAG, weekly KPI trends and KPI trends around a wave's go-live. Pure builders fed
-by `programme.reports.services`; static/app.js renders them on screen and the PDF renders
+by the report screens (`programme.reports.screens`); static/app.js renders them on screen and the PDF renders
 the same dicts to SVG (vl-convert). Every chart has a title and axis titles; the templates
 show the same figures as a table."""
 

@@ -1,8 +1,8 @@
 """Excel and PDF exports of the leadership report; monthly snapshots.
 
-Thin views: parse the region, resolve the reader's scope through `services.scope_for` (the
-same perimeter as the screens: a region outside it is a 403, an unknown one a 404), gather
-the report from the screens' services and hand it to the writers in `exports`."""
+Thin views: parse the region, resolve the reader's scope through `network.access.scope_for`
+(the same perimeter as the screens: a region outside it is a 403, an unknown one a 404),
+gather the report from the screens' read models and hand it to the writers in `exports`."""
 
 from __future__ import annotations
 
@@ -15,14 +15,13 @@ from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wsgi import wrap_file
 
 from programme.audit import record_event
-from programme.auth.permissions import WHOLE_NETWORK, require
+from programme.auth.permissions import require
 from programme.extensions import db
-from programme.network.models import Region
-from programme.reports import exports, services, snapshots
+from programme.network.access import regions_to_choose, scope_for
+from programme.reports import exports, snapshots
 from programme.web.htmx import render
 
 bp = Blueprint("exports", __name__, url_prefix="/reports")
@@ -65,7 +64,7 @@ def _download(write: Callable[[BinaryIO], None], mimetype: str, filename: str) -
 @require("export_reports")
 def export_xlsx():
     today = date.today()
-    scope = services.scope_for(db.session, current_user, _region_arg())
+    scope = scope_for(db.session, current_user, _region_arg())
     data = exports.gather(db.session, scope, current_user, today)
     return _download(
         lambda file: exports.write_xlsx(db.session, data, file),
@@ -78,7 +77,7 @@ def export_xlsx():
 @require("export_reports")
 def export_pdf():
     today = date.today()
-    scope = services.scope_for(db.session, current_user, _region_arg())
+    scope = scope_for(db.session, current_user, _region_arg())
     data = exports.gather(db.session, scope, current_user, today)
     return _download(
         lambda file: exports.write_pdf(data, file),
@@ -91,10 +90,8 @@ def export_pdf():
 @require("view_reports")
 def snapshot_list():
     today = date.today()
-    scope = services.scope_for(db.session, current_user, _region_arg())
-    regions = []
-    if current_user.role in WHOLE_NETWORK:
-        regions = list(db.session.execute(select(Region.id, Region.name).order_by(Region.name)))
+    scope = scope_for(db.session, current_user, _region_arg())
+    regions = regions_to_choose(db.session, current_user)
     month = snapshots.month_of(today)
     return render(
         "reports/snapshots.html",

@@ -1,10 +1,10 @@
 """Excel and PDF exports of the leadership report.
 
 Both are built from one `ReportData`, gathered from the SAME service functions as the
-screens: `services.overview` (funnel, waves and RAG, alerts, coaches, regions, pilot results,
-`impact.headline_impacts`, headline figures), the deltas the at-a-glance page shows
-(`services.deltas_for` → `snapshots.compare`), and the pieces the region report is made of
-(`services.site_rows`, `coaches_working`, `completeness`). No query of their own, so an
+screens: `screens.glance.overview` (funnel, waves and RAG, alerts, coaches, regions, pilot
+results, `impact.headline_impacts`, headline figures), the deltas the at-a-glance page shows
+(`dashboard.deltas_for` → `snapshots.compare`), and the pieces the region report is made of
+(`sections.sites.site_rows`, `coaches_working`, `completeness`). No query of their own, so an
 export never disagrees with the page it prints.
 
 - Excel (XlsxWriter): one sheet per section, numbers written as numbers with number formats
@@ -34,7 +34,17 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from programme.reports import services
+from programme.auth.permissions import can
+from programme.feedback.queries import LoopSummary, loop_figures
+from programme.network.access import Scope
+from programme.reports import charts, render, value_screens
+from programme.reports.dashboard import deltas_for
+from programme.reports.impact import impact_chart
+from programme.reports.screens.glance import overview
+from programme.reports.sections.coaches import coaches_working
+from programme.reports.sections.completeness import completeness as scope_completeness
+from programme.reports.sections.sites import site_rows
+from programme.reports.snapshots import figure_meta
 
 # --- Excel: one table per sheet ----------------------------------------------------------------
 
@@ -212,23 +222,25 @@ def _yes_no(value: bool) -> str:
 @dataclass
 class SiteLine:
     region: str
-    row: Any  # services.SiteRow
+    row: Any  # sections.sites.SiteRow
 
 
 @dataclass
 class ReportData:
     """Everything both exports show, gathered once from the screens' services."""
 
-    scope: Any  # services.Scope
+    scope: Any  # network.access.Scope
     today: date
     locale: str
-    overview: Any  # services.Overview (funnel, waves, alerts, coaches, regions, impacts, headline)
+    overview: (
+        Any  # screens.glance.Overview (funnel, waves, alerts, coaches, regions, impacts, headline)
+    )
     deltas: list  # snapshots.Delta: this month against the last monthly snapshot
     sites: list[SiteLine]
-    coaches: list  # services.CoachRow
-    completeness: list[tuple[str, Any]]  # (scope label, services.Completeness)
+    coaches: list  # sections.coaches.CoachRow
+    completeness: list[tuple[str, Any]]  # (scope label, kpis.completeness.Completeness)
     site_codes: dict[int, str] = field(default_factory=dict)
-    loop: Any = None  # feedback.queries.LoopSummary of the scope (counts only, issue 19)
+    loop: Any = None  # feedback.queries.LoopSummary of the scope (counts only)
     value: dict | None = None  # reports.value_screens.report, for the readers of the value
 
     @property
@@ -255,29 +267,24 @@ def _file_word(text: str) -> str:
 def gather(session: Session, scope, user, today: date) -> ReportData:
     """Collect the report from the services the screens use: the at-a-glance overview, the
     deltas since the last snapshot, the region reports' site tables and coaches."""
-    ov = services.overview(session, scope, user, today, fresh_impacts=True)
-    deltas = services.deltas_for(session, scope, ov.headline, today)
+    ov = overview(session, scope, user, today, fresh_impacts=True)
+    deltas = deltas_for(session, scope, ov.headline, today)
     sites: list[SiteLine] = []
     completeness = [(scope.label, ov.completeness)]
     if scope.key.startswith("site:"):
         # A site manager's one site: its row, as the region report shows it.
         region = ov.regions[0].name if len(ov.regions) == 1 else ""
-        sites = [SiteLine(region, row) for row in services.site_rows(session, scope, ov.alerts)]
+        sites = [SiteLine(region, row) for row in site_rows(session, scope, ov.alerts)]
     else:
         for region in ov.regions:
-            region_scope = services.Scope(
-                f"region:{region.region_id}", region.name, region.region_id, None
-            )
+            region_scope = Scope(f"region:{region.region_id}", region.name, region.region_id, None)
             if scope.region_id is not None and region.region_id != scope.region_id:
                 continue
             sites += [
-                SiteLine(region.name, row)
-                for row in services.site_rows(session, region_scope, ov.alerts)
+                SiteLine(region.name, row) for row in site_rows(session, region_scope, ov.alerts)
             ]
             if scope.whole_network:
-                completeness.append(
-                    (region.name, services.completeness(session, region_scope, today))
-                )
+                completeness.append((region.name, scope_completeness(session, region_scope, today)))
     return ReportData(
         scope=scope,
         today=today,
@@ -285,7 +292,7 @@ def gather(session: Session, scope, user, today: date) -> ReportData:
         overview=ov,
         deltas=deltas,
         sites=sites,
-        coaches=services.coaches_working(session, today, scope),
+        coaches=coaches_working(session, today, scope),
         completeness=completeness,
         site_codes={line.row.site_id: line.row.code for line in sites},
         loop=loop_for_scope(session, scope, user),
@@ -294,11 +301,9 @@ def gather(session: Session, scope, user, today: date) -> ReportData:
 
 
 def loop_for_scope(session: Session, scope, user):
-    """The close-the-loop figures of the report's scope (issue 19): its total, then per
+    """The close-the-loop figures of the report's scope: its total, then per
     region (whole network) or per site. Counts and durations only: no case, no customer,
     never a contact reference."""
-    from programme.feedback.queries import LoopSummary, loop_figures
-
     restrict = {"region_id": scope.region_id, "site_ids": scope.site_ids}
     total = loop_figures(session, user, by="network", **restrict)
     by = "region" if scope.whole_network else "site"
@@ -309,9 +314,6 @@ def loop_for_scope(session: Session, scope, user):
 def _value(session: Session, scope, user, today: date) -> dict | None:
     """The value report of the scope (network or region) over the value page's default
     period, for the people who read the value, once a value driver exists."""
-    from programme.auth.permissions import can
-    from programme.reports import value_screens
-
     if not can(user, "view_value") or scope.key.startswith("site:"):
         return None
     if not value_screens.has_drivers(session):
@@ -339,8 +341,6 @@ def _change_cell(delta, unit: str) -> Cell:
 
 def workbook_sheets(session: Session, data: ReportData) -> list[Sheet]:
     """The workbook's sheets, one per section of the report."""
-    from programme.reports.snapshots import figure_meta
-
     ov = data.overview
     note = _("%(scope)s · %(date)s", scope=data.scope.label, date=format_date(data.today, "long"))
     compared = {d.key: d for d in data.deltas}
@@ -535,7 +535,7 @@ def workbook_sheets(session: Session, data: ReportData) -> list[Sheet]:
 
 
 def _loop_sheet(data: ReportData, note: str) -> Sheet:
-    """Close the loop (issue 19): the scope's total, then its regions or sites."""
+    """Close the loop: the scope's total, then its regions or sites."""
     loop = data.loop
     rows = []
     if loop is not None and loop.total is not None:
@@ -608,7 +608,7 @@ def _pilot_sheet(data: ReportData, note: str) -> Sheet:
 
 
 def _value_sheet(value: dict, note: str) -> Sheet:
-    """Value per month, then the total (issue 18): money in euros, unrounded; P10–P90 from
+    """Value per month, then the total: money in euros, unrounded; P10–P90 from
     seeded draws, the actual's interval from the effect's 95 % interval."""
     figures = ("planned", "forecast", "actual", "actual_low", "actual_high", "estimate",
                "p10", "p50", "p90")  # fmt: skip
@@ -741,9 +741,6 @@ PDF_ALERT_LIMIT = 40
 def pdf_charts(data: ReportData) -> dict[str, Any]:
     """The report's charts as inline SVG: the same specs the screens hand to vega-embed
     (`charts.funnel_spec`, `charts.waves_timeline_spec`, `impact.impact_chart`)."""
-    from programme.reports import charts, render
-    from programme.reports.impact import impact_chart
-
     ov = data.overview
     rendered: dict[str, Any] = {"impact": {}}
     rendered["funnel"] = Markup(render.svg(charts.funnel_spec(ov.funnel), data.locale))
@@ -751,9 +748,7 @@ def pdf_charts(data: ReportData) -> dict[str, Any]:
         spec = charts.waves_timeline_spec(ov.waves, data.today)
         rendered["waves"] = Markup(render.svg(spec, data.locale))
     if data.value is not None:
-        from programme.reports.value_screens import chart_spec
-
-        spec = chart_spec(data.value)
+        spec = value_screens.chart_spec(data.value)
         if spec:
             rendered["value"] = Markup(render.svg(spec, data.locale))
     for result in data.impacts:

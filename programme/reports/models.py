@@ -1,5 +1,5 @@
 """Monthly snapshots of the headline figures, so leadership can compare this month with
-last month (issue 8). One row per month and scope; figures are stored as taken and never
+last month. One row per month and scope; figures are stored as taken and never
 rewritten."""
 
 from __future__ import annotations

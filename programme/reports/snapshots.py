@@ -1,6 +1,6 @@
 """Monthly snapshots of the headline figures and the month-on-month deltas.
 
-A snapshot stores `services.headline_figures(...)` for one scope ("network", "region:<id>")
+A snapshot stores `screens.glance.headline_figures(...)` for one scope ("network", "region:<id>")
 as it stood on the day it was taken; `month` is the first day of that month. Taking a
 snapshot is idempotent per month and scope: the first one of the month is kept and a second
 attempt changes nothing (the figures leadership saw are never rewritten, so nothing is lost
@@ -32,9 +32,10 @@ from sqlalchemy.orm import Session
 
 from programme.audit import current_actor
 from programme.kpis.models import Kpi
+from programme.network.access import network_scope, region_scope
 from programme.network.models import Region
 from programme.reports.models import Snapshot
-from programme.reports.services import Scope, headline_figures, network_scope
+from programme.reports.screens.glance import headline_figures
 
 
 class SnapshotError(ValueError):
@@ -42,7 +43,7 @@ class SnapshotError(ValueError):
 
 
 # What each headline figure means, which way is better, and how to show it. Figures that are
-# not listed (new keys from services.headline_figures) are still stored and compared, without
+# not listed (new keys from headline_figures) are still stored and compared, without
 # a judgement. "pct" figures are percentages on a 0–100 scale; their changes are points.
 FIGURES: dict[str, tuple[Any, str | None, str]] = {
     "sites_total": (_l("Sites in the network"), None, "count"),
@@ -163,9 +164,7 @@ def snapshot_scopes(session: Session) -> list:
     """The scopes that get a monthly snapshot: the whole network, then every region."""
     scopes = [network_scope()]
     for region in session.scalars(select(Region).order_by(Region.name)):
-        scopes.append(
-            Scope(key=f"region:{region.id}", label=region.name, region_id=region.id, site_ids=None)
-        )
+        scopes.append(region_scope(region))
     return scopes
 
 

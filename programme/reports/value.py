@@ -1,4 +1,4 @@
-"""What the programme is worth (issue 18): planned / forecast / actual / estimate by month
+"""What the programme is worth: planned / forecast / actual / estimate by month
 with P10/P50/P90, per package, region and network. What needs the deployment impact
 (programme/reports/impact/) sits here, in the reports layer (value → reports, never the
 other way round).

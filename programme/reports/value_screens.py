@@ -1,4 +1,4 @@
-"""What the value screens read (issue 18): the value report of the value page, the value to
+"""What the value screens read: the value report of the value page, the value to
 date of the executive home and a pilot's projected annual value.
 
 The figures come from programme/reports/value.py (`value_report`, `value_to_date`,
@@ -136,7 +136,7 @@ def report(session: Session, **kwargs) -> dict:
     from flask_babel import get_locale
 
     from programme.reports import cache as report_cache
-    from programme.reports.services import programme_stamp
+    from programme.reports.stamps import programme_stamp
 
     key = (
         "value-report",
@@ -156,7 +156,7 @@ def to_date(session: Session, *, region_id: int | None = None, today: date | Non
     from flask_babel import get_locale
 
     from programme.reports import cache as report_cache
-    from programme.reports.services import programme_stamp
+    from programme.reports.stamps import programme_stamp
 
     today = today or date.today()
     key = ("value-to-date", region_id, today.isoformat(), str(get_locale() or "en"))

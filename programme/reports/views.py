@@ -1,5 +1,6 @@
 """Programme at a glance, region and wave reports, the site story. Thin: parse the request,
-check permission (scope_for / get_site_or_403), call `programme.reports.services`, render."""
+load and check (`network.access`: scope_for, get_site_or_403), read the screen's model
+(`reports.screens`), render."""
 
 from __future__ import annotations
 
@@ -11,14 +12,20 @@ from flask_login import current_user, login_required
 
 from programme.auth.permissions import require
 from programme.extensions import db
-from programme.network.access import get_site_or_403
-from programme.reports import charts, freshness, services
+from programme.network.access import get_site_or_403, may_open_region, scope_for
+from programme.reports import charts, freshness
+from programme.reports.dashboard import dashboard
+from programme.reports.screens import region as region_screen
+from programme.reports.screens import site as site_screen
+from programme.reports.screens import stage as stage_screen
+from programme.reports.screens import wave as wave_screen
+from programme.reports.sections.funnel import STAGE_KEYS
+from programme.reports.sections.waves import rag_rule_text
 from programme.web.htmx import render
 from programme.web.parsing import int_arg
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
-# After writes to measurements, waves or checklists: the headline impacts are recomputed in
-# the background (see programme.reports.freshness).
+# After writes to measurements, waves or checklists the headline impacts are recomputed.
 bp.record_once(lambda state: freshness.install())
 
 
@@ -60,18 +67,18 @@ def _flagged_int_arg(name: str) -> int | None:
 @bp.get("/")
 @require("view_reports")
 def glance():
-    context = services.dashboard(db.session, current_user, _flagged_int_arg("region"), date.today())
+    context = dashboard(db.session, current_user, _flagged_int_arg("region"), date.today())
     return render("reports/glance.html", **context)
 
 
 @bp.get("/stages/<stage>")
 @require("view_reports")
 def stage(stage: str):
-    if stage not in services.STAGE_KEYS:
+    if stage not in STAGE_KEYS:
         abort(404)
     region_id = _flagged_int_arg("region")
-    scope = services.scope_for(db.session, current_user, region_id)
-    result = services.stage_sites(
+    scope = scope_for(db.session, current_user, region_id)
+    result = stage_screen.stage_sites(
         db.session, scope, stage, date.today(), _flagged_int_arg("page") or 1
     )
     return render("reports/stage.html", result=result, scope=scope, region_id=region_id)
@@ -80,23 +87,23 @@ def stage(stage: str):
 @bp.get("/regions/<int:region_id>")
 @require("view_reports")
 def region(region_id: int):
-    services.scope_for(db.session, current_user, region_id)  # 404 / 403
-    report = services.region_report(db.session, region_id, date.today())
+    scope_for(db.session, current_user, region_id)  # 404 / 403
+    report = region_screen.region_report(db.session, region_id, date.today())
     return render(
         "reports/region.html",
         report=report,
         funnel_spec=charts.funnel_spec(report.funnel),
         waves_spec=charts.waves_timeline_spec(report.waves, report.today) if report.waves else None,
         trend_specs=[charts.kpi_trend_spec(t) for t in report.trends],
-        rag_rule=services.rag_rule_text(),
+        rag_rule=rag_rule_text(),
     )
 
 
 @bp.get("/waves/<int:wave_id>")
 @require("view_reports")
 def wave(wave_id: int):
-    scope = services.scope_for(db.session, current_user)
-    report = services.wave_report(db.session, wave_id, scope, date.today())
+    scope = scope_for(db.session, current_user)
+    report = wave_screen.wave_report(db.session, wave_id, scope, date.today())
     curve_spec = None
     if report.s_curve:
         from programme.deployment.charts import s_curve_spec
@@ -107,7 +114,7 @@ def wave(wave_id: int):
         report=report,
         curve_spec=curve_spec,
         trend_specs=[charts.event_time_spec(t, report.wave.name) for t in report.trends],
-        rag_rule=services.rag_rule_text(),
+        rag_rule=rag_rule_text(),
     )
 
 
@@ -115,9 +122,9 @@ def wave(wave_id: int):
 @login_required
 def site(site_id: int):
     site = get_site_or_403(site_id, "view_site_story")
-    story = services.site_story(db.session, site.id, current_user, date.today())
+    story = site_screen.site_story(db.session, site.id, current_user, date.today())
     return render(
         "reports/site.html",
         story=story,
-        may_open_region=services.may_open_region(current_user, site.region_id),
+        may_open_region=may_open_region(current_user, site.region_id),
     )

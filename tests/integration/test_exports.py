@@ -16,7 +16,8 @@ import openpyxl
 import pypdfium2 as pdfium
 import pytest
 
-from programme.reports import exports, render, services
+from programme.network import access
+from programme.reports import exports, render
 from programme.reports.models import Snapshot
 from tests.deployment_factories import assign, make_coach, make_package, make_wave
 from tests.factories import make_region, make_site, make_user
@@ -84,7 +85,7 @@ def _data(session, user_id: int, region_id: int | None = None) -> exports.Report
     from programme.auth.models import User
 
     user = session.get(User, user_id)
-    scope = services.scope_for(session, user, region_id)
+    scope = access.scope_for(session, user, region_id)
     return exports.gather(session, scope, user, TODAY)
 
 
@@ -163,7 +164,7 @@ def test_a_managers_workbook_holds_only_their_region(app, session):
 
 
 def test_export_filename_names_the_scope_and_date():
-    scope = services.Scope("region:3", "Nord", 3, None)
+    scope = access.Scope("region:3", "Nord", 3, None)
     assert (
         exports.export_filename(scope, TODAY, "xlsx") == "programme-report_region-3_2026-11-23.xlsx"
     )

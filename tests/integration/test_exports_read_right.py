@@ -65,15 +65,15 @@ def test_the_workbook_gives_a_rates_change_in_points_with_its_unit(app, session)
 def test_export_file_names_follow_the_language(app):
     from datetime import date
 
-    from programme.reports import services
+    from programme.network import access
 
-    scope = services.Scope("region:3", "Nord", 3, None)
+    scope = access.Scope("region:3", "Nord", 3, None)
     with app.test_request_context(headers={"Accept-Language": "fr"}):
         assert (
             exports.export_filename(scope, date(2026, 11, 23), "xlsx")
             == "programme-rapport_region-3_2026-11-23.xlsx"
         )
-        network = services.Scope("network", "Réseau", None, None)
+        network = access.Scope("network", "Réseau", None, None)
         assert exports.export_filename(network, date(2026, 11, 23), "pdf") == (
             "programme-rapport_reseau_2026-11-23.pdf"
         )

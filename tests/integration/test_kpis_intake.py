@@ -269,8 +269,8 @@ def test_completeness_reads_the_measurements_site_by_site(session, admin):
     """Completeness goes through the unique key (site, KPI, date), one range per
     site: never a scan of the measurement table (it has no (KPI, date) index)."""
     from programme.extensions import db
+    from programme.kpis.completeness import by_site as completeness
     from programme.kpis.models import Kpi
-    from programme.kpis.queries import completeness
 
     a, b = make_site("PAR-001"), make_site("LYO-001")
     put(admin, [item(a, "WAIT", TODAY - timedelta(days=d)) for d in range(1, 11)])

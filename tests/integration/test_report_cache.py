@@ -16,8 +16,10 @@ from sqlalchemy import select
 from programme import create_app
 from programme.deployment.models import ChecklistItem
 from programme.extensions import db
+from programme.network.access import network_scope
 from programme.reports import cache as report_cache
-from programme.reports import freshness, impact, services
+from programme.reports import freshness, impact
+from programme.reports.screens import glance
 from tests.factories import login_as, make_user
 from tests.reports_factories import TODAY, build_programme
 from tests.web.helpers import IsolatedClient, make_client, page
@@ -73,13 +75,13 @@ def workers(app, database_url):
 def counted(monkeypatch):
     """How many times the overview's sections were computed."""
     calls = []
-    real = services.funnel_counts
+    real = glance.funnel_counts
 
     def spy(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "funnel_counts", spy)
+    monkeypatch.setattr(glance, "funnel_counts", spy)
     return calls
 
 
@@ -88,7 +90,7 @@ def _overview(worker):
     from flask import g
 
     with worker.test_request_context(headers={"Accept-Language": "en"}):
-        sections = services._sections(db.session, services.network_scope(), TODAY)
+        sections = glance.sections(db.session, network_scope(), TODAY)
         return sections, g.get("report_as_of")
 
 

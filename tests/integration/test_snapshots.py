@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from programme.network.access import network_scope
 from programme.reports import snapshots
 from programme.reports.models import Snapshot
-from programme.reports.services import headline_figures, network_scope
+from programme.reports.screens.glance import headline_figures
 from tests.integration.test_exports import report_world
 
 TODAY = date(2026, 11, 23)

@@ -13,7 +13,7 @@ from programme.deployment.charts import timeline_spec
 from programme.kpis.charts import timeline_axis, week_axis
 from programme.reports import render
 from programme.reports.charts import waves_timeline_spec
-from programme.reports.services import WaveStatus
+from programme.reports.sections.waves import WaveStatus
 
 FRENCH_MONTHS = r"(janv\.|févr\.|mars|avr\.|mai|juin|juil\.|août|sept\.|oct\.|nov\.|déc\.)"
 ENGLISH_MONTHS = r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"

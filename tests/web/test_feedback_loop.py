@@ -20,9 +20,9 @@ from sqlalchemy import select
 from programme.feedback import queries, services
 from programme.feedback.models import FeedbackCase, FeedbackResponse
 from programme.home import digests
+from programme.network import access
 from programme.network.models import Site
 from programme.reports import exports
-from programme.reports import services as report_services
 from tests.diagnostics_factories import make_campaign, make_irritant, make_observation
 from tests.factories import login_as, make_region, make_site, make_user
 from tests.web.helpers import page
@@ -205,7 +205,7 @@ def test_the_homes_in_french(client, session, world):
 
 
 def _export_data(session, user, region_id=None):
-    scope = report_services.scope_for(session, user, region_id)
+    scope = access.scope_for(session, user, region_id)
     return exports.gather(session, scope, user, date.today())
 
 

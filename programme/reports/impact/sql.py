@@ -17,11 +17,9 @@ from flask_babel import gettext as _
 from sqlalchemy import Date, Integer, and_, case, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
-from programme.audit import AuditEvent
-from programme.database import newest_value
 from programme.deployment.models import Wave, WaveSite
 from programme.errors import FieldError, Invalid
-from programme.kpis.models import Kpi, KpiWeekRollup, Measurement, MeasurementRevision
+from programme.kpis.models import Kpi, KpiWeekRollup, Measurement
 from programme.network.models import Region, Site
 from programme.pilots.models import Package
 from programme.reports.impact.estimator import (
@@ -33,11 +31,8 @@ from programme.reports.impact.estimator import (
     WaveWindows,
     split_window,
 )
+from programme.reports.stamps import impact_stamp
 from programme.weeks import week_start
-
-# Audit entities (table names) whose changes can move an estimate.
-AUDITED_INPUTS = ("wave", "wave_site", "site", "region", "kpi", "package")
-
 
 # --- parameters ------------------------------------------------------------------------------
 
@@ -102,25 +97,10 @@ def resolve(
 
 
 def data_stamp(session: Session) -> tuple:
-    """A cheap fingerprint of everything the estimate reads: the newest measurement,
-    correction, wave and wave site, and the newest audit event about the records the
-    estimate reads — each the row with the highest primary key (index lookups, one round
-    trip), with its timestamp so that a database emptied and refilled does not match."""
-    audited = AuditEvent.entity.in_(AUDITED_INPUTS)
-    row = session.execute(
-        select(
-            newest_value(Measurement.id, Measurement.id),
-            newest_value(Measurement.entered_at, Measurement.id),
-            newest_value(MeasurementRevision.id, MeasurementRevision.id),
-            newest_value(MeasurementRevision.replaced_at, MeasurementRevision.id),
-            newest_value(AuditEvent.id, AuditEvent.id, audited),
-            newest_value(AuditEvent.at, AuditEvent.id, audited),
-            newest_value(Wave.id, Wave.id),
-            newest_value(Wave.updated_at, Wave.id),
-            newest_value(WaveSite.id, WaveSite.id),
-        )
-    ).one()
-    return tuple(row)
+    """A cheap fingerprint of everything the estimate reads (`reports.stamps.impact_stamp`:
+    the newest measurement, correction, wave and wave site, and the newest audit event about
+    the records the estimate reads), in one round trip."""
+    return impact_stamp(session)
 
 
 # --- what the estimator reads ----------------------------------------------------------------
