@@ -24,6 +24,7 @@ from programme.auth.roles import (
     ROLES,
     SITE_MANAGER,
 )
+from programme.extensions import db
 
 EVERYONE = frozenset(ROLES)
 
@@ -127,3 +128,23 @@ def require(action: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+def checked_user(action: str, user=None):
+    """`user` (default: the signed-in person) when their role may `action`, else 403: the
+    first step of every loader (`<domain>/access.py`)."""
+    user = user if user is not None else current_user
+    if not can(user, action):
+        abort(403)
+    return user
+
+
+def load_checked(model, record_id: int, action: str, user=None):
+    """The first two steps of every loader: the role (403), then the record (404; an id
+    outside the database's integer range is missing too). The loader then checks the
+    record rules (403)."""
+    checked_user(action, user)
+    record = db.session.get(model, record_id) if 0 < record_id < 2**31 else None
+    if record is None:
+        abort(404)
+    return record

@@ -7,7 +7,7 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import select
 
-from programme.auth.permissions import can
+from programme.auth.permissions import can, load_checked
 from programme.auth.roles import ADMIN, COACH, SITE_MANAGER
 from programme.deployment.models import ChecklistItem, Coach, Milestone, Wave, WaveSite
 from programme.deployment.services import coach_site_ids
@@ -36,12 +36,8 @@ def may_record_engagement(session, user, site_id: int) -> bool:
 
 
 def get_wave_or_403(wave_id: int, action: str = "view_deployment", user=None):
+    wave = load_checked(Wave, wave_id, action, user)
     user = user if user is not None else current_user
-    if not can(user, action):
-        abort(403)
-    wave = db.session.get(Wave, wave_id)
-    if wave is None:
-        abort(404)
     return wave
 
 
@@ -91,12 +87,8 @@ def get_engagement_site_or_403(site_id: int):
 
 
 def get_coach_or_403(coach_id: int, action: str = "assign_coaches", user=None):
+    coach = load_checked(Coach, coach_id, action, user)
     user = user if user is not None else current_user
-    if not can(user, action):
-        abort(403)
-    coach = db.session.get(Coach, coach_id)
-    if coach is None:
-        abort(404)
     return coach
 
 

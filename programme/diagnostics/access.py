@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import abort
 from flask_login import current_user
 
-from programme.auth.permissions import can
+from programme.auth.permissions import can, load_checked
 from programme.auth.roles import ADMIN, DIAGNOSTICIAN
 from programme.diagnostics.models import Campaign, Irritant, ObservationSession
-from programme.extensions import db
 from programme.network.access import get_site_or_403, may_see_site
 
 
@@ -57,12 +56,8 @@ def may_in_campaign(user, campaign, action: str) -> bool:
 
 
 def get_campaign_or_403(campaign_id: int, action: str, user=None):
+    campaign = load_checked(Campaign, campaign_id, action, user)
     user = user if user is not None else current_user
-    if not can(user, action):
-        abort(403)
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None:
-        abort(404)
     if not may_in_campaign(user, campaign, action):
         abort(403)
     return campaign
@@ -79,12 +74,8 @@ def get_campaign_site_or_403(campaign_id: int, site_id: int, action: str):
 
 def get_observation_or_403(observation_id: int, action: str = "view_diagnostics", user=None):
     """A session of a site the user may see; editing it needs `may_edit_observation`."""
+    observation = load_checked(ObservationSession, observation_id, action, user)
     user = user if user is not None else current_user
-    if not can(user, action):
-        abort(403)
-    observation = db.session.get(ObservationSession, observation_id)
-    if observation is None:
-        abort(404)
     if not may_see_site(user, observation.site):
         abort(403)
     if action == "record_sessions" and not may_edit_observation(user, observation):
@@ -93,12 +84,8 @@ def get_observation_or_403(observation_id: int, action: str = "view_diagnostics"
 
 
 def get_irritant_or_403(irritant_id: int, action: str, user=None):
+    irritant = load_checked(Irritant, irritant_id, action, user)
     user = user if user is not None else current_user
-    if not can(user, action):
-        abort(403)
-    irritant = db.session.get(Irritant, irritant_id)
-    if irritant is None:
-        abort(404)
     if not may_in_campaign(user, irritant.campaign, action):
         abort(403)
     return irritant

@@ -10,9 +10,8 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import Select, select
 
-from programme.auth.permissions import can
+from programme.auth.permissions import can, load_checked
 from programme.auth.roles import ADMIN
-from programme.extensions import db
 from programme.feedback.models import FeedbackCase
 from programme.network.access import filter_sites, may_see_site
 from programme.network.models import Site
@@ -45,12 +44,8 @@ def may_reassign_case(user, case: FeedbackCase) -> bool:
 def get_case_or_403(case_id: int, action: str = "view_cases", user=None) -> FeedbackCase:
     """403 unless `user` (default: the current user) may `action`, 404 when missing, 403
     outside the user's perimeter (or, to reassign, their region). The API passes its user."""
+    case = load_checked(FeedbackCase, case_id, action, user)
     user = user if user is not None else current_user
-    if not can(user, action):
-        abort(403)
-    case = db.session.get(FeedbackCase, case_id) if 0 < case_id < 2**31 else None
-    if case is None:
-        abort(404)
     if not (user.role == ADMIN or may_see_site(user, case.site)):
         abort(403)
     if action == "reassign_cases" and not may_reassign_case(user, case):

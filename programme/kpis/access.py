@@ -15,7 +15,7 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import select
 
-from programme.auth.permissions import ACTIONS, can
+from programme.auth.permissions import ACTIONS, can, checked_user, load_checked
 from programme.auth.roles import ADMIN, PILOT_TEAM, SITE_MANAGER
 from programme.extensions import db
 from programme.kpis.models import Kpi, KpiUpload, Measurement, PilotSiteAssignment
@@ -63,19 +63,8 @@ def may_enter_for(user, site_id: int) -> bool:
     return can(user, "write_measurements") and may_write_site(db.session, user, site_id)
 
 
-def _role(action: str, user):
-    user = user if user is not None else current_user
-    if not can(user, action):
-        abort(403)
-    return user
-
-
 def get_kpi_or_403(kpi_id: int, action: str = "view_kpis", user=None) -> Kpi:
-    _role(action, user)
-    kpi = db.session.get(Kpi, kpi_id)
-    if kpi is None:
-        abort(404)
-    return kpi
+    return load_checked(Kpi, kpi_id, action, user)
 
 
 def get_measurement_or_403(
@@ -83,10 +72,8 @@ def get_measurement_or_403(
 ) -> Measurement:
     """A measurement of a site the user sees; to write (`write_measurements`), of a site
     the user may enter measurements for."""
-    user = _role(action, user)
-    measurement = db.session.get(Measurement, measurement_id)
-    if measurement is None:
-        abort(404)
+    measurement = load_checked(Measurement, measurement_id, action, user)
+    user = user if user is not None else current_user
     if not may_see_site(user, measurement.site):
         abort(403)
     if action == "write_measurements" and not may_write_site(db.session, user, measurement.site_id):
@@ -97,7 +84,7 @@ def get_measurement_or_403(
 def get_cell_or_403(kpi_code: str, site_code: str, user=None) -> tuple[Kpi, Site]:
     """The KPI and the site of one cell of the entry grid, by their codes: 404 when either
     is unknown, 403 unless the user may enter measurements for the site."""
-    user = _role("write_measurements", user)
+    user = checked_user("write_measurements", user)
     kpi = db.session.scalar(select(Kpi).where(Kpi.code == kpi_code))
     site = db.session.scalar(select(Site).where(Site.code == site_code))
     if kpi is None or site is None:
@@ -119,18 +106,12 @@ def writable_site_by_code(code: str, user=None) -> Site | None:
 
 def get_upload_or_403(upload_id: int, user=None) -> KpiUpload:
     """A file import: its uploader's, or any for an admin."""
-    user = _role("write_measurements", user)
-    upload = db.session.get(KpiUpload, upload_id)
-    if upload is None:
-        abort(404)
+    upload = load_checked(KpiUpload, upload_id, "write_measurements", user)
+    user = user if user is not None else current_user
     if upload.user_id != user.id and user.role != ADMIN:
         abort(403)
     return upload
 
 
 def get_assignment_or_403(assignment_id: int, user=None) -> PilotSiteAssignment:
-    _role("assign_pilot_sites", user)
-    row = db.session.get(PilotSiteAssignment, assignment_id)
-    if row is None:
-        abort(404)
-    return row
+    return load_checked(PilotSiteAssignment, assignment_id, "assign_pilot_sites", user)

@@ -12,8 +12,7 @@ from flask_login import current_user
 from sqlalchemy import Select, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from programme.auth.permissions import WHOLE_NETWORK, can
-from programme.extensions import db
+from programme.auth.permissions import WHOLE_NETWORK, can, load_checked
 from programme.network.models import Region, Site
 
 
@@ -40,12 +39,8 @@ def may_see_site(user, site) -> bool:
 def get_site_or_403(site_id: int, action: str = "view_network", user=None):
     """Load a site, 404 if it does not exist, 403 if `user` (default: the current user) may
     not perform `action` on it. The API passes the token's user."""
+    site = load_checked(Site, site_id, action, user)
     user = user if user is not None else current_user
-    if not can(user, action):
-        abort(403)
-    site = db.session.get(Site, site_id)
-    if site is None:
-        abort(404)
     if not may_see_site(user, site):
         abort(403)
     return site

@@ -6,9 +6,8 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import Select, select
 
-from programme.auth.permissions import WHOLE_NETWORK, can
+from programme.auth.permissions import WHOLE_NETWORK, can, load_checked
 from programme.auth.roles import ADMIN, PILOT_TEAM
-from programme.extensions import db
 from programme.kpis.access import register_writable_sites
 from programme.network.access import filter_sites, may_see_site
 from programme.network.models import Site
@@ -55,12 +54,8 @@ PILOT_WORK = frozenset({"edit_pilot", "record_pulse", "decide_pilot"})
 def get_pilot_or_403(pilot_id: int, action: str = "view_pilots", user=None):
     """Load a pilot: 404 if missing, 403 if `user` (default: the current user) may not
     perform `action` on it. The API passes the token's user."""
+    pilot = load_checked(Pilot, pilot_id, action, user)
     user = user if user is not None else current_user
-    if not can(user, action):
-        abort(403)
-    pilot = db.session.get(Pilot, pilot_id)
-    if pilot is None:
-        abort(404)
     if not may_see_pilot(user, pilot):
         abort(403)
     if action in PILOT_WORK and not may_edit_pilot(user, pilot):
