@@ -1,4 +1,4 @@
-"""Continuous customer feedback and closing the loop (issue 19).
+"""Continuous customer feedback and closing the loop.
 
 Responses arrive from every source (survey tools, complaints, call-centre notes, a note
 taken at the counter) through one validated, all-or-nothing intake (`services.record_responses`).
