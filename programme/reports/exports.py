@@ -267,7 +267,9 @@ def _file_word(text: str) -> str:
 def gather(session: Session, scope, user, today: date) -> ReportData:
     """Collect the report from the services the screens use: the at-a-glance overview, the
     deltas since the last snapshot, the region reports' site tables and coaches."""
-    ov = overview(session, scope, user, today, fresh_impacts=True)
+    # The deployment impact as last computed (computed here only when nothing is cached):
+    # after a write, the file says "as of" instead of waiting for a network-scale bootstrap.
+    ov = overview(session, scope, user, today, fresh_impacts="if_missing")
     deltas = deltas_for(session, scope, ov.headline, today)
     sites: list[SiteLine] = []
     completeness = [(scope.label, ov.completeness)]
@@ -649,6 +651,9 @@ def _in_change_unit(value: float | None, kind: str) -> float | None:
 
 def _impact_sheets(data: ReportData, note: str) -> list[Sheet]:
     results = data.impacts
+    if getattr(data.overview.impacts, "stale", False):
+        as_of = _("As of %(time)s, updating…", time=data.overview.impacts.as_of())
+        note = f"{note} {as_of}" if note else as_of
     return [
         Sheet(
             _("Impact per KPI"),

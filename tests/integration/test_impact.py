@@ -361,6 +361,49 @@ def test_the_api_after_a_data_change_answers_at_once_with_its_as_of_time(
     assert fresh["waves"][0]["att"] != pytest.approx(first["waves"][0]["att"])
 
 
+def test_an_export_after_a_data_change_takes_the_previous_figures_and_says_as_of(
+    app, session, background_refresh, monkeypatch
+):
+    """A network export never waits for the bootstrap: computed in the export only when
+    nothing is cached, else the previous figures with their time."""
+    import io
+
+    import openpyxl
+
+    from programme.network import access
+    from programme.reports import exports
+
+    package, sites, live, rows = build(MONDAYS, sites_per_wave=6, never=12)
+    admin = make_user("admin")
+    computed = []
+    real = impact.refresh._recompute
+    monkeypatch.setattr(
+        impact.refresh, "_recompute", lambda *a, **k: computed.append(1) or real(*a, **k)
+    )
+
+    def workbook():
+        with app.test_request_context(headers={"Accept-Language": "en"}):
+            data = exports.gather(session, access.scope_for(session, admin, None), admin, TODAY)
+            content = exports.build_xlsx(session, data)
+        return data, openpyxl.load_workbook(io.BytesIO(content))
+
+    data, book = workbook()  # nothing cached: computed for the export
+    assert len(computed) == 1 and not data.overview.impacts.stale
+    first_att = data.overview.impacts[-1].waves[0].att
+    late_measurement(sites)
+    data, book = workbook()  # the previous figures at once, with their time
+    assert len(computed) == 1 or impact.wait_for_refresh(60)
+    assert data.overview.impacts.stale
+    assert data.overview.impacts[-1].waves[0].att == first_att
+    cells = [c.value for row in book["Impact per KPI"].iter_rows() for c in row if c.value]
+    assert any(isinstance(v, str) and "As of " in v and "updating" in v for v in cells)
+    assert impact.wait_for_refresh(60)
+    assert len(computed) == 2  # the background refresh, not the export
+    data, book = workbook()
+    assert not data.overview.impacts.stale
+    assert data.overview.impacts[-1].waves[0].att != pytest.approx(first_att)
+
+
 def test_only_one_refresh_runs_at_a_time_and_its_errors_are_logged(
     session, background_refresh, monkeypatch, caplog
 ):

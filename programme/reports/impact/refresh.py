@@ -273,7 +273,7 @@ def headline_impacts(
     session: Session,
     window_weeks: int = DEFAULT_WINDOW_WEEKS,
     today: date | None = None,
-    fresh: bool = False,
+    fresh: bool | str = False,
 ) -> HeadlineImpacts:
     """One ImpactResult per active KPI of each package that has waves, cached (in Redis when
     configured, shared by every worker; else in the process) against `data_stamp` (plus the
@@ -283,7 +283,9 @@ def headline_impacts(
     When the data changed since the cached figures were computed, the previous figures come
     back at once marked `stale` and a background refresh starts,
     at most once per REPORT_REFRESH_SECONDS and in one worker at a time;
-    `fresh=True` (exports, snapshots) recomputes synchronously instead. With no previous
+    `fresh=True` (snapshots) recomputes synchronously instead; `fresh="if_missing"`
+    (exports) only when nothing is cached yet, else the previous figures, marked stale, while
+    the background refresh runs: a network-scale export never waits for it. With no previous
     figures at all (first request of the network) the background computation starts and an
     empty result marked `pending` comes back at once (in "inline" mode, or with `fresh`,
     they are computed synchronously). After a write, `refresh_after_write` recomputes them
@@ -294,7 +296,7 @@ def headline_impacts(
     hit = report_cache.get_cache().get(key)
     if hit is not None and hit.stamp == stamp:
         return hit.value
-    if fresh or refresh_mode() == "inline":
+    if fresh is True or refresh_mode() == "inline" or (fresh == "if_missing" and hit is None):
         return _recompute(session, key, window_weeks, today)
     _start_refresh(session, key, window_weeks, today)
     if hit is None:

@@ -103,7 +103,7 @@ def compute_go_pilots(session: Session, scope: Scope | None = None) -> list[Pilo
     return result
 
 
-def deployed_impacts(session: Session, fresh: bool = False) -> list | None:
+def deployed_impacts(session: Session, fresh: bool | str = False) -> list | None:
     """What deployed sites achieve (deployment impact, computed and cached by
     `programme.reports.impact`: an `impact.HeadlineImpacts` list, possibly the previous
     figures marked stale while they are recomputed, unless `fresh`); None when it fails."""
@@ -290,7 +290,7 @@ def headline_figures(session: Session, scope: Scope, today: date) -> dict[str, i
 
 
 def overview(
-    session: Session, scope: Scope, user, today: date, fresh_impacts: bool = False
+    session: Session, scope: Scope, user, today: date, fresh_impacts: bool | str = False
 ) -> Overview:
     """Everything the programme-at-a-glance screen (and the executive home) shows.
     `fresh_impacts`: wait for up-to-date deployment impact figures (exports) rather than
