@@ -239,3 +239,8 @@ def assignment_rows(session: Session) -> list:
         .join(Site, Site.id == PilotSiteAssignment.site_id)
         .order_by(User.email, Site.code)
     ).all()
+
+
+def active_kpis(session: Session) -> list[Kpi]:
+    """The active KPIs, by code (the pickers of the report screens)."""
+    return list(session.scalars(select(Kpi).where(Kpi.active.is_(True)).order_by(Kpi.code)))

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from programme.auth.permissions import require
 from programme.errors import Invalid
 from programme.extensions import db
-from programme.kpis.models import Kpi
-from programme.network.models import Region
+from programme.kpis import queries as kpi_queries
+from programme.network import queries as network_queries
 from programme.reports import impact
 from programme.web.htmx import render
 
@@ -32,9 +31,9 @@ def _optional_int(name: str, errors: dict[str, str], message: str) -> int | None
 @bp.get("/")
 @require("view_impact")
 def impact_page():
-    kpis = list(db.session.scalars(select(Kpi).where(Kpi.active.is_(True)).order_by(Kpi.code)))
+    kpis = kpi_queries.active_kpis(db.session)
     packages = impact.packages_with_waves(db.session)
-    regions = sorted(db.session.scalars(select(Region)), key=lambda r: impact.sort_key(r.name))
+    regions = sorted(network_queries.all_regions(db.session), key=lambda r: impact.sort_key(r.name))
     errors: dict[str, str] = {}
     codes = [k.code for k in kpis]
     kpi_code = (request.args.get("kpi") or "").strip().upper() or (
@@ -96,7 +95,7 @@ def headline():
     """The "what deployed sites are achieving" block of the at-a-glance section, alone: the
     executive home loads it with htmx while the figures are being computed (pending) or
     updated (stale), until they are ready."""
-    kpis = db.session.scalars(select(Kpi).where(Kpi.active.is_(True)))
+    kpis = kpi_queries.active_kpis(db.session)
     return render(
         "reports/_impact_headline.html",
         impacts=impact.headline_impacts(db.session),
