@@ -21,6 +21,7 @@ from programme.extensions import db
 from programme.kpis.models import Kpi, KpiUpload, Measurement, PilotSiteAssignment
 from programme.network.access import may_see_site
 from programme.network.models import Site
+from programme.network.services import find_site
 
 # Functions (session, user) -> iterable of site ids a pilot team member may also write to.
 _WRITABLE_SOURCES: list[Callable] = []
@@ -86,7 +87,7 @@ def get_cell_or_403(kpi_code: str, site_code: str, user=None) -> tuple[Kpi, Site
     is unknown, 403 unless the user may enter measurements for the site."""
     user = checked_user("write_measurements", user)
     kpi = db.session.scalar(select(Kpi).where(Kpi.code == kpi_code))
-    site = db.session.scalar(select(Site).where(Site.code == site_code))
+    site = find_site(db.session, site_code)
     if kpi is None or site is None:
         abort(404)
     if not may_write_site(db.session, user, site.id):
@@ -98,7 +99,7 @@ def writable_site_by_code(code: str, user=None) -> Site | None:
     """The site a grid page asks for by its code (None when unknown); 403 unless the user
     may enter measurements for it. The route has checked the role."""
     user = user if user is not None else current_user
-    site = db.session.scalar(select(Site).where(Site.code == code)) if code else None
+    site = find_site(db.session, code) if code else None
     if site is not None and not may_write_site(db.session, user, site.id):
         abort(403)
     return site

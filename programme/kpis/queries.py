@@ -193,10 +193,6 @@ def cell_value(session: Session, site_id: int, kpi_id: int, day: date) -> Measur
     )
 
 
-def site_by_code(session: Session, code: str) -> Site | None:
-    return session.scalar(select(Site).where(Site.code == code)) if code else None
-
-
 def _writable(session: Session, user):
     """Sites `user` may enter measurements for, as a statement over `Site` by code."""
     writable = writable_site_ids(session, user)

@@ -31,6 +31,7 @@ from programme.kpis.forms import (
 )
 from programme.kpis.models import Kpi, Measurement
 from programme.network.access import get_site_or_403
+from programme.network.services import find_site
 from programme.web.forms import save_or_conflict
 from programme.web.htmx import render
 from programme.web.parsing import int_arg
@@ -219,7 +220,8 @@ def assignments():
         return _assignment_page(form)
     if form.validate_on_submit():
         user = db.session.get(User, int(form.user_id.data or 0)) if form.user_id.data else None
-        site = queries.site_by_code(db.session, form.site_code.data.strip().upper())
+        code = (form.site_code.data or "").strip()
+        site = find_site(db.session, code) if code else None
         if user is None or user.role != "pilot_team":
             form.user_id.errors.append(_("Choose a pilot team member."))
         elif site is None:
