@@ -36,9 +36,7 @@ def may_record_engagement(session, user, site_id: int) -> bool:
 
 
 def get_wave_or_403(wave_id: int, action: str = "view_deployment", user=None):
-    wave = load_checked(Wave, wave_id, action, user)
-    user = user if user is not None else current_user
-    return wave
+    return load_checked(Wave, wave_id, action, user)
 
 
 def get_milestone_or_403(wave_id: int, milestone_id: int, action: str = "plan_waves", user=None):
@@ -87,9 +85,7 @@ def get_engagement_site_or_403(site_id: int):
 
 
 def get_coach_or_403(coach_id: int, action: str = "assign_coaches", user=None):
-    coach = load_checked(Coach, coach_id, action, user)
-    user = user if user is not None else current_user
-    return coach
+    return load_checked(Coach, coach_id, action, user)
 
 
 def get_wave_in_scope_or_403(session, wave_id: int, scope: Scope) -> tuple[Wave, list[int]]:
