@@ -38,6 +38,7 @@ from programme.audit import acting_as
 from programme.database import sqlite_begin, utcnow
 from programme.extensions import db
 from programme.jobs.models import Job
+from programme.jobs.schedule import QUEUE
 from programme.observability import log_job
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,6 @@ def start(job_id: int) -> None:
     try:
         if how == "rq":
             from rq import Queue
-
-            from programme.jobs.schedule import QUEUE
 
             queue = Queue(QUEUE, connection=redis_connection(app.config["REDIS_URL"]))
             queue.enqueue(

@@ -27,6 +27,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from programme.jobs.schedule import REFRESH_QUEUE
 from programme.reports import cache as report_cache
 
 log = logging.getLogger(__name__)
@@ -141,8 +142,6 @@ def schedule_refresh(app: Flask) -> str | None:
         try:
             from redis import Redis
             from rq import Queue
-
-            from programme.jobs.schedule import REFRESH_QUEUE
 
             queue = Queue(REFRESH_QUEUE, connection=Redis.from_url(app.config["REDIS_URL"]))
             queue.enqueue(
