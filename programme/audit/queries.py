@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -33,12 +33,16 @@ def filtered(filters: AuditFilters, tz: tzinfo) -> Select:
     if filters.entity_id:
         stmt = stmt.where(AuditEvent.entity_id == filters.entity_id)
     if filters.start:
-        stmt = stmt.where(AuditEvent.at >= datetime.combine(filters.start, time(), tz))
+        stmt = stmt.where(AuditEvent.at >= _day_start(filters.start, tz))
     if filters.end:
-        stmt = stmt.where(
-            AuditEvent.at < datetime.combine(filters.end + timedelta(days=1), time(), tz)
-        )
+        stmt = stmt.where(AuditEvent.at < _day_start(filters.end + timedelta(days=1), tz))
     return stmt
+
+
+def _day_start(day: date, tz: tzinfo) -> datetime:
+    """The instant `day` starts in `tz`, in UTC: the trail's times are stored in UTC, and
+    SQLite compares them as text, so the bound must be written in UTC too."""
+    return datetime.combine(day, time(), tz).astimezone(UTC)
 
 
 def page_of(session: Session, stmt: Select, page: int, page_size: int) -> tuple[list, int]:

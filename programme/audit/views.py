@@ -7,12 +7,13 @@ import io
 from datetime import date
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
-from flask_babel import get_timezone, pgettext
+from flask_babel import pgettext
 
 from programme.audit import queries
 from programme.auth.permissions import require
 from programme.extensions import db
 from programme.web.htmx import render
+from programme.web.i18n import reader_zone
 from programme.web.parsing import int_arg, parse_date
 
 bp = Blueprint("audit", __name__)
@@ -35,7 +36,7 @@ def event_list():
     filters = _filters()
     page_size = current_app.config["AUDIT_PAGE_SIZE"]
     page = int_arg("page") or 1
-    stmt = queries.filtered(filters, get_timezone())
+    stmt = queries.filtered(filters, reader_zone())
     events, total = queries.page_of(db.session, stmt, page, page_size)
     entities, actions = queries.choices(db.session)
     pages = max(1, -(-total // page_size))
@@ -63,7 +64,7 @@ def neutralise(value) -> str:
 @bp.get("/audit/export.csv")
 @require("view_audit")
 def event_export():
-    stmt = queries.filtered(_filters(), get_timezone())
+    stmt = queries.filtered(_filters(), reader_zone())
 
     def rows():
         buffer = io.StringIO()

@@ -712,6 +712,39 @@ def history(client, admin, session, new_client):
     return site_id
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        # 23:30 UTC on 6 December is 00:30 on the 7th in Paris (UTC+1 in winter)
+        ("2026-12-07", "2026-12-07", ["just after midnight in Paris"]),
+        ("2026-12-06", "2026-12-06", ["late evening in Paris"]),
+        # 22:30 UTC on 28 March is 23:30 in Paris; the clocks go forward on the 29th
+        ("2026-03-28", "2026-03-28", ["the evening before summer time"]),
+        ("2026-03-29", "2026-03-29", []),
+    ],
+)
+def test_audit_days_are_the_readers_days(client, admin, session, start, end, expected):
+    """The audit's date filter reads the days in Paris time, the time the screen shows."""
+    utc = ZoneInfo("UTC")
+    for at, summary in [
+        (datetime(2026, 12, 6, 23, 30, tzinfo=utc), "just after midnight in Paris"),
+        (datetime(2026, 12, 6, 22, 30, tzinfo=utc), "late evening in Paris"),
+        (datetime(2026, 3, 28, 22, 30, tzinfo=utc), "the evening before summer time"),
+    ]:
+        session.add(
+            AuditEvent(
+                at=at, actor="office@example.org", entity="site", action="update", summary=summary
+            )
+        )
+    session.commit()
+
+    shown = page(client.get(f"/audit?start={start}&end={end}&entity=site"))
+
+    assert _event_count(shown) == len(expected)
+    for summary in expected:
+        assert summary in shown
+
+
 def test_audit_list_and_filters(client, session, history):
     site_id = history
     everything = page(client.get("/audit"))
