@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from programme.admission import WRITE_METHODS
 from programme.auth.permissions import require
 from programme.errors import Invalid
 from programme.extensions import db
-from programme.home import digests
+from programme.home import digests, page_cache
 from programme.home import services as home_services
 from programme.home.models import FREQUENCIES
 from programme.network import queries as network_queries
@@ -34,7 +35,22 @@ HOME_CAMPAIGNS = 5  # the latest diagnostic campaigns a home lists
 @require("view_home")
 def index():
     """The role's home: what needs the person today (`home.services.today`), then the
-    network."""
+    network. Kept a few seconds per person; their own writes show at once (`page_cache`)."""
+    return page_cache.home_page(current_user, _home_page)
+
+
+@bp.after_app_request
+def _note_write(response):
+    """A person's successful write (a form, an htmx action, an API call) makes their next
+    home fresh."""
+    if request.method in WRITE_METHODS and response.status_code < 400:
+        user = g.get("api_user") or (current_user if current_user.is_authenticated else None)
+        if user is not None:
+            page_cache.note_write(user.id)
+    return response
+
+
+def _home_page() -> str:
     if current_user.role == "executive":
         # Whole network: the summary and campaigns come cached (plain data).
         cached = home_sections(db.session, current_user)
@@ -51,7 +67,7 @@ def index():
         # The executive's home is the programme at a glance (the same partials as /reports/).
         glance = dashboard(db.session, current_user, None, date.today())
     today = home_services.today(db.session, current_user, date.today())
-    return render(
+    return render_template(
         f"home/{current_user.role}.html",
         summary=summary,
         site_types=SITE_TYPES,

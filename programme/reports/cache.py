@@ -209,6 +209,43 @@ class ReportCache:
         except Exception as error:  # noqa: BLE001
             self._failed(error)
 
+    # --- raw shared values (Redis only) ----------------------------------------------------
+
+    def shared_get(self, *names: str) -> list[bytes | None] | None:
+        """The values of `names` in Redis (None for each one missing), or None without Redis
+        or when it fails: what only makes sense shared between workers is never kept in the
+        process."""
+        client = self._client()
+        if client is None:
+            return None
+        try:
+            return client.mget([PREFIX + "r:" + name for name in names])
+        except Exception as error:  # noqa: BLE001
+            self._failed(error)
+            return None
+
+    def shared_set(self, name: str, data: bytes, ttl: int) -> None:
+        client = self._client()
+        if client is None:
+            return
+        try:
+            client.set(PREFIX + "r:" + name, data, ex=max(1, int(ttl)))
+        except Exception as error:  # noqa: BLE001
+            self._failed(error)
+
+    def shared_incr(self, name: str, ttl: int = ENTRY_TTL) -> None:
+        """Add one to the counter `name` (kept `ttl` seconds after its last change)."""
+        client = self._client()
+        if client is None:
+            return
+        try:
+            pipe = client.pipeline(transaction=True)
+            pipe.incr(PREFIX + "r:" + name)
+            pipe.expire(PREFIX + "r:" + name, ttl)
+            pipe.execute()
+        except Exception as error:  # noqa: BLE001
+            self._failed(error)
+
     # --- claims (coalescing) ---------------------------------------------------------------
 
     def claim(self, name: str, ttl: float) -> bool:
