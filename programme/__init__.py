@@ -29,6 +29,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_write_admission(app)  # the time a write waits for its slot is in its duration
 
+    from programme.web.page_cache import init_page_cache
+
+    init_page_cache(app)
+
     from programme import models  # noqa: F401  (every model registered on the metadata)
     from programme.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from programme.admission import WRITE_METHODS
 from programme.auth.permissions import require
 from programme.errors import Invalid
 from programme.extensions import db
-from programme.home import digests, page_cache
+from programme.home import digests
 from programme.home import services as home_services
 from programme.home.models import FREQUENCIES
 from programme.network import queries as network_queries
@@ -24,6 +23,7 @@ from programme.reports.impact import sort_key
 from programme.reports.screens.home import home_sections
 from programme.value import queries as value_queries
 from programme.value import services as value_services
+from programme.web import page_cache
 from programme.web.htmx import render
 
 bp = Blueprint("home", __name__)
@@ -36,18 +36,7 @@ HOME_CAMPAIGNS = 5  # the latest diagnostic campaigns a home lists
 def index():
     """The role's home: what needs the person today (`home.services.today`), then the
     network. Kept a few seconds per person; their own writes show at once (`page_cache`)."""
-    return page_cache.home_page(current_user, _home_page)
-
-
-@bp.after_app_request
-def _note_write(response):
-    """A person's successful write (a form, an htmx action, an API call) makes their next
-    home fresh."""
-    if request.method in WRITE_METHODS and response.status_code < 400:
-        user = g.get("api_user") or (current_user if current_user.is_authenticated else None)
-        if user is not None:
-            page_cache.note_write(user.id)
-    return response
+    return page_cache.page(current_user, _home_page)
 
 
 def _home_page() -> str:

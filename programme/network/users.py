@@ -18,6 +18,7 @@ from programme.network.models import Site
 from programme.network.queries import all_regions
 from programme.web.forms import save_or_conflict
 from programme.web.htmx import render
+from programme.web.page_cache import note_write
 
 bp = Blueprint("users", __name__)
 
@@ -124,6 +125,7 @@ def user_edit(user_id: int):
             if saved.conflict:
                 return _user_conflict(form, db.session.get(User, user_id))
             if saved.ok:
+                note_write(user.id)  # their kept pages follow their new role or perimeter
                 flash(_("Account %(email)s saved.", email=user.email), "success")
                 return redirect(url_for("users.user_list"))
     return render("network/user_form.html", form=form, user=user, status=422)

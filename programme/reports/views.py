@@ -22,6 +22,7 @@ from programme.reports.screens import wave as wave_screen
 from programme.reports.sections.funnel import STAGE_KEYS
 from programme.reports.sections.waves import rag_rule_text
 from programme.web.htmx import render
+from programme.web.page_cache import kept_page
 from programme.web.parsing import int_arg
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -66,6 +67,7 @@ def _flagged_int_arg(name: str) -> int | None:
 
 @bp.get("/")
 @require("view_reports")
+@kept_page
 def glance():
     context = dashboard(db.session, current_user, _flagged_int_arg("region"), date.today())
     return render("reports/glance.html", **context)
@@ -86,6 +88,7 @@ def stage(stage: str):
 
 @bp.get("/regions/<int:region_id>")
 @require("view_reports")
+@kept_page
 def region(region_id: int):
     scope_for(db.session, current_user, region_id)  # 404 / 403
     report = region_screen.region_report(db.session, region_id, date.today())
@@ -101,6 +104,7 @@ def region(region_id: int):
 
 @bp.get("/waves/<int:wave_id>")
 @require("view_reports")
+@kept_page
 def wave(wave_id: int):
     scope = scope_for(db.session, current_user)
     report = wave_screen.wave_report(db.session, wave_id, scope, date.today())

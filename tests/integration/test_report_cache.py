@@ -48,6 +48,8 @@ def _worker(database_url: str, redis_url: str | None, **config):
             "REDIS_URL": redis_url,
             "IMPACT_REFRESH": "thread",  # production: stale at once, refreshed in the background
             "REPORT_REFRESH_SECONDS": 30,
+            # The sections' layer alone: whole kept pages are tests/integration/test_page_cache.py.
+            "HOME_CACHE_SECONDS": 0,
             **config,
         }
     )

@@ -1,4 +1,5 @@
-"""A person's home page kept in Redis a few seconds; their own writes show at once.
+"""Pages kept in Redis a few seconds per person (the role homes, the leadership reports);
+their own writes show at once.
 
 Two `create_app` calls stand for two web workers sharing Redis database 13 of the test
 machine (skipped when Redis is not there). The admin's home shows how many sites the
@@ -19,7 +20,7 @@ from programme.api.tokens import create_token
 from programme.extensions import db
 from programme.home import views as home_views
 from programme.reports import cache as report_cache
-from tests.factories import login_as, make_site, make_user
+from tests.factories import login_as, make_region, make_site, make_user
 from tests.kpi_factories import default_kpis, item
 from tests.web.helpers import IsolatedClient, make_client, page
 from tests.web.test_sites import site_form
@@ -222,3 +223,36 @@ def test_api_write_refreshes_the_token_owners_home(workers, session, computed):
 
     client.get("/")
     assert len(computed) == 2
+
+
+def test_report_page_kept_and_refreshed_by_an_account_edit(workers, session):
+    """A regional manager moved to another region by an administrator sees their new
+    region's report at once; until then the region report is kept."""
+    first, _second = workers
+    north, south = make_region("Nord"), make_region("Sud")
+    make_site(region=north)
+    manager = make_user("site_manager", email="rm@example.org", region_id=north.id)
+    admin = make_user("admin", email="office@example.org")
+    reader, office = logged_in(first, manager), logged_in(first, admin)
+    assert reader.get(f"/reports/regions/{north.id}").status_code == 200
+    assert reader.get(f"/reports/regions/{south.id}").status_code == 403
+
+    edit = page(office.get(f"/users/{manager.id}/edit"))
+    version = re.search(r'name="version"[^>]*value="(\d+)"', edit).group(1)
+    saved = office.post(
+        f"/users/{manager.id}/edit",
+        data={
+            "email": "rm@example.org",
+            "name": "",
+            "role": "site_manager",
+            "language": "",
+            "site_id": "",
+            "region_id": str(south.id),
+            "active": "y",
+            "version": version,
+        },
+    )
+    assert saved.status_code == 302
+
+    assert reader.get(f"/reports/regions/{north.id}").status_code == 403
+    assert reader.get(f"/reports/regions/{south.id}").status_code == 200
