@@ -6,23 +6,15 @@ GUNICORN_BIND, GUNICORN_TIMEOUT, GUNICORN_GRACEFUL_TIMEOUT, GUNICORN_MAX_REQUEST
 GUNICORN_ACCESS_LOG ("-" = stderr, empty = off), GUNICORN_LOG_LEVEL."""
 
 import os
+import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # the cores this process may use
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+from programme.admission import cores, env_int, web_threads  # noqa: E402
 
-
-def _int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
-
-
-# Requests are mostly database-bound: two processes a core, a few threads each.
-workers = _int("WEB_CONCURRENCY", 2 * _cores() + 1)
-threads = _int("GUNICORN_THREADS", 4)
+workers = env_int("WEB_CONCURRENCY", 2 * cores() + 1)
+# Many threads: a write waiting for its admission slot holds one, asleep (programme/admission.py).
+threads = web_threads()
 worker_class = "gthread" if threads > 1 else "sync"
 
 bind = os.environ.get("GUNICORN_BIND") or (
@@ -31,15 +23,15 @@ bind = os.environ.get("GUNICORN_BIND") or (
 
 # A request that runs longer than this is killed and its worker replaced; the large
 # exports and imports run as jobs, not in a request.
-timeout = _int("GUNICORN_TIMEOUT", 60)
+timeout = env_int("GUNICORN_TIMEOUT", 60)
 # On SIGTERM (a deploy), requests in flight get this long to finish.
-graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = 5
 
 # Safety net against slow leaks: a worker is replaced after this many requests, the
 # jitter keeping workers from all restarting at once.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", max(1, max_requests // 10))
+max_requests = env_int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = env_int("GUNICORN_MAX_REQUESTS_JITTER", max(1, max_requests // 10))
 
 # One JSON line per request from gunicorn (client, bytes, user agent); the app writes its
 # own line with the route, user and duration (programme/observability.py). Both carry

@@ -7,6 +7,11 @@ PATCH, DELETE) first takes one of WRITE_CONCURRENCY slots shared by every proces
 host; the others wait for a free slot, asleep, while reads go on. Default: the host's
 cores; 0 turns it off.
 
+A waiting write holds one of its process's threads (gunicorn `gthread`), asleep; readers
+need free threads too, or they queue behind writers that are only waiting. So a process
+lets at most WRITE_WAITERS writes wait at once (default: half its threads, GUNICORN_THREADS,
+default 16); the next write runs at once without a slot (logged).
+
 The slots are `flock` locks on small files in /dev/shm (else the temp directory), named
 after the database, so every gunicorn worker of the host shares them and a killed worker's
 slot is freed by the kernel. A write that has waited WRITE_QUEUE_SECONDS (default 30) runs
@@ -34,28 +39,50 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 EXEMPT_ENDPOINTS = frozenset({"auth.login", "auth.logout"})
 
 
-def _cores() -> int:
+DEFAULT_THREADS = 16  # threads per gunicorn worker (gunicorn.conf.py)
+
+
+def cores() -> int:
+    """The cores this process may use."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def web_threads() -> int:
+    """Threads per gunicorn worker: GUNICORN_THREADS, else DEFAULT_THREADS."""
+    return max(1, env_int("GUNICORN_THREADS", DEFAULT_THREADS))
+
+
 def default_concurrency() -> int:
     value = os.environ.get("WRITE_CONCURRENCY", "").strip()
-    return max(0, int(value)) if value.isdigit() else _cores()
+    return max(0, int(value)) if value.isdigit() else cores()
+
+
+def default_waiters() -> int:
+    value = os.environ.get("WRITE_WAITERS", "").strip()
+    return max(0, int(value)) if value.isdigit() else max(1, web_threads() // 2)
 
 
 class WriteSlots:
     """`slots` flock-backed slots in `directory`; each thread keeps its own descriptors
     (a flock belongs to an open file description, so two threads never share one)."""
 
-    def __init__(self, directory: Path, slots: int):
+    def __init__(self, directory: Path, slots: int, waiters: int | None = None):
         self.paths = [directory / f"slot-{i}" for i in range(slots)]
         directory.mkdir(parents=True, exist_ok=True)
         for path in self.paths:
             path.touch(exist_ok=True)
         self._local = threading.local()
+        self.waiters = waiters  # None: no cap on the threads of this process that wait
+        self._waiting = 0
+        self._lock = threading.Lock()
 
     def _files(self) -> list[int]:
         held = getattr(self._local, "held", None)
@@ -64,23 +91,44 @@ class WriteSlots:
         return held.files
 
     def acquire(self, timeout: float) -> int | None:
-        """The descriptor of the slot taken, or None when none freed within `timeout`."""
+        """The descriptor of the slot taken, or None when none freed within `timeout`, or
+        at once when none is free and `waiters` threads of this process already wait."""
         files = self._files()
+        fd = self._try(files)
+        if fd is not None:
+            return fd
+        with self._lock:
+            if self.waiters is not None and self._waiting >= self.waiters:
+                return None
+            self._waiting += 1
+        try:
+            return self._wait(files, timeout)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+
+    @staticmethod
+    def _try(files: list[int]) -> int | None:
+        start = threading.get_ident() % len(files)  # spread first tries over the slots
+        for i in range(len(files)):
+            fd = files[(start + i) % len(files)]
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                continue
+        return None
+
+    def _wait(self, files: list[int], timeout: float) -> int | None:
         deadline = time.monotonic() + timeout
         pause = 0.002
-        start = threading.get_ident() % len(files)  # spread first tries over the slots
-        while True:
-            for i in range(len(files)):
-                fd = files[(start + i) % len(files)]
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return fd
-                except BlockingIOError:
-                    continue
-            if time.monotonic() >= deadline:
-                return None
+        while time.monotonic() < deadline:
             time.sleep(pause)
             pause = min(pause * 2, 0.02)
+            fd = self._try(files)
+            if fd is not None:
+                return fd
+        return None
 
     @staticmethod
     def release(fd: int) -> None:
@@ -111,7 +159,8 @@ def init_write_admission(app: Flask) -> None:
     slots = int(app.config.get("WRITE_CONCURRENCY", default_concurrency()) or 0)
     if slots <= 0:
         return
-    app.extensions["write_slots"] = WriteSlots(_slot_directory(app), slots)
+    waiters = int(app.config.get("WRITE_WAITERS", default_waiters()) or 0)
+    app.extensions["write_slots"] = WriteSlots(_slot_directory(app), slots, waiters)
 
     @app.before_request
     def _admit_write():
@@ -122,9 +171,11 @@ def init_write_admission(app: Flask) -> None:
         fd = current_app.extensions["write_slots"].acquire(timeout)
         if fd is None:
             log.warning(
-                "write admitted without a slot after %.0f s (WRITE_CONCURRENCY=%d)",
+                "write admitted without a slot after %.1f s (WRITE_CONCURRENCY=%d, "
+                "WRITE_WAITERS=%d)",
                 time.monotonic() - started,
                 slots,
+                waiters,
             )
         g.write_slot = fd
 

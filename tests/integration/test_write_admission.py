@@ -59,6 +59,49 @@ def test_two_slots_admit_two_writers_at_once_and_not_a_third(tmp_path):
     assert sorted(fd is not None for fd in results) == [False, True, True]
 
 
+def test_a_process_lets_only_its_waiters_wait_the_next_write_runs_at_once(tmp_path):
+    """Readers need free threads: with one waiter allowed, a second write that finds every
+    slot busy does not wait (it runs without a slot) while the first one waits."""
+    slots = WriteSlots(tmp_path, 1, waiters=1)
+    release = threading.Event()
+    results: dict[str, tuple] = {}
+
+    def write(name: str, timeout: float, hold: bool = False):
+        started = time.monotonic()
+        fd = slots.acquire(timeout)
+        results[name] = (fd, time.monotonic() - started)
+        if fd is not None:
+            if hold:
+                release.wait(5)
+            slots.release(fd)
+
+    holder = threading.Thread(target=write, args=("holder", 1, True))
+    holder.start()
+    time.sleep(0.1)
+    waiter = threading.Thread(target=write, args=("waiter", 5))
+    waiter.start()
+    time.sleep(0.2)
+    third = threading.Thread(target=write, args=("third", 5))
+    third.start()
+    third.join(2)
+    assert results["third"][0] is None and results["third"][1] < 0.5  # did not wait
+    assert waiter.is_alive()  # still waiting for the slot
+    release.set()
+    for thread in (holder, waiter):
+        thread.join(5)
+    assert results["waiter"][0] is not None and results["waiter"][1] >= 0.15
+
+    # once nobody waits, a write waits again for a busy slot
+    release.clear()
+    holder = threading.Thread(target=write, args=("holder", 1, True))
+    holder.start()
+    time.sleep(0.1)
+    write("later", 0.3)
+    assert results["later"][0] is None and results["later"][1] >= 0.25
+    release.set()
+    holder.join(5)
+
+
 def test_a_killed_process_frees_its_slot(tmp_path):
     holder = subprocess.Popen(
         [

@@ -41,7 +41,7 @@ def test_gunicorn_sizes_itself_from_the_cores(monkeypatch):
     settings = _gunicorn_settings(monkeypatch)
     cores = len(os.sched_getaffinity(0))
     assert settings["workers"] == 2 * cores + 1
-    assert settings["threads"] == 4 and settings["worker_class"] == "gthread"
+    assert settings["threads"] == 16 and settings["worker_class"] == "gthread"
     assert settings["bind"] == "127.0.0.1:8000"
     assert settings["timeout"] > 0 and settings["graceful_timeout"] > 0
     assert settings["max_requests"] > 0 and settings["max_requests_jitter"] > 0
