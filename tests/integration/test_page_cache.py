@@ -15,47 +15,26 @@ import time
 import pytest
 from redis import Redis
 
-from programme import create_app
 from programme.api.tokens import create_token
 from programme.extensions import db
 from programme.home import views as home_views
 from programme.reports import cache as report_cache
 from tests.factories import login_as, make_region, make_site, make_user
 from tests.kpi_factories import default_kpis, item
-from tests.web.helpers import IsolatedClient, make_client, page
+from tests.web.helpers import make_client, page
 from tests.web.test_sites import site_form
+from tests.web_workers import UNREACHABLE, redis_up, worker_app
 
 REDIS = os.environ.get("TEST_REDIS_URL_HOME", "redis://127.0.0.1:6379/13")
-UNREACHABLE = "redis://127.0.0.1:1/0"
-
-
-def _redis_up() -> bool:
-    try:
-        return bool(Redis.from_url(REDIS, socket_connect_timeout=0.5).ping())
-    except Exception:  # noqa: BLE001
-        return False
 
 
 def _worker(database_url: str, redis_url: str | None, seconds: float = 30):
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "SERVER_NAME": None,
-            "REDIS_URL": redis_url,
-            "IMPACT_REFRESH": "inline",
-            "HOME_CACHE_SECONDS": seconds,
-        }
-    )
-    app.test_client_class = IsolatedClient
-    return app
+    return worker_app(database_url, redis_url, IMPACT_REFRESH="inline", HOME_CACHE_SECONDS=seconds)
 
 
 @pytest.fixture
 def redis_db():
-    if not _redis_up():
+    if not redis_up(REDIS):
         pytest.skip("Redis is not reachable at " + REDIS)
     Redis.from_url(REDIS).flushdb()
     yield
@@ -71,6 +50,13 @@ def workers(app, database_url, redis_db, request):
         with each.app_context():
             report_cache.get_cache().clear()
             db.engine.dispose()
+
+
+@pytest.fixture
+def admin(session):
+    """The programme office's account, on a network of one site."""
+    make_site()
+    return make_user("admin", email="office@example.org")
 
 
 @pytest.fixture
@@ -104,10 +90,8 @@ def logged_in(app, user, cookie_from=None):
 
 
 @pytest.mark.parametrize("workers", [1], indirect=True)  # HOME_CACHE_SECONDS = 1
-def test_a_colleagues_write_shows_when_the_kept_page_expires(workers, session):
+def test_a_colleagues_write_shows_when_the_kept_page_expires(workers, session, admin):
     first, second = workers
-    make_site()
-    admin = make_user("admin", email="office@example.org")
     colleague = make_user("admin", email="colleague@example.org")
     mine = logged_in(first, admin)
     theirs = logged_in(second, colleague)
@@ -121,10 +105,8 @@ def test_a_colleagues_write_shows_when_the_kept_page_expires(workers, session):
     assert sites_shown(mine.get("/")) == 2
 
 
-def test_own_write_shows_at_once_on_every_worker(workers, session, computed):
+def test_own_write_shows_at_once_on_every_worker(workers, session, admin, computed):
     first, second = workers
-    make_site()
-    admin = make_user("admin", email="office@example.org")
     on_first = logged_in(first, admin)
     assert sites_shown(on_first.get("/")) == 1
     on_second = logged_in(second, admin, cookie_from=on_first)  # one browser, two workers
@@ -144,10 +126,8 @@ def test_own_write_shows_at_once_on_every_worker(workers, session, computed):
     assert len(computed) == 3
 
 
-def test_a_refused_write_keeps_the_page(workers, session, computed):
+def test_a_refused_write_keeps_the_page(workers, session, admin, computed):
     first, _second = workers
-    make_site()
-    admin = make_user("admin", email="office@example.org")
     client = logged_in(first, admin)
     assert sites_shown(client.get("/")) == 1
 
@@ -158,10 +138,8 @@ def test_a_refused_write_keeps_the_page(workers, session, computed):
     assert len(computed) == 1
 
 
-def test_each_session_and_language_has_its_own_page(workers, session, computed):
+def test_each_session_and_language_has_its_own_page(workers, session, admin, computed):
     first, _second = workers
-    make_site()
-    admin = make_user("admin", email="office@example.org")
     phone, desk = logged_in(first, admin), logged_in(first, admin)
     phone.get("/")
     desk.get("/")
@@ -173,10 +151,8 @@ def test_each_session_and_language_has_its_own_page(workers, session, computed):
     assert len(computed) == 3
 
 
-def test_a_page_with_a_message_is_never_kept(workers, session, computed):
+def test_a_page_with_a_message_is_never_kept(workers, session, admin, computed):
     first, _second = workers
-    make_site()
-    admin = make_user("admin", email="office@example.org")
     client = logged_in(first, admin)
     client.get("/")
     with client.session_transaction() as sess:
@@ -187,10 +163,8 @@ def test_a_page_with_a_message_is_never_kept(workers, session, computed):
     assert len(computed) == 2  # the message's page was computed, and not kept
 
 
-def test_redis_unreachable_computes_every_visit(app, database_url, session, computed):
+def test_redis_unreachable_computes_every_visit(app, database_url, session, admin, computed):
     worker = _worker(database_url, UNREACHABLE)
-    make_site()
-    admin = make_user("admin", email="office@example.org")
     client = logged_in(worker, admin)
 
     assert sites_shown(client.get("/")) == 1

@@ -13,7 +13,6 @@ import re
 import pytest
 from sqlalchemy import select
 
-from programme import create_app
 from programme.deployment.models import ChecklistItem
 from programme.extensions import db
 from programme.network.access import network_scope
@@ -22,39 +21,28 @@ from programme.reports import freshness, impact
 from programme.reports.screens import glance
 from tests.factories import login_as, make_user
 from tests.reports_factories import TODAY, build_programme
-from tests.web.helpers import IsolatedClient, make_client, page
+from tests.web.helpers import make_client, page
+from tests.web_workers import UNREACHABLE, redis_up, worker_app
 
 REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
-UNREACHABLE = "redis://127.0.0.1:1/0"
 
 
 def _redis_up() -> bool:
-    try:
-        from redis import Redis
-
-        return bool(Redis.from_url(REDIS, socket_connect_timeout=0.5).ping())
-    except Exception:  # noqa: BLE001
-        return False
+    return redis_up(REDIS)
 
 
 def _worker(database_url: str, redis_url: str | None, **config):
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "SERVER_NAME": None,
-            "REDIS_URL": redis_url,
+    return worker_app(
+        database_url,
+        redis_url,
+        **{
             "IMPACT_REFRESH": "thread",  # production: stale at once, refreshed in the background
             "REPORT_REFRESH_SECONDS": 30,
             # The sections' layer alone: whole kept pages are tests/integration/test_page_cache.py.
             "HOME_CACHE_SECONDS": 0,
             **config,
-        }
+        },
     )
-    app.test_client_class = IsolatedClient
-    return app
 
 
 @pytest.fixture
