@@ -38,6 +38,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from programme.admission import EXEMPT_ENDPOINTS as SESSION_ENDPOINTS
 from programme.admission import WRITE_METHODS
 from programme.reports.cache import get_cache
 from programme.web.htmx import is_htmx
@@ -125,7 +126,12 @@ def init_page_cache(app: Flask) -> None:
     def _note_write(response):
         """A person's successful write (a form, an htmx action, an API call with their
         token) makes their next pages fresh."""
-        if request.method in WRITE_METHODS and response.status_code < 400:
+        if (
+            request.method in WRITE_METHODS
+            and response.status_code < 400
+            # signing in or out starts or ends a session: nothing of it is kept
+            and request.endpoint not in SESSION_ENDPOINTS
+        ):
             user = g.get("api_user") or (current_user if current_user.is_authenticated else None)
             if user is not None:
                 note_write(user.id)

@@ -286,7 +286,8 @@ def test_completeness_reads_the_measurements_site_by_site(session, admin):
     if engine.dialect.name != "sqlite":
         return
     reads = [(s, p) for s, p in statements if "measurement" in s]
-    assert reads
+    if TODAY.weekday() != 0:  # on a Monday the 28 days are four whole weeks
+        assert reads  # the days of the partial weeks at the edges, from the measurements
     for statement, parameters in reads:
         details = sqlite_plan(engine, statement, parameters)
         assert "SCAN measurement" not in details, details
