@@ -21,6 +21,7 @@ from programme.reports.value import effect_excludes_zero
 from programme.value import queries, services
 from programme.value.access import get_package_or_403
 from programme.value.forms import GateForm
+from programme.value.models import GATES
 from programme.web.forms import save_or_conflict
 from programme.web.htmx import render
 
@@ -34,6 +35,7 @@ def _page(package: Package, form: GateForm, status: int = 200):
         form=form,
         gate=services.current_gate(db.session, package.id),
         history=services.gate_history(db.session, package.id),
+        gates=GATES,
         status=status,
     )
 

@@ -114,14 +114,16 @@ def test_gate_page_moves_one_step_and_refuses_a_skip_without_reason(client, sess
     login_as(client, finance)
     pid = package_id(W)
     url = f"/value/packages/{pid}/gate"
-    assert "Current gate: L0." in page(client.get(url))
+    assert "Current gate: L0 – idea (irritants)." in page(client.get(url))
     skipped = client.post(url, data={"to": "L3", "comment": "fast"})
     assert skipped.status_code == 422
     assert "Skipping from L0 to L3 needs a reason." in page(skipped)
     moved = client.post(url, data={"to": "L1", "comment": "pilot designed"})
     assert moved.status_code == 302
     text = page(client.get(url))
-    assert "Current gate: L1." in text and "pilot designed" in text
+    assert "Current gate: L1 – pilot designed." in text
+    # the history names the gates, never their bare codes
+    assert "<td>L0 – idea (irritants)</td><td>L1 – pilot designed</td>" in text
     # L5 without a clear effect (no waves, no impact) and without a reason: refused
     client.post(url, data={"to": "L4", "comment": "go", "reason": "waves already running"})
     refused = client.post(url, data={"to": "L5", "comment": "done", "evidence": "memo"})
