@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -116,6 +116,10 @@ def kpi_detail(kpi_id: int):
         points,
         kpi.kind == "rate",
     )
+    # The by-site table a page at a time (least complete first): a network has thousands.
+    size = current_app.config["SITE_PAGE_SIZE"]
+    pages = max(1, -(-len(sites) // size))
+    site_page = min(int_arg("page") or 1, pages)
     return render(
         "kpis/kpi_detail.html",
         kpi=kpi,
@@ -123,7 +127,10 @@ def kpi_detail(kpi_id: int):
         points=points,
         spec=spec,
         regions=regions,
-        sites=sites,
+        sites=sites[(site_page - 1) * size : site_page * size],
+        site_count=len(sites),
+        site_page=site_page,
+        site_pages=pages,
         start=start,
         end=end,
     )

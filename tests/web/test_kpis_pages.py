@@ -85,6 +85,48 @@ def test_catalogue_kpi_page_and_site_page_render(client, session, world):
     assert "Enter measurements" not in text  # executives read only
 
 
+def test_kpi_page_lists_sites_a_page_at_a_time_least_complete_first(
+    app, client, session, world, monkeypatch
+):
+    """A network has thousands of sites: the by-site completeness table comes a page at a
+    time, the least complete sites on the first page."""
+    monkeypatch.setitem(app.config, "SITE_PAGE_SIZE", 2)
+    quimper = make_site("BRE-003", world["rennes"].region, name="Agence Quimper")
+    yesterday = TODAY - timedelta(days=1)
+    days = {world["rennes"]: 20, world["brest"]: 5, quimper: 12}
+    put(
+        world["admin"],
+        [
+            item(site, "WAIT", yesterday - timedelta(days=d))
+            for site, n in days.items()
+            for d in range(n)
+        ],
+    )
+    login_as(client, make_user("executive"))
+    kpi_id = world["kpis"]["WAIT"]
+
+    first = page(client.get(f"/kpis/{kpi_id}"))
+    assert "3 sites" in first
+    assert first.index("Agence Brest") < first.index("Agence Quimper")  # 5 days, then 12
+    assert "Agence Rennes" not in first
+    assert "Page 1 of 2" in first
+    assert f'href="/kpis/{kpi_id}?weeks=52&amp;page=2#by-site"' in page_html(client, kpi_id)
+
+    second = page(client.get(f"/kpis/{kpi_id}?page=2"))
+    assert "Agence Rennes" in second and "Agence Brest" not in second
+    assert '<details id="by-site" open>' in second  # the reader lands on the table
+
+    beyond = page(client.get(f"/kpis/{kpi_id}?page=99"))
+    assert "Page 2 of 2" in beyond and "Agence Rennes" in beyond
+    for bad in ("0", "-1", "abc"):
+        assert "Page 1 of 2" in page(client.get(f"/kpis/{kpi_id}?page={bad}"))
+
+
+def page_html(client, kpi_id) -> str:
+    """The KPI page's markup as sent (links keep their &amp;)."""
+    return client.get(f"/kpis/{kpi_id}").get_data(as_text=True)
+
+
 def test_admin_creates_and_edits_a_kpi_with_bad_input_refused(client, session, world):
     login_as(client, world["admin"])
     bad = client.post("/kpis/new", data={"code": "AHT", "name_en": "Handling time", "name_fr": "DMT",
