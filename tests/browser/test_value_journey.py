@@ -100,7 +100,7 @@ def test_finance_sets_a_driver_reads_the_value_and_signs_off_l5(app, open_page):
         db.session.remove()
     page.goto("/")
     page.get_by_test_id("value-gates").get_by_role("link", name=package_name).click()
-    assert "Current gate: L4." in page.inner_text("main")
+    assert "Current gate: L4 – deploying (actuals accrue)." in page.inner_text("main")
     page.locator("#to").select_option("L5")
     page.locator("#comment").fill("Value confirmed on the 2025 accounts")
     page.locator("main form button[type=submit]").click()
@@ -109,7 +109,7 @@ def test_finance_sets_a_driver_reads_the_value_and_signs_off_l5(app, open_page):
     page.locator("#evidence").fill("https://intranet.example/controle/2025-value.pdf")
     page.locator("main form button[type=submit]").click()
     page.get_by_text("Gate moved to L5.").wait_for()
-    assert "Current gate: L5." in page.inner_text("main")
+    assert "Current gate: L5 – value confirmed (signed off by finance)." in page.inner_text("main")
     check_page(page, "mobile")
 
 
