@@ -35,8 +35,9 @@ from flask import Flask, current_app, g, request
 log = logging.getLogger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Signing in and out are not queued behind the network's writes.
-EXEMPT_ENDPOINTS = frozenset({"auth.login", "auth.logout"})
+# Signing in and out start or end a session: never queued behind the network's writes
+# (nor counted as a person's write by the page cache).
+SESSION_ENDPOINTS = frozenset({"auth.login", "auth.logout"})
 
 
 DEFAULT_THREADS = 16  # threads per gunicorn worker (gunicorn.conf.py)
@@ -164,7 +165,7 @@ def init_write_admission(app: Flask) -> None:
 
     @app.before_request
     def _admit_write():
-        if request.method not in WRITE_METHODS or request.endpoint in EXEMPT_ENDPOINTS:
+        if request.method not in WRITE_METHODS or request.endpoint in SESSION_ENDPOINTS:
             return
         timeout = float(current_app.config.get("WRITE_QUEUE_SECONDS", 30))
         started = time.monotonic()

@@ -171,6 +171,7 @@ class Config:
         # Cached report sections and headline impacts are recomputed at most once per this
         # many seconds whatever the write rate (programme/reports/cache.py).
         self.REPORT_REFRESH_SECONDS = float(os.environ.get("REPORT_REFRESH_SECONDS", "30"))
-        # A person's home page is kept this many seconds in Redis (programme/home/page_cache.py);
-        # their own writes show at once. 0, or no REDIS_URL: computed on every visit.
-        self.HOME_CACHE_SECONDS = float(os.environ.get("HOME_CACHE_SECONDS", "30"))
+        # A person's home and report pages are kept this many seconds in Redis
+        # (programme/web/page_cache.py); their own writes show at once. 0, or no REDIS_URL:
+        # computed on every visit.
+        self.PAGE_CACHE_SECONDS = float(os.environ.get("PAGE_CACHE_SECONDS", "30"))

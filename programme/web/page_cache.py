@@ -7,14 +7,14 @@ stamps and renders a dozen partials even when its sections come from the shared 
 Under the network's writes the homes alone used half of the web workers' CPU
 (docs/benchmarks.md, "Load on the production stack").
 
-So the page as rendered is kept in Redis for HOME_CACHE_SECONDS (default 30):
+So the page as rendered is kept in Redis for PAGE_CACHE_SECONDS (default 30):
 
 - keyed by the page (path and query), the person, their login session (the page holds that
   session's CSRF token), their role and their language;
 - stamped with the person's write generation, a Redis counter every successful write
   request of theirs increments (`note_write`, after the request): the next visit after a
   write of their own recomputes the page, so a person always sees their own changes;
-- what others write shows within HOME_CACHE_SECONDS, the same coalescing the report
+- what others write shows within PAGE_CACHE_SECONDS, the same coalescing the report
   sections use (REPORT_REFRESH_SECONDS); an account edited by an administrator (role,
   perimeter) is refreshed at once too (`note_write(user_id)` from the user form).
 
@@ -38,8 +38,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from programme.admission import EXEMPT_ENDPOINTS as SESSION_ENDPOINTS
-from programme.admission import WRITE_METHODS
+from programme.admission import SESSION_ENDPOINTS, WRITE_METHODS
 from programme.reports.cache import get_cache
 from programme.web.htmx import is_htmx
 
@@ -47,10 +46,7 @@ PREFIX = "programme:page:"
 
 
 def _seconds() -> int:
-    try:
-        return max(0, int(float(current_app.config.get("HOME_CACHE_SECONDS", 30))))
-    except (TypeError, ValueError):
-        return 0
+    return max(0, int(current_app.config.get("PAGE_CACHE_SECONDS", 30)))
 
 
 def _generation_key(user_id: int) -> str:

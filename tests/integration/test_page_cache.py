@@ -29,7 +29,7 @@ REDIS = os.environ.get("TEST_REDIS_URL_HOME", "redis://127.0.0.1:6379/13")
 
 
 def _worker(database_url: str, redis_url: str | None, seconds: float = 30):
-    return worker_app(database_url, redis_url, IMPACT_REFRESH="inline", HOME_CACHE_SECONDS=seconds)
+    return worker_app(database_url, redis_url, IMPACT_REFRESH="inline", PAGE_CACHE_SECONDS=seconds)
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def logged_in(app, user, cookie_from=None):
     return client
 
 
-@pytest.mark.parametrize("workers", [1], indirect=True)  # HOME_CACHE_SECONDS = 1
+@pytest.mark.parametrize("workers", [1], indirect=True)  # PAGE_CACHE_SECONDS = 1
 def test_a_colleagues_write_shows_when_the_kept_page_expires(workers, session, admin):
     first, second = workers
     colleague = make_user("admin", email="colleague@example.org")

@@ -39,7 +39,7 @@ def _worker(database_url: str, redis_url: str | None, **config):
             "IMPACT_REFRESH": "thread",  # production: stale at once, refreshed in the background
             "REPORT_REFRESH_SECONDS": 30,
             # The sections' layer alone: whole kept pages are tests/integration/test_page_cache.py.
-            "HOME_CACHE_SECONDS": 0,
+            "PAGE_CACHE_SECONDS": 0,
             **config,
         },
     )
