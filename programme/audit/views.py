@@ -14,6 +14,7 @@ from programme.auth.permissions import require
 from programme.extensions import db
 from programme.web.htmx import render
 from programme.web.i18n import reader_zone
+from programme.web.paging import page_window
 from programme.web.parsing import int_arg, parse_date
 
 bp = Blueprint("audit", __name__)
@@ -39,7 +40,7 @@ def event_list():
     stmt = queries.filtered(filters, reader_zone())
     events, total = queries.page_of(db.session, stmt, page, page_size)
     entities, actions = queries.choices(db.session)
-    pages = max(1, -(-total // page_size))
+    _shown, pages = page_window(total, page, page_size)
     return render(
         "audit/event_list.html",
         "audit/_event_table.html",

@@ -24,6 +24,7 @@ from programme.kpis.stamps import kpi_page_stamp
 from programme.network.access import filter_sites
 from programme.network.models import Site
 from programme.reports import cache as report_cache
+from programme.web.paging import page_window
 from programme.weeks import week_start
 
 
@@ -212,8 +213,7 @@ def grid_sites(
         like = f"%{search.lower()}%"
         stmt = stmt.where(or_(func.lower(Site.code).like(like), func.lower(Site.name).like(like)))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // page_size))
-    page = min(max(1, page), pages)
+    page, pages = page_window(total, page, page_size)
     sites = list(session.scalars(stmt.offset((page - 1) * page_size).limit(page_size)))
     return sites, page, pages
 

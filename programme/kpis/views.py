@@ -34,6 +34,7 @@ from programme.network.access import get_site_or_403
 from programme.network.services import find_site
 from programme.web.forms import save_or_conflict
 from programme.web.htmx import render
+from programme.web.paging import page_window
 from programme.web.parsing import int_arg
 
 __all__ = ["bp"]
@@ -118,8 +119,7 @@ def kpi_detail(kpi_id: int):
     )
     # The by-site table a page at a time (least complete first): a network has thousands.
     size = current_app.config["SITE_PAGE_SIZE"]
-    pages = max(1, -(-len(sites) // size))
-    site_page = min(int_arg("page") or 1, pages)
+    site_page, pages = page_window(len(sites), int_arg("page"), size)
     return render(
         "kpis/kpi_detail.html",
         kpi=kpi,

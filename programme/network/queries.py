@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from programme.network.access import filter_sites
 from programme.network.models import Person, Region, Site
+from programme.web.paging import page_window
 
 
 @dataclass
@@ -47,8 +48,7 @@ def site_page(session: Session, user, filters: SiteFilters, page_size: int = 50)
         stmt = stmt.where(Site.operator == filters.operator)
     stmt = filter_sites(stmt, user)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // page_size))
-    page = min(max(1, filters.page), pages)
+    page, pages = page_window(total, filters.page, page_size)
     sites = list(
         session.scalars(
             stmt.options(joinedload(Site.region))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from programme.network.access import Scope, scope_clause
 from programme.network.models import Region, Site
 from programme.reports.sections.funnel import FUNNEL_STAGES, FunnelStage, stage_site_ids
+from programme.web.paging import page_window
 
 
 @dataclass
@@ -29,8 +30,7 @@ def stage_sites(
     ids = stage_site_ids(stage, today)
     where = and_(scope_clause(scope), Site.id.in_(ids))
     total = session.scalar(select(func.count(Site.id)).where(where)) or 0
-    pages = max((total + page_size - 1) // page_size, 1)
-    page = min(max(page, 1), pages)
+    page, pages = page_window(total, page, page_size)
     rows = session.execute(
         select(Site.id, Site.code, Site.name, Region.name)
         .join(Region, Region.id == Site.region_id)
