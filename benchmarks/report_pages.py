@@ -128,6 +128,9 @@ def app_for(url: str, redis_url: str | None = None):
             # each page and joins the refresh (which waits for the window) before the next.
             "REPORT_REFRESH_SECONDS": 5,
             "JOB_RUNNER": "thread",  # the refresh after a write runs in this process
+            # The report machinery itself: a kept page (30 s, per person) would answer the
+            # warm and after-write requests of the homes and reports from its copy.
+            "PAGE_CACHE_SECONDS": 0,
         }
     )
 

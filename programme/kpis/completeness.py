@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, func, select, true
+from sqlalchemy import and_, case, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from programme.kpis.models import Kpi, KpiWeekRollup, Measurement
@@ -99,8 +99,11 @@ def recent(session: Session, sites_clause, today: date) -> Completeness:
         .correlate(Site, Kpi)
         .scalar_subquery()
     )
+    # Probed pair by pair through the rollups' primary key: a scalar subquery with LIMIT 1,
+    # not EXISTS, which PostgreSQL turns into a semi-join that aggregates every rollup of
+    # the 16 weeks (800,000 rows at 10,000 sites) to answer for a region's 4,000 pairs.
     reported = (
-        select(KpiWeekRollup.site_id)
+        select(literal(1))
         .where(
             same_pair,
             KpiWeekRollup.week_start >= lookback,
@@ -108,7 +111,9 @@ def recent(session: Session, sites_clause, today: date) -> Completeness:
             KpiWeekRollup.count > 0,
         )
         .correlate(Site, Kpi)
-        .exists()
+        .limit(1)
+        .scalar_subquery()
+        .is_not(None)
     )
     pairs = (
         select(present.label("present"), expected.label("expected"))
